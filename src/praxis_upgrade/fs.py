@@ -1,0 +1,129 @@
+"""Atomic file writes, hashing and path containment: the only place that writes files."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from praxis_upgrade.errors import PathEscapeError
+
+CHUNK = 1 << 20
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write `data` to `path` via a temp file in the same directory, fsync, then replace.
+
+    A reader sees the old file or the new one, never a partial one. `mode` (permission bits)
+    is applied before the file appears under its name.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Atomically write UTF-8 text (newlines kept as given)."""
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def atomic_write_json(path: Path, obj: Any, *, mode: int | None = None) -> None:
+    """Atomically write `obj` as indented, key-sorted JSON."""
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n", mode=mode)
+
+
+def atomic_copy(src: Path, dst: Path, *, mode: int | None = None) -> None:
+    """Copy `src` to `dst` atomically (streamed, temp file + fsync + replace), keeping its mode."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out, CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode if mode is not None else (os.stat(src).st_mode & 0o7777))
+        os.replace(tmp, dst)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(dst.parent)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    """Streamed sha256 of a file's bytes, as hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def inside(root: Path, relpath: str) -> Path:
+    """Return `root/relpath`, refusing absolute paths, `..` and symlinks that lead outside `root`.
+
+    Raises:
+        PathEscapeError: the path (or a symlink on the way to it) escapes `root`.
+    """
+    rel = Path(relpath)
+    if rel.is_absolute() or ".." in rel.parts or relpath.startswith(("/", "\\")):
+        raise PathEscapeError(
+            f"refusing path {relpath!r}: it would leave {root}",
+            hint="managed paths must be relative and stay inside the install",
+        )
+    candidate = root / rel
+    real_root = os.path.realpath(root)
+    # resolve parents (and the file itself if it is a link) to catch escaping symlinks
+    real = os.path.realpath(candidate)
+    if real != real_root and not real.startswith(real_root + os.sep):
+        raise PathEscapeError(
+            f"refusing path {relpath!r}: it resolves to {real}, outside {root}",
+            hint="remove or fix the symlink, then run again",
+        )
+    return candidate
+
+
+def remove_empty_dirs(start: Path, stop: Path) -> None:
+    """Remove `start` and its parents while they are empty, never removing `stop` or above."""
+    current = start
+    stop_r = stop.resolve()
+    while current.resolve() != stop_r and stop_r in current.resolve().parents:
+        try:
+            current.rmdir()
+        except OSError:
+            return
+        current = current.parent
