@@ -1,0 +1,1 @@
+"""The default plugins: one module per phase, registered before any installed plugin."""

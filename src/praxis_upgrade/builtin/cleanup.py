@@ -1,0 +1,37 @@
+"""Default phase 5: record the new baseline, remember the source, keep the newest backups."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from praxis_upgrade import hookimpl, targets
+from praxis_upgrade.context import Context
+
+
+@hookimpl(trylast=True)
+def praxis_cleanup(ctx: Context) -> dict[str, Any]:
+    from praxis_upgrade import backup, baseline
+    from praxis_upgrade.apply import ApplyResult, new_baseline
+    from praxis_upgrade.plan import Plan
+    from praxis_upgrade.vcs import SourceRepo
+
+    assert ctx.source is not None
+    plan = Plan.from_json(ctx.result("plan")["plan"])
+    repo = SourceRepo(ctx.source)
+    applied = [ApplyResult.from_json(ctx.result(s)) for s in ("content", "server.code") if ctx.result(s)]
+    record = new_baseline(plan, ctx.target, repo, applied)
+    env = ctx.result("server.environment") or {}
+    if env.get("fingerprint"):
+        record.environment = env["fingerprint"]
+    baseline.save(ctx.target, record)
+    targets.remember_source(ctx.target, Path(ctx.source))
+    backup_id = (ctx.result("backup") or {}).get("id")
+    if backup_id:
+        backup.mark_good(backup.find_backup(ctx.target, backup_id))
+    if env.get("changed"):
+        from praxis_upgrade import environment
+
+        environment.discard_previous(ctx.target, environment.EnvChange.from_json(env["change"]))
+    open_ids = [s.id for s in ctx.store.open_sessions()] if ctx.store else []
+    pruned = backup.prune_backups(ctx.target, ctx.options.keep_backups, protect=[i for i in [backup_id] if i] + open_ids)
+    return {"baseline": record.version, "pruned_backups": pruned}

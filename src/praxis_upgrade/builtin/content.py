@@ -1,0 +1,41 @@
+"""Default phase 2: apply the content part of the plan, then the `.gitignore` block."""
+from __future__ import annotations
+
+from typing import Any
+
+from praxis_upgrade import hookimpl
+from praxis_upgrade.context import Context
+
+
+def apply_owner(ctx: Context, owner: str) -> dict[str, Any]:
+    """Apply the plan's entries of one owner ("content" or "server") with the run's policy."""
+    from praxis_upgrade.apply import apply_plan
+    from praxis_upgrade.plan import Plan
+    from praxis_upgrade.vcs import SourceRepo
+
+    assert ctx.source is not None
+    plan = Plan.from_json(ctx.result("plan")["plan"])
+    repo = SourceRepo(ctx.source)
+    decide = None
+    if ctx.options.conflicts == "prompt" and ctx.decide is not None:
+        ask = ctx.decide
+
+        def decide(entry: Any, info: Any) -> str:
+            return ask({"path": entry.path, "klass": entry.klass, "info": info})
+
+    def progress(done: int, total: int) -> None:
+        ctx.emit("progress", owner=owner, done=done, total=total)
+
+    result = apply_plan(
+        plan, ctx.target, repo, policy=ctx.options.conflicts, decide=decide, progress=progress, only_owner=owner
+    )
+    return result.to_json()
+
+
+@hookimpl(trylast=True)
+def praxis_content(ctx: Context) -> dict[str, Any]:
+    from praxis_upgrade import gitignore
+
+    result = apply_owner(ctx, "content")
+    result["gitignore_changed"] = gitignore.update_gitignore(ctx.project, gitignore.required_entries(ctx.target))
+    return result

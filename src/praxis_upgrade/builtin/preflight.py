@@ -1,0 +1,26 @@
+"""Default pre-flight: the source is a clean praxis-os clone and the target a usable install."""
+from __future__ import annotations
+
+from praxis_upgrade import hookimpl
+from praxis_upgrade.context import Context
+from praxis_upgrade.errors import SourceError
+
+
+@hookimpl(trylast=True)
+def praxis_preflight(ctx: Context) -> list[str]:
+    from praxis_upgrade.vcs import SourceRepo
+
+    assert ctx.source is not None
+    repo = SourceRepo(ctx.source)
+    if repo.is_dirty():
+        raise SourceError(
+            f"the source clone {ctx.source} has uncommitted changes in the installable trees",
+            hint="commit or stash them in the source clone (`git status` there), then run again",
+        )
+    problems = []
+    if ctx.options.rev:
+        try:
+            repo.resolve(ctx.options.rev)
+        except Exception:
+            problems.append(f"revision {ctx.options.rev!r} does not exist in {ctx.source}")
+    return problems

@@ -1,0 +1,64 @@
+"""Default phase 3: stop this project's server by pid, upgrade its code and venv, restart it."""
+from __future__ import annotations
+
+from typing import Any
+
+from praxis_upgrade import hookimpl
+from praxis_upgrade.builtin.content import apply_owner
+from praxis_upgrade.context import Context
+
+
+@hookimpl(trylast=True)
+def praxis_stop_server(ctx: Context) -> dict[str, Any]:
+    from praxis_upgrade import process
+
+    found = process.find_server(ctx.target)
+    if found is None:
+        return {"state": "not-running", "message": "no server was running for this project"}
+    if not isinstance(found, process.ServerProcess):
+        return {"state": found.kind, "message": found.message}
+    stopped = process.stop_server(found)
+    return {"state": "stopped", "captured": found.capture().to_json(), "stop": stopped.to_json(),
+            "message": f"stopped server pid {found.pid}"}
+
+
+@hookimpl(trylast=True)
+def praxis_server_code(ctx: Context) -> dict[str, Any]:
+    return apply_owner(ctx, "server")
+
+
+@hookimpl(trylast=True)
+def praxis_environment(ctx: Context) -> dict[str, Any]:
+    from praxis_upgrade import baseline, environment
+
+    record = baseline.load(ctx.target)
+    before = getattr(record, "environment", None) if record else None
+    if not environment.needs_install(ctx.target, before):
+        return {"changed": False, "fingerprint": before, "message": "requirements and interpreter unchanged"}
+    assert ctx.source is not None
+    wheels = ctx.source / "wheels"
+    change = environment.install_requirements(
+        ctx.target, find_links=[wheels] if wheels.is_dir() else [], no_index=wheels.is_dir()
+    )
+    steps = environment.run_post_install(ctx.target, environment.post_install_steps(
+        (ctx.target / "mcp_server" / "requirements.txt").read_text(encoding="utf-8")))
+    return {
+        "changed": True,
+        "change": change.to_json(),
+        "fingerprint": environment.requirements_fingerprint(ctx.target, environment.venv_python(ctx.target)),
+        "post_install": [s.to_json() for s in steps],
+    }
+
+
+@hookimpl(trylast=True)
+def praxis_restart_server(ctx: Context) -> dict[str, Any]:
+    from praxis_upgrade import process
+
+    stop = ctx.result("server.stop") or {}
+    if stop.get("state") != "stopped":
+        return {"restarted": False, "message": stop.get("message") or "server was not running; nothing to restart"}
+    if not ctx.options.auto_restart:
+        return {"restarted": False, "message": "not restarted (--no-restart): start it or reload it in your IDE"}
+    captured = process.Captured.from_json(stop["captured"])
+    outcome = process.restart_server(captured, ctx.target, extra_args=[])
+    return outcome.to_json()

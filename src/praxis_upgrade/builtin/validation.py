@@ -1,0 +1,16 @@
+"""Default phase 4: start the upgraded server from the project venv and talk MCP to it."""
+from __future__ import annotations
+
+from typing import Any
+
+from praxis_upgrade import hookimpl
+from praxis_upgrade.context import Context
+
+
+@hookimpl(trylast=True)
+def praxis_validate(ctx: Context) -> list[dict[str, Any]]:
+    from praxis_upgrade import probe, toolnames
+
+    expected = toolnames.expected_tools(ctx.target / "mcp_server")
+    result = probe.probe_server(ctx.target, expected=expected, smoke=not ctx.options.skip_tests)
+    return [c.to_json() for c in result.checks]

@@ -1,0 +1,106 @@
+"""How the CLI shows sessions, plans and progress on a terminal (the only printing module besides cli)."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from praxis_upgrade.engine import PHASES
+from praxis_upgrade.session import Session
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def progress_printer(enabled: bool) -> Any:
+    """An events callback that shows one line per step (and file progress) on stderr."""
+    last: dict[str, Any] = {}
+
+    def show(event: dict[str, Any]) -> None:
+        if not enabled:
+            return
+        kind = event["event"]
+        if kind == "step":
+            click.secho(f"[{event['phase']}/5 {event['phase_name']}] {event['step']} ...", err=True, fg="cyan")
+        elif kind == "progress" and event.get("total"):
+            done, total = event["done"], event["total"]
+            if sys.stderr.isatty() and (done == total or done - last.get("done", 0) >= max(1, total // 20)):
+                last["done"] = done
+                click.echo(f"\r    {event.get('owner', '')}: {done}/{total} files", err=True, nl=done == total)
+        elif kind in ("info", "resume"):
+            click.echo(f"    {event.get('message') or event}", err=True)
+        elif kind in ("warning", "rollback"):
+            click.secho(f"    {event.get('message') or event.get('reason')}", err=True, fg="yellow")
+
+    return show
+
+
+def conflict_lines(session: Session, praxis_prefix: str = ".praxis-os") -> list[str]:
+    """Conflicts as ``path:line: message`` (what the VS Code problem matcher reads)."""
+    lines = []
+    for step in ("content", "server.code"):
+        for d in (session.results.get(step) or {}).get("decisions", []):
+            if d.get("klass", "").startswith("conflict") or d.get("decision") in ("merge-conflicted", "skip"):
+                lines.append(f"{praxis_prefix}/{d['path']}:1: {d.get('klass')}: {d.get('message') or d.get('decision')}")
+    return lines
+
+
+def show_plan(result: dict[str, Any], *, verbose: bool) -> None:
+    summary = result.get("summary", {})
+    click.echo(f"Plan: {result.get('from_version')} -> {result.get('to_version')}")
+    if result.get("adopted"):
+        click.echo(f"  (no baseline recorded: adopted from upstream commit {result.get('adopted_from')})")
+    for action, count in sorted(summary.items()):
+        click.echo(f"  {action:<22} {count}")
+    if verbose:
+        for entry in result.get("plan", {}).get("entries", []):
+            if entry.get("action") not in ("none",):
+                click.echo(f"  {entry['action']:<14} {entry['klass']:<22} {entry['path']}")
+
+
+def show_session(session: Session) -> None:
+    plan = session.results.get("plan") or {}
+    took = sum(session.timings.values())
+    click.secho(
+        f"Upgrade {session.status}: {plan.get('from_version')} -> {plan.get('to_version')} "
+        f"in {took:.1f}s (session {session.id})",
+        fg="green" if session.status == "completed" else "yellow",
+        bold=True,
+    )
+    for step in ("content", "server.code"):
+        res = session.results.get(step) or {}
+        counts = res.get("counts")
+        if counts:
+            click.echo(f"  {step}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    for line in conflict_lines(session):
+        click.echo(line)
+    backup = session.results.get("backup") or {}
+    if backup.get("id"):
+        click.echo(f"  backup: {backup.get('path')}")
+    restart = session.results.get("server.restart") or {}
+    if restart.get("message"):
+        click.echo(f"  server: {restart['message']}")
+    for check in session.results.get("validation") or []:
+        mark = "ok" if check.get("ok") else ("FAILED" if check.get("required") else "warning")
+        click.echo(f"  check {check.get('name')}: {mark} {check.get('detail', '')}".rstrip())
+    for path in session.results.get("reports") or []:
+        click.echo(f"  report: {path}")
+
+
+def show_status(status: dict[str, Any]) -> None:
+    click.echo(f"Install:   {status['target']}")
+    click.echo(f"Installed: {status.get('installed_version') or 'unknown (no baseline yet)'}")
+    if status.get("adopted_from"):
+        click.echo(f"           (baseline adopted from upstream commit {status['adopted_from']})")
+    click.echo(f"Source:    {status.get('source') or '-'} ({status.get('source_version') or '?'})")
+    holder = status.get("lock")
+    click.echo(f"Running:   {'yes: pid %s, session %s' % (holder.get('pid'), holder.get('session')) if holder else 'no'}")
+    for s in status.get("sessions", []):
+        click.echo(f"  {s['id']}  {s['kind']:<8} {s['state']:<12} phase {s['phase']} {s['step'] or ''} {s.get('error') or ''}".rstrip())
+    for path in status.get("conflict_leftovers", []):
+        click.echo(f"  needs attention: {path}")
+    for note in status.get("notices", []):
+        click.echo(f"  {note}")

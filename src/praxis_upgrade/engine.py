@@ -1,0 +1,373 @@
+"""The engine: runs the phases in order, saves the session after every step, owns rollback."""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from praxis_upgrade import session as sess
+from praxis_upgrade import targets
+from praxis_upgrade.context import Context, Event, Options
+from praxis_upgrade.errors import (
+    PluginError,
+    PraxisError,
+    PreflightError,
+    RollbackError,
+    RolledBack,
+    StateError,
+    StepFailed,
+    UserError,
+)
+from praxis_upgrade.locking import UpgradeLock
+from praxis_upgrade.plugins import culprit, get_plugin_manager
+
+PHASES = {0: "pre-flight", 1: "backup", 2: "content", 3: "server", 4: "validation", 5: "cleanup"}
+ROLLBACK_PHASES = (2, 3, 4)
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    name: str
+    phase: int
+    hook: str
+    collect: bool = False
+
+
+STEPS = (
+    Step("preflight", 0, "praxis_preflight", collect=True),
+    Step("plan", 0, "praxis_plan"),
+    Step("backup", 1, "praxis_backup"),
+    Step("content", 2, "praxis_content"),
+    Step("server.stop", 3, "praxis_stop_server"),
+    Step("server.code", 3, "praxis_server_code"),
+    Step("server.environment", 3, "praxis_environment"),
+    Step("server.restart", 3, "praxis_restart_server"),
+    Step("validation", 4, "praxis_validate", collect=True),
+    Step("cleanup", 5, "praxis_cleanup", collect=True),
+)
+
+Decide = Callable[[dict[str, Any]], str]
+Events = Callable[[Event], None]
+
+
+def run_upgrade(
+    target: Path | str,
+    *,
+    source_path: Path | str | None = None,
+    dry_run: bool = False,
+    auto_restart: bool = True,
+    skip_tests: bool = False,
+    keep_backups: int = 3,
+    interactive_conflicts: bool = False,
+    conflicts: str | None = None,
+    assume_yes: bool = False,
+    rev: str | None = None,
+    pm: pluggy.PluginManager | None = None,
+    decide: Decide | None = None,
+    events: Events | None = None,
+) -> sess.Session:
+    """Upgrade the install at ``target`` (a project or its ``.praxis-os``) from ``source_path``.
+
+    Returns the finished session (``status`` completed, or a dry run's plan in ``results``).
+
+    Raises:
+        UserError: bad input; nothing was written.
+        LockedError: another upgrade holds the lock.
+        ConflictsError: policy ``fail`` met a conflict (found while planning; nothing written).
+        RolledBack: phase 2-4 failed and every change was undone.
+        RollbackError: phase 2-4 failed and the rollback could not restore everything.
+    """
+    praxis = targets.require_install(Path(target))
+    policy = conflicts or ("prompt" if interactive_conflicts else "keep-local")
+    source = targets.resolve_source(praxis, source_path)
+    options = Options(
+        source_path=str(source),
+        dry_run=dry_run,
+        auto_restart=auto_restart,
+        skip_tests=skip_tests,
+        keep_backups=keep_backups,
+        conflicts=policy,
+        assume_yes=assume_yes,
+        rev=rev,
+    )
+    pm = pm or get_plugin_manager()
+    session = sess.Session(
+        id=sess.new_id(), kind="upgrade", target=str(praxis), source=str(source), options=options.to_json()
+    )
+    if dry_run:  # a dry run takes no lock and writes nothing, not even its session
+        ctx = Context(praxis, options, session, pm.hook, None, decide, events)
+        _drive(ctx, pm, last_phase=0)
+        session.status = sess.COMPLETED
+        return session
+    store = sess.SessionStore(praxis)
+    lock = UpgradeLock(praxis)
+    lock.acquire(session.id)
+    try:
+        for other in store.open_sessions():
+            raise UserError(
+                f"upgrade session {other.id} was interrupted in phase {other.phase} "
+                f"({PHASES[other.phase]}, step {other.step or '-'})",
+                hint=f"finish it with `praxis-upgrade resume {other.id}` or undo it with "
+                f"`praxis-upgrade rollback {other.id}`",
+            )
+        ctx = Context(praxis, options, session, pm.hook, store, decide, events)
+        return _run(ctx, pm)
+    finally:
+        lock.release()
+
+
+def resume_upgrade(
+    target: Path | str,
+    session_id: str | None = None,
+    *,
+    pm: pluggy.PluginManager | None = None,
+    decide: Decide | None = None,
+    events: Events | None = None,
+) -> sess.Session:
+    """Continue an interrupted session from its last completed step (or finish its rollback)."""
+    praxis = targets.require_install(Path(target))
+    store = sess.SessionStore(praxis)
+    lock = UpgradeLock(praxis)
+    lock.acquire(session_id or "resume")
+    try:
+        session = _pick_open(store, session_id, "resume")
+        session.pid = _pid()
+        pm = pm or get_plugin_manager()
+        ctx = Context(praxis, Options.from_json(session.options), session, pm.hook, store, decide, events)
+        ctx.emit("resume", session=session.id, phase=session.phase, step=session.step)
+        if session.status == sess.ROLLING_BACK:
+            _rollback(ctx, pm, session.error)
+            _report(ctx, pm)
+            raise RolledBack(
+                f"the interrupted rollback of session {session.id} was completed",
+                hint="the install is back at its previous version",
+            )
+        return _run(ctx, pm)
+    finally:
+        lock.release()
+
+
+def rollback_upgrade(
+    target: Path | str,
+    session_id: str | None = None,
+    *,
+    backup: str | None = None,
+    force: bool = False,
+    pm: pluggy.PluginManager | None = None,
+    events: Events | None = None,
+) -> sess.Session:
+    """Undo an interrupted, failed or completed session, or restore a named backup.
+
+    With no arguments: the open (interrupted) session if there is one, else the newest
+    completed upgrade (going back one version).
+    """
+    praxis = targets.require_install(Path(target))
+    store = sess.SessionStore(praxis)
+    lock = UpgradeLock(praxis)
+    lock.acquire(session_id or "rollback")
+    try:
+        pm = pm or get_plugin_manager()
+        if backup is not None:
+            session = sess.Session(
+                id=sess.new_id(), kind="rollback", target=str(praxis), source=None,
+                options={}, results={"backup": {"id": backup, "force": force}},
+            )
+        else:
+            session = _pick_rollback(store, session_id)
+            session.results.setdefault("backup", {})["force"] = force
+        session.status = sess.ROLLING_BACK
+        ctx = Context(praxis, Options.from_json(session.options), session, pm.hook, store, None, events)
+        ctx.checkpoint()
+        _rollback(ctx, pm, None)
+        _report(ctx, pm)
+        return session
+    finally:
+        lock.release()
+
+
+# -- internals ---------------------------------------------------------------------------------
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def _pick_open(store: sess.SessionStore, session_id: str | None, verb: str) -> sess.Session:
+    if session_id:
+        session = store.load(session_id)
+        if session.status not in sess.OPEN:
+            raise StateError(
+                f"session {session.id} is {session.status}; there is nothing to {verb}",
+                hint="`praxis-upgrade status` lists sessions and their states",
+            )
+        return session
+    open_ = store.open_sessions()
+    if not open_:
+        raise StateError(f"no interrupted session to {verb}", hint="start one with `praxis-upgrade run`")
+    return open_[-1]
+
+
+def _pick_rollback(store: sess.SessionStore, session_id: str | None) -> sess.Session:
+    if session_id:
+        session = store.load(session_id)
+    else:
+        candidates = store.open_sessions() or [
+            s for s in store.all() if s.kind == "upgrade" and s.status == sess.COMPLETED
+        ]
+        if not candidates:
+            raise StateError(
+                "no session to roll back",
+                hint="use `praxis-upgrade rollback --to BACKUP` (see `praxis-upgrade backups list`)",
+            )
+        session = candidates[-1]
+    if session.status == sess.ROLLED_BACK:
+        raise StateError(f"session {session.id} is already rolled back", hint="see `praxis-upgrade status`")
+    if not (session.results.get("backup") or {}).get("id"):
+        raise StateError(
+            f"session {session.id} made no backup, so it changed nothing that needs undoing",
+            hint="see `praxis-upgrade backups list` for older backups",
+        )
+    return session
+
+
+def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
+    session = ctx.session
+    session.status = sess.RUNNING
+    ctx.checkpoint()
+    try:
+        _drive(ctx, pm, last_phase=5)
+    except (KeyboardInterrupt, SystemExit):
+        session.error = "interrupted"
+        ctx.checkpoint()  # stays "running": status shows it as interrupted once the lock is free
+        raise
+    except PraxisError as e:
+        _fail(ctx, pm, e)
+    except Exception as e:
+        _fail(ctx, pm, _as_step_failure(pm, e))
+    session.status = sess.COMPLETED
+    session.step = ""
+    ctx.checkpoint()
+    _report(ctx, pm)
+    return session
+
+
+def _fail(ctx: Context, pm: pluggy.PluginManager, error: PraxisError) -> None:
+    session = ctx.session
+    session.error = error.message
+    where = f"phase {session.phase} ({PHASES[session.phase]}), step {session.step}"
+    if session.phase not in ROLLBACK_PHASES:
+        session.status = sess.FAILED
+        ctx.checkpoint()
+        _report(ctx, pm)
+        raise error
+    session.status = sess.ROLLING_BACK
+    ctx.checkpoint()
+    ctx.emit("rollback", reason=error.message)
+    _rollback(ctx, pm, error.message)
+    _report(ctx, pm)
+    raise RolledBack(
+        f"upgrade failed in {where}: {error.message}\nEvery change was rolled back.",
+        hint=error.hint or "see the report under .praxis-os/.cache/ and `praxis-upgrade status`",
+    ) from error
+
+
+def _rollback(ctx: Context, pm: pluggy.PluginManager, error: str | None) -> None:
+    session = ctx.session
+    try:
+        result = pm.hook.praxis_rollback(ctx=ctx, error=error)
+    except PraxisError:
+        ctx.checkpoint()
+        raise
+    except Exception as e:
+        ctx.checkpoint()
+        raise RollbackError(
+            f"rollback of session {session.id} failed: {type(e).__name__}: {e}",
+            hint=f"run `praxis-upgrade rollback {session.id}` again; it continues where it stopped",
+        ) from e
+    if result is None:
+        raise PluginError("no plugin implements praxis_rollback", plugin="-", hint="re-enable builtin-rollback")
+    session.results["rollback"] = result
+    if not result.get("complete", False):
+        session.status = sess.FAILED
+        ctx.checkpoint()
+        left = "\n".join(f"  - {line}" for line in result.get("unrestorable", []))
+        raise RollbackError(
+            f"rollback of session {session.id} could not restore everything:\n{left}",
+            hint=f"finish the listed items by hand, or retry `praxis-upgrade rollback {session.id}`",
+        )
+    session.status = sess.ROLLED_BACK
+    ctx.checkpoint()
+
+
+def _report(ctx: Context, pm: pluggy.PluginManager) -> None:
+    try:
+        paths = [p for group in pm.hook.praxis_report(ctx=ctx) for p in (group or [])]
+    except Exception as e:  # a report must never change the outcome
+        ctx.emit("warning", message=f"writing reports failed: {e}")
+        return
+    ctx.session.results["reports"] = paths
+    ctx.checkpoint()
+
+
+def _drive(ctx: Context, pm: pluggy.PluginManager, *, last_phase: int) -> None:
+    session = ctx.session
+    for step in STEPS:
+        if step.phase > last_phase or step.name in session.completed_steps:
+            continue
+        session.phase, session.step = step.phase, step.name
+        ctx.checkpoint()
+        ctx.emit("step", phase=step.phase, phase_name=PHASES[step.phase], step=step.name)
+        started = time.monotonic()
+        result = _call(ctx, pm, step)
+        session.results[step.name] = result
+        session.timings[step.name] = round(time.monotonic() - started, 4)
+        session.completed_steps.append(step.name)
+        ctx.checkpoint()
+        ctx.emit("done", phase=step.phase, step=step.name, seconds=session.timings[step.name])
+
+
+def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
+    hook = getattr(pm.hook, step.hook)
+    try:
+        result = hook(ctx=ctx)
+    except PraxisError:
+        raise
+    except Exception as e:
+        raise _as_step_failure(pm, e) from e
+    if step.collect:
+        items = [item for group in result for item in (group or [])]
+        if step.name == "preflight" and items:
+            raise PreflightError(
+                "pre-flight found problems; nothing was changed:\n" + "\n".join(f"  - {p}" for p in items),
+                hint="fix the listed problems and run again",
+                problems=items,
+            )
+        if step.name == "validation":
+            failed = [c for c in items if c.get("required") and not c.get("ok")]
+            if failed:
+                raise StepFailed(
+                    "validation failed: " + "; ".join(f"{c['name']}: {c.get('detail', '')}" for c in failed)
+                )
+        return items
+    if result is None:
+        raise PluginError(
+            f"no plugin implements {step.hook} (step {step.name})",
+            plugin="-",
+            hint="a default plugin may be disabled through PRAXIS_UPGRADE_DISABLE_PLUGINS",
+        )
+    return result
+
+
+def _as_step_failure(pm: pluggy.PluginManager, e: BaseException) -> PraxisError:
+    if isinstance(e, PraxisError):
+        return e
+    who = culprit(pm, sys.exc_info()[2] or e.__traceback__)
+    by = f" (raised by plugin {who!r})" if who and not who.startswith("builtin-") else ""
+    return StepFailed(f"{type(e).__name__}: {e}{by}")

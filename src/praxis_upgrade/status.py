@@ -1,0 +1,74 @@
+"""What `praxis-upgrade status` reports: versions, sessions and their states, the lock, leftovers."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from praxis_upgrade import session as sess
+from praxis_upgrade import targets
+from praxis_upgrade.locking import UpgradeLock
+
+
+def session_state(session: sess.Session, lock_holder: dict[str, Any] | None) -> str:
+    """running / interrupted / completed / failed / rolled_back, as a user should read it."""
+    if session.status in sess.OPEN:
+        if lock_holder and lock_holder.get("session") == session.id:
+            return session.status
+        return sess.INTERRUPTED
+    return session.status
+
+
+def get_status(target: Path) -> dict[str, Any]:
+    praxis = targets.require_install(target)
+    holder = UpgradeLock(praxis).holder()
+    out: dict[str, Any] = {"target": str(praxis), "lock": holder}
+    try:
+        from praxis_upgrade import baseline
+
+        record = baseline.load(praxis)
+        out["installed_version"] = record.version if record else None
+        out["installed_commit"] = record.commit if record else None
+        out["adopted_from"] = record.adopted_from if record else None
+    except Exception as e:  # status must still show the rest
+        out["baseline_error"] = str(e)
+    source = targets.remembered_source(praxis)
+    out["source"] = str(source) if source else None
+    if source:
+        try:
+            from praxis_upgrade.vcs import SourceRepo
+
+            out["source_version"] = SourceRepo(source).version("HEAD")
+        except Exception as e:
+            out["source_version"] = f"unreadable: {e}"
+    sessions = sess.SessionStore(praxis).all()
+    out["sessions"] = [
+        {
+            "id": s.id,
+            "kind": s.kind,
+            "state": session_state(s, holder),
+            "phase": s.phase,
+            "step": s.step,
+            "error": s.error,
+            "created_at": s.created_at,
+            "updated_at": s.updated_at,
+        }
+        for s in sessions
+    ]
+    out["interrupted"] = [s["id"] for s in out["sessions"] if s["state"] == sess.INTERRUPTED]
+    try:
+        from praxis_upgrade.apply import conflict_leftovers
+
+        out["conflict_leftovers"] = conflict_leftovers(praxis)
+    except ImportError:
+        out["conflict_leftovers"] = []
+    out["notices"] = _notices(praxis.parent)
+    return out
+
+
+def _notices(project: Path) -> list[str]:
+    try:
+        from praxis_upgrade import registry
+
+        return [str(n) for n in registry.notices(project)]
+    except Exception:
+        return []
