@@ -103,13 +103,14 @@ def _register(pm: pluggy.PluginManager, plugin: Any, name: str | None) -> None:
 
 def describe(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
     """Registered plugins in call order with the hooks each implements (for `plugins`)."""
+    dists = {ep.name: ep.dist.name for ep in importlib.metadata.entry_points(group=GROUP) if ep.dist}
     rows = []
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
             continue
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
         module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
-        dist = next((d.project_name for p, d in pm.list_plugin_distinfo() if p is plugin), None)
+        dist = dists.get(name) if not name.startswith("builtin-") else None
         rows.append({"name": name, "module": module, "distribution": dist, "hooks": hooks})
     return rows
 
