@@ -177,6 +177,7 @@ def praxis_rollback(ctx: Context, error: str | None) -> dict[str, Any] | None:
 def praxis_report(ctx: Context) -> list[str] | None:
     """Write reports about the finished session (any outcome, including dry runs).
 
-    Called: once at the very end of every run, resume or rollback, after the status is final.
+    Called: once at the very end of every run, resume or rollback (never for a dry run, which
+    writes nothing), after the status is final.
     Kind: collect. Return the paths of the files written, or ``None``.
     """
