@@ -126,8 +126,10 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one ma
 @click.option("--conflicts", type=click.Choice(POLICIES), help="Conflict policy (default: prompt on a terminal, keep-local otherwise).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @json_option
+@click.option("--session-id", hidden=True, help="Use this id for the new session (for detached starts).")
 def run(source: str | None, target: str | None, rev: str | None, dry_run: bool, diff: bool, no_restart: bool,
-        skip_tests: bool, keep_backups: int, conflicts: str | None, yes: bool, as_json: bool) -> None:
+        skip_tests: bool, keep_backups: int, conflicts: str | None, yes: bool, as_json: bool,
+        session_id: str | None) -> None:
     """Upgrade the install from the source clone (all six phases, rollback on failure)."""
     interactive = _interactive() and not as_json
     policy = conflicts or ("prompt" if interactive else "keep-local")
@@ -136,7 +138,7 @@ def run(source: str | None, target: str | None, rev: str | None, dry_run: bool, 
     with error_boundary(as_json):
         session = engine.run_upgrade(
             _target(target), source_path=source, dry_run=dry_run, auto_restart=not no_restart,
-            skip_tests=skip_tests, keep_backups=keep_backups, conflicts=policy, assume_yes=yes, rev=rev,
+            skip_tests=skip_tests, keep_backups=keep_backups, conflicts=policy, assume_yes=yes, rev=rev, session_id=session_id,
             decide=prompt_conflict if policy == "prompt" else None, events=progress_printer(not as_json),
         )
     _finish(session, as_json, plan_only=dry_run, verbose=diff)

@@ -67,6 +67,7 @@ def run_upgrade(
     conflicts: str | None = None,
     assume_yes: bool = False,
     rev: str | None = None,
+    session_id: str | None = None,
     pm: pluggy.PluginManager | None = None,
     decide: Decide | None = None,
     events: Events | None = None,
@@ -97,7 +98,8 @@ def run_upgrade(
     )
     pm = pm or get_plugin_manager()
     session = sess.Session(
-        id=sess.new_id(), kind="upgrade", target=str(praxis), source=str(source), options=options.to_json()
+        id=session_id or sess.new_id(), kind="upgrade", target=str(praxis), source=str(source),
+        options=options.to_json(),
     )
     if dry_run:  # a dry run takes no lock and writes nothing, not even its session
         ctx = Context(praxis, options, session, pm.hook, None, decide, events)
@@ -240,7 +242,17 @@ def _pick_rollback(store: sess.SessionStore, session_id: str | None) -> sess.Ses
 def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
     session = ctx.session
     session.status = sess.RUNNING
-    ctx.checkpoint()
+    store, ctx.store = ctx.store, None  # phase 0 writes nothing: a refused run leaves no trace
+    try:
+        _drive(ctx, pm, last_phase=0)
+    except PraxisError:
+        session.status = sess.FAILED
+        raise
+    except Exception as e:
+        session.status = sess.FAILED
+        raise _as_step_failure(pm, e) from e
+    finally:
+        ctx.store = store
     try:
         _drive(ctx, pm, last_phase=5)
     except (KeyboardInterrupt, SystemExit):
