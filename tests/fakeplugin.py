@@ -8,7 +8,7 @@ from pathlib import Path
 
 PLUGIN_SOURCE = textwrap.dedent('''
     """Test plugin: records calls, writes one file per step, can fail or die at a chosen step."""
-    import json, os
+    import json, os, time
     from pathlib import Path
     from praxis_upgrade import hookimpl
 
@@ -19,6 +19,8 @@ PLUGIN_SOURCE = textwrap.dedent('''
             saved = json.loads(path.read_text())["completed_steps"]
         with open(ctx.target / "calls.log", "a") as f:
             f.write(json.dumps({"step": step, "pid": os.getpid(), "saved": saved}) + "\\n")
+        if os.environ.get("FAKEPLUGIN_SLOW_AT") == step:
+            time.sleep(2)
         if os.environ.get("FAKEPLUGIN_FAIL_AT") == step:
             raise RuntimeError("injected failure at " + step)
         if os.environ.get("FAKEPLUGIN_EXIT_AT") == step:

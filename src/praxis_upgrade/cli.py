@@ -259,6 +259,14 @@ def demo(directory: str | None, scale: float, as_json: bool) -> None:
     click.echo(f"Undo it:       praxis-upgrade rollback --target {built.target.project}")
 
 
+@main_group.command(name="mcp")
+def mcp_cmd() -> None:
+    """Serve the upgrade as MCP tools over stdio (for AI assistants in the IDE)."""
+    from praxis_upgrade.mcptools import build_server
+
+    build_server().run("stdio")
+
+
 def _add_optional_commands() -> None:
     """Commands from modules that may be absent while the package is being built up."""
     import importlib

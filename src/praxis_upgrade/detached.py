@@ -1,0 +1,28 @@
+"""Starting upgrade commands in a process of their own, detached from the caller (MCP server, git hook)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def log_path(praxis: Path, session_id: str) -> Path:
+    return praxis / ".cache" / "praxis-upgrade" / "logs" / f"{session_id}.log"
+
+
+def spawn(args: list[str], log: Path, *, env: dict[str, str] | None = None) -> int:
+    """Run ``python -m praxis_upgrade ARGS`` in a new session with output to ``log``; return its pid.
+
+    The child does not share the caller's terminal, stdin or process group, so the caller (an MCP
+    server the IDE restarts, a git hook) can end without taking the upgrade down with it.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    clean = {k: v for k, v in (env or os.environ).items() if not k.startswith("GIT_")}
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "praxis_upgrade", *args],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True, env=clean,
+        )
+    return proc.pid
