@@ -68,6 +68,8 @@ PLUGIN_SOURCE = textwrap.dedent('''
     @hookimpl
     def praxis_restart_server(ctx):
         _log(ctx, "server.restart")
+        if os.environ.get("FAKEPLUGIN_NO_RESTART"):
+            return None
         return {"restarted": False, "message": "nothing to restart"}
 
     @hookimpl
