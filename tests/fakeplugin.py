@@ -21,6 +21,9 @@ PLUGIN_SOURCE = textwrap.dedent('''
             f.write(json.dumps({"step": step, "pid": os.getpid(), "saved": saved}) + "\\n")
         if os.environ.get("FAKEPLUGIN_SLOW_AT") == step:
             time.sleep(2)
+        fail_file = ctx.target / "fail-at"
+        if fail_file.exists() and fail_file.read_text().strip() == step:
+            raise RuntimeError("injected failure at " + step)
         if os.environ.get("FAKEPLUGIN_FAIL_AT") == step:
             raise RuntimeError("injected failure at " + step)
         if os.environ.get("FAKEPLUGIN_EXIT_AT") == step:

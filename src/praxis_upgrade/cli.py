@@ -126,15 +126,22 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one ma
 @click.option("--conflicts", type=click.Choice(POLICIES), help="Conflict policy (default: prompt on a terminal, keep-local otherwise).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @json_option
+@click.option("--all", "all_projects", is_flag=True, help="Upgrade every registered project from its own source.")
 @click.option("--session-id", hidden=True, help="Use this id for the new session (for detached starts).")
 def run(source: str | None, target: str | None, rev: str | None, dry_run: bool, diff: bool, no_restart: bool,
         skip_tests: bool, keep_backups: int, conflicts: str | None, yes: bool, as_json: bool,
-        session_id: str | None) -> None:
+        all_projects: bool, session_id: str | None) -> None:
     """Upgrade the install from the source clone (all six phases, rollback on failure)."""
     interactive = _interactive() and not as_json
     policy = conflicts or ("prompt" if interactive else "keep-local")
     if policy == "prompt" and not interactive:
         policy = "keep-local"  # a run without a terminal never waits for input
+    if all_projects:
+        _run_all(policy, as_json, dict(dry_run=dry_run, auto_restart=not no_restart, skip_tests=skip_tests,
+                                       keep_backups=keep_backups, assume_yes=yes,
+                                       decide=prompt_conflict if policy == "prompt" else None,
+                                       events=progress_printer(not as_json)))
+        return
     with error_boundary(as_json):
         session = engine.run_upgrade(
             _target(target), source_path=source, dry_run=dry_run, auto_restart=not no_restart,
@@ -142,6 +149,27 @@ def run(source: str | None, target: str | None, rev: str | None, dry_run: bool, 
             decide=prompt_conflict if policy == "prompt" else None, events=progress_printer(not as_json),
         )
     _finish(session, as_json, plan_only=dry_run, verbose=diff)
+
+
+def _run_all(policy: str, as_json: bool, options: dict[str, Any]) -> None:
+    from praxis_upgrade import multi
+
+    with error_boundary(as_json):
+        rows = multi.upgrade_all(conflicts=policy, exit_for=_exit_for, **options)
+    code = multi.worst([r["exit_code"] for r in rows])
+    if as_json:
+        emit_json({"ok": code == 0, "exit_code": code, "projects": rows})
+    elif not rows:
+        click.echo("No registered projects: register them with `praxis-upgrade hook install --project PATH`.")
+    else:
+        click.echo(f"{'project':<40} {'from -> to':<22} {'result':<22} conflicts")
+        for r in rows:
+            versions = f"{r.get('from_version') or '?'} -> {r.get('to_version') or '?'}"
+            click.echo(f"{r['project']:<40} {versions:<22} {r['result']:<22} {r.get('conflicts', '-')}")
+            if r.get("error"):
+                click.echo(f"    {r['error'].splitlines()[0]}")
+    if code:
+        raise Exit(code)
 
 
 def _finish(session: Session, as_json: bool, *, plan_only: bool = False, verbose: bool = False) -> None:
