@@ -94,3 +94,10 @@ def test_remove_runs_of_items() -> None:
 def test_round_trip_of_plain_json_is_exact() -> None:
     data = {"version": "2.0.0", "tasks": [{"label": "é", "n": 1}]}
     assert jsonc.loads(json.dumps(data)) == data
+
+
+def test_edits_keep_crlf_line_endings() -> None:
+    text = SAMPLE.replace("\n", "\r\n")
+    edited = jsonc.append_items(jsonc.parse(text), "tasks", [{"label": "ours"}])
+    assert "\n" not in edited.replace("\r\n", "")
+    assert jsonc.loads(edited)["tasks"][-1] == {"label": "ours"}

@@ -61,6 +61,10 @@ def hook_install(source: Path, projects: tuple[Path, ...], mode: str) -> None:
         click.echo(f"your previous hook is now {change.legacy}; it still runs first")
     for project in change.projects:
         click.echo(f"registered {project} ({mode})")
+    if change.projects and mode == "auto":
+        click.echo("auto: a pull that changes universal/, mcp_server/ or scripts/ starts "
+                   "`praxis-upgrade run --conflicts keep-local --yes` in the background; "
+                   "results: `praxis-upgrade hook list`")
     if not change.projects:
         click.echo("no project registered yet: rerun with --project PATH (a dir with .praxis-os/)")
 
@@ -154,6 +158,8 @@ def _report(change: vscode.TasksChange) -> None:
 @_friendly
 def vscode_install(project: Path) -> None:
     """Merge the prAxIs OS upgrade tasks into .vscode/tasks.json, keeping your tasks."""
+    if not (project / ".praxis-os").is_dir():
+        click.echo(f"note: {project.resolve()} has no .praxis-os/ yet; the tasks expect one")
     _report(vscode.install(project))
 
 
