@@ -276,7 +276,7 @@ def _make_folder(target: Path, meta: dict[str, Any]) -> Path:
 def _store(src: Path, folder: Path, stored: str, label: str) -> Entry | None:
     try:
         st = src.lstat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     dst = folder / stored
     if stat.S_ISLNK(st.st_mode):

@@ -60,8 +60,9 @@ def restore_backup(
     Files present at backup time are copied back (atomically, with their mode) unless already equal,
     so running it again after a crash finishes the job. Paths absent at backup time are removed only
     when their sha256 equals `added_shas[path]` (what the upgrade wrote); anything else there is the
-    user's and is kept and reported. With `added_shas`, a recorded file whose content is neither the
-    backup's nor the upgrade's is saved beside it as `<name>.praxis-rollback-<backup id>` first.
+    user's and is kept and reported. `added_shas` may also name files the upgrade changed: such a file
+    whose content is now neither the backup's nor the upgrade's (a user edit made meanwhile) is saved
+    beside it as `<name>.praxis-rollback-<backup id>` before the backup's version goes back.
 
     Raises:
         BackupError: the backup is for another install, or fails verification (unless `force`:
@@ -124,7 +125,7 @@ def _restore_one(item: _Item, backup: Backup, added: dict[str, str] | None, chec
         os.chmod(dest, entry.mode)
         report.restored.append(item.label)
         return
-    if added is not None and now[0] == "file" and added.get(item.label) != now[1]:
+    if added is not None and item.label in added and now[0] == "file" and added[item.label] != now[1]:
         aside = dest.with_name(f"{dest.name}.praxis-rollback-{backup.id}")
         fs.atomic_copy(dest, aside)
         report.displaced.append(str(aside))

@@ -78,7 +78,7 @@ def space_needed(target: Path, paths: Iterable[str], *, write_bytes: int) -> int
     for rel in expand_paths(target, paths):
         try:
             total += (target / rel).lstat().st_size + 256  # + manifest and directory overhead
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             total += 64
     return total
 
