@@ -291,3 +291,11 @@ def test_main_cli_offers_hook_and_vscode_commands() -> None:
                                 stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stderr
         assert "install" in result.stdout and "uninstall" in result.stdout
+
+
+def test_rendered_interpreter_path_survives_spaces_and_quotes() -> None:
+    python = "/opt/it's my py/bin/python"
+    line = next(ln for ln in githook.render(python).splitlines() if ln.startswith("PRAXIS_UPGRADE_PYTHON="))
+    shown = subprocess.run(["sh", "-c", f'{line}\nprintf %s "$PRAXIS_UPGRADE_PYTHON"'],
+                           capture_output=True, text=True, check=True).stdout
+    assert shown == python
