@@ -66,7 +66,7 @@ def latest_backup(target: Path) -> Backup:
 
 def mark_good(backup: Backup) -> None:
     """Record that the upgrade this backup was made for completed (retention never drops the last good one)."""
-    if not backup.complete:
+    if not Backup.load(backup.path).complete:  # the disk decides, not a stale object
         raise BackupError(f"backup {backup.id} is incomplete and cannot be marked good")
     fs.atomic_write_json(backup.path / GOOD, {"at": utcnow()})
     backup.good = True
