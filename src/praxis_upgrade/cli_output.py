@@ -39,12 +39,13 @@ def progress_printer(enabled: bool) -> Any:
 
 
 def conflict_lines(session: Session, praxis_prefix: str = ".praxis-os") -> list[str]:
-    """Conflicts as ``path:line: message`` (what the VS Code problem matcher reads)."""
+    """Conflicts as ``path:line: conflict: what was done`` (the VS Code problem matcher reads these)."""
     lines = []
     for step in ("content", "server.code"):
         for d in (session.results.get(step) or {}).get("decisions", []):
-            if d.get("klass", "").startswith("conflict") or d.get("decision") in ("merge-conflicted", "skip"):
-                lines.append(f"{praxis_prefix}/{d['path']}:1: {d.get('klass')}: {d.get('message') or d.get('decision')}")
+            if str(d.get("klass", "")).startswith("conflict"):
+                what = d.get("message") or d.get("decision") or "needs attention"
+                lines.append(f"{praxis_prefix}/{d['path']}:{d.get('line') or 1}: conflict: {d.get('klass')}, {what}")
     return lines
 
 
@@ -103,4 +104,4 @@ def show_status(status: dict[str, Any]) -> None:
     for path in status.get("conflict_leftovers", []):
         click.echo(f"  needs attention: {path}")
     for note in status.get("notices", []):
-        click.echo(f"  {note}")
+        click.echo(f"  update available since {note.get('at')} (source {note.get('source_rev')}): run `praxis-upgrade run`")

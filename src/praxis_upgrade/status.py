@@ -65,10 +65,10 @@ def get_status(target: Path) -> dict[str, Any]:
     return out
 
 
-def _notices(project: Path) -> list[str]:
+def _notices(project: Path) -> list[dict[str, Any]]:
     try:
         from praxis_upgrade import registry
 
-        return [str(n) for n in registry.notices(project)]
+        return list(registry.notices(project))
     except Exception:
         return []

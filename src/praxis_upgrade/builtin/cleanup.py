@@ -34,4 +34,16 @@ def praxis_cleanup(ctx: Context) -> dict[str, Any]:
         environment.discard_previous(ctx.target, environment.EnvChange.from_json(env["change"]))
     open_ids = [s.id for s in ctx.store.open_sessions()] if ctx.store else []
     pruned = backup.prune_backups(ctx.target, ctx.options.keep_backups, protect=[i for i in [backup_id] if i] + open_ids)
+    _clear_update_notices(ctx)
     return {"baseline": record.version, "pruned_backups": pruned}
+
+
+def _clear_update_notices(ctx: Context) -> None:
+    """The post-merge hook's "update available" notices are answered by this upgrade."""
+    from praxis_upgrade import registry
+    from praxis_upgrade.errors import StateError
+
+    try:
+        registry.clear_notices(ctx.project)
+    except StateError as e:  # a corrupt registry must not fail a finished upgrade
+        ctx.emit("warning", message=str(e))
