@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from praxis_upgrade import __version__, engine, plugins
-from praxis_upgrade.cli_output import emit_json, progress_printer, show_plan, show_session, show_status
+from praxis_upgrade.cli_output import emit_json, progress_printer, show_plan, show_session, show_status, unsettled
 from praxis_upgrade.context import POLICIES
 from praxis_upgrade.errors import ExitCode, PraxisError
 from praxis_upgrade.session import Session
@@ -77,15 +77,13 @@ def prompt_conflict(item: dict[str, Any]) -> str:
             default="", show_default=False, err=True,
         ).strip().lower()[:1]
         if answer == "d":
-            click.echo(info.get("your_change") or "(no diff of your change)")
-            click.echo(info.get("upstream_change") or "(no diff of upstream's change)")
+            click.echo(info.get("diff") or "(binary file: no diff)")
         elif answer in choices:
             return choices[answer]
 
 
 def _exit_for(session: Session) -> int:
-    unresolved = sum(int((session.results.get(s) or {}).get("unresolved", 0)) for s in ("content", "server.code"))
-    return int(ExitCode.CONFLICTS) if unresolved else int(ExitCode.OK)
+    return int(ExitCode.CONFLICTS) if unsettled(session) else int(ExitCode.OK)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -38,14 +38,31 @@ def progress_printer(enabled: bool) -> Any:
     return show
 
 
+CONFLICT_RESULTS = {
+    "kept-local": "kept your version; upstream's is beside it as *.praxis-upstream",
+    "cannot-merge-kept-local": "binary, not merged: kept your version; upstream's is beside it",
+    "written": "took upstream's version (yours is in the backup)",
+    "merged": "merged cleanly",
+    "conflict-markers": "merged with conflict markers: edit the file to resolve them",
+    "skipped": "skipped: left as it was, resolve by hand",
+}
+UNSETTLED = ("conflict-markers", "skipped")
+
+
+def unsettled(session: Session) -> list[str]:
+    """Conflicts the user still has to resolve (markers written, or skipped at the prompt)."""
+    return [d["path"] for s in ("content", "server.code")
+            for d in (session.results.get(s) or {}).get("decisions", []) if d.get("result") in UNSETTLED]
+
+
 def conflict_lines(session: Session, praxis_prefix: str = ".praxis-os") -> list[str]:
     """Conflicts as ``path:line: conflict: what was done`` (the VS Code problem matcher reads these)."""
     lines = []
     for step in ("content", "server.code"):
         for d in (session.results.get(step) or {}).get("decisions", []):
             if str(d.get("klass", "")).startswith("conflict"):
-                what = d.get("message") or d.get("decision") or "needs attention"
-                lines.append(f"{praxis_prefix}/{d['path']}:{d.get('line') or 1}: conflict: {d.get('klass')}, {what}")
+                what = CONFLICT_RESULTS.get(d.get("result", ""), d.get("result", ""))
+                lines.append(f"{praxis_prefix}/{d['path']}:{d.get('line') or 1}: conflict: {d.get('klass')}: {what}")
     return lines
 
 
@@ -72,8 +89,9 @@ def show_session(session: Session) -> None:
         bold=True,
     )
     for step in ("content", "server.code"):
-        res = session.results.get(step) or {}
-        counts = res.get("counts")
+        counts: dict[str, int] = {}
+        for d in (session.results.get(step) or {}).get("decisions", []):
+            counts[d.get("result", "?")] = counts.get(d.get("result", "?"), 0) + 1
         if counts:
             click.echo(f"  {step}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     for line in conflict_lines(session):
