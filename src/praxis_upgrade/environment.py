@@ -1,0 +1,331 @@
+"""The server's Python environment (``.praxis-os/venv``): fingerprint, install, exact rollback.
+
+Method: *rename aside, build fresh in place*. ``venv/`` is renamed to ``venv.praxis-prev/`` (one
+``rename``, same directory) and a new venv is built at ``venv/`` from the same base interpreter,
+with the project's requirements installed by that venv's own interpreter (uv when available,
+else its own pip) — never a ``pip`` found on PATH. The new venv lives at its final path, so
+console-script shebangs and ``activate`` are right without rewriting. Rollback renames the old
+venv back: O(1), offline, and exactly the previous package set (it *is* the previous venv).
+A failed install is undone before the error is raised; a crash mid-install leaves
+``venv.praxis-prev/`` behind, which ``restore_environment`` (idempotent) or the next
+``install_requirements`` puts back.
+
+Trade-offs: the server must be stopped while ``venv/`` is rebuilt (phase 3 stops it first); the
+old venv costs its disk space until ``discard_previous``; packages a user added to the venv by
+hand are not carried over — they are listed in ``EnvChange.dropped``. The alternative,
+clone-and-swap (copy the venv, install in place), keeps such extras but copies gigabytes on
+every upgrade and rollback.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from praxis_upgrade.errors import StepFailed, TargetError
+from praxis_upgrade.postinstall import (
+    Progress,
+    StepOutcome,
+    bin_dir,
+    post_install_steps,
+    requirement_lines,
+    requirement_names,
+    run_post_install,
+    run_streamed,
+)
+
+PREV = "venv.praxis-prev"
+TRASH = "venv.praxis-trash"
+SEED = {"pip", "setuptools", "wheel"}
+
+
+@dataclasses.dataclass
+class EnvChange:
+    """What ``install_requirements`` did, enough to restore or discard it later."""
+
+    venv: str
+    previous: str
+    tool: str
+    base_python: str
+    before: list[str]
+    after: list[str]
+    dropped: list[str]
+    seconds: float
+    method: str = "rename-swap"
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EnvChange:
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
+
+
+def _python_in(venv: Path) -> Path:
+    return bin_dir(venv) / ("python.exe" if os.name == "nt" else "python")
+
+
+def venv_python(target: Path) -> Path:
+    """The interpreter of ``<target>/venv``, checked to actually run.
+
+    Raises:
+        TargetError: the venv is missing or its interpreter does not start.
+    """
+    python = _python_in(target / "venv")
+    hint = f"recreate it: python3 -m venv {target / 'venv'} && {python} -m pip install -r {target / 'mcp_server' / 'requirements.txt'}"
+    if not python.exists():
+        raise TargetError(f"the server's venv has no interpreter at {python}", hint=hint)
+    try:
+        subprocess.run([str(python), "-c", "import sys"], check=True, capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise TargetError(f"the server's venv interpreter {python} does not run ({exc})", hint=hint) from exc
+    return python
+
+
+def requirements_fingerprint(target: Path, interpreter: Path) -> str:
+    """sha256 over ``mcp_server/requirements.txt`` and the interpreter's exact version."""
+    req = target / "mcp_server" / "requirements.txt"
+    data = req.read_bytes() if req.exists() else b""
+    version = subprocess.run(
+        [str(interpreter), "-c", "import sys; print(sys.version)"],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout.strip()
+    return hashlib.sha256(data + b"\0" + version.encode()).hexdigest()
+
+
+_SATISFIED = r"""
+import re, sys, importlib.metadata as md
+try:
+    from packaging.requirements import Requirement
+except ImportError:
+    try:
+        from pip._vendor.packaging.requirements import Requirement
+    except ImportError:
+        Requirement = None
+
+def rel(v):
+    m = re.match(r"\d+(\.\d+)*$", v)
+    if not m:
+        raise ValueError(v)
+    parts = [int(x) for x in v.split(".")]
+    while parts and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+def simple_ok(spec, have):
+    for clause in filter(None, (c.strip() for c in spec.split(","))):
+        op, want = re.match(r"(~=|===|==|!=|>=|<=|>|<)\s*(\S+)$", clause).groups()
+        if want.endswith(".*"):
+            prefix = want[:-2].split(".")
+            hit = have.split(".")[:len(prefix)] == prefix
+            ok = hit if op == "==" else not hit
+        elif op == "~=":
+            w = want.split(".")
+            ok = rel(have) >= rel(want) and have.split(".")[:len(w) - 1] == w[:-1]
+        else:
+            a, b = rel(have), rel(want)
+            ok = {"==": a == b, "===": have == want, "!=": a != b, ">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b}[op]
+        if not ok:
+            return False
+    return True
+
+try:
+    for line in sys.argv[1:]:
+        if Requirement is not None:
+            r = Requirement(line)
+            if r.marker is not None and not r.marker.evaluate():
+                continue
+            name, check = r.name, lambda v: r.specifier.contains(v, prereleases=True)
+        else:
+            m = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([^;]*?)\s*(;.*)?$", line)
+            if m.group(4):
+                raise ValueError("marker")
+            name, spec = m.group(1), m.group(3)
+            check = lambda v: simple_ok(spec, v)
+        try:
+            have = md.version(name)
+        except md.PackageNotFoundError:
+            print("missing " + name); raise SystemExit
+        if not check(have):
+            print("mismatch " + name); raise SystemExit
+except (ValueError, AttributeError):
+    print("unknown"); raise SystemExit
+print("ok")
+"""
+
+
+def requirements_satisfied(target: Path) -> bool:
+    """Whether the venv already satisfies every requirement line (False when it cannot tell)."""
+    req = target / "mcp_server" / "requirements.txt"
+    lines = requirement_lines(req.read_text(encoding="utf-8")) if req.exists() else []
+    try:
+        out = subprocess.run([str(venv_python(target)), "-c", _SATISFIED, *lines],
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0 and out.stdout.strip() == "ok"
+
+
+def needs_install(target: Path, baseline_fingerprint: str | None) -> bool:
+    """Whether phase 3 must (re)install: the fingerprint changed, or (no baseline) unmet requirements."""
+    python = venv_python(target)
+    if baseline_fingerprint:
+        return requirements_fingerprint(target, python) != baseline_fingerprint
+    return not requirements_satisfied(target)
+
+
+def uv_binary() -> str | None:
+    """A usable ``uv`` executable (on PATH or from the ``uv`` Python package), or None."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    try:
+        import uv
+
+        return str(uv.find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return None
+
+
+_LIST = (
+    "import importlib.metadata as m\n"
+    "for d in m.distributions():\n"
+    "    print(f\"{d.metadata['Name']}=={d.version}\")\n"
+)
+
+
+def _freeze_venv(venv: Path) -> list[str]:
+    """``name==version`` lines: ``uv pip freeze --python``, else the venv's pip, else its importlib."""
+    python = str(_python_in(venv))
+    uv = uv_binary()
+    cmds = [[uv, "pip", "freeze", "--python", python]] if uv else []
+    cmds += [[python, "-m", "pip", "freeze", "--all"], [python, "-c", _LIST]]
+    out = None
+    for cmd in cmds:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if out.returncode == 0:
+            return sorted({line.strip() for line in out.stdout.splitlines() if line.strip()})
+    detail = out.stderr.strip()[-500:] if out else ""
+    raise TargetError(f"cannot list the packages of {venv}: {detail}", hint="check that the venv's interpreter runs")
+
+
+def freeze(target: Path) -> list[str]:
+    """The venv's installed packages (``name==version`` lines, sorted), read through its own interpreter."""
+    return _freeze_venv(target / "venv")
+
+
+def _base_python(venv: Path) -> str:
+    out = subprocess.run([str(_python_in(venv)), "-c", "import sys; print(sys._base_executable)"],
+                         capture_output=True, text=True, timeout=30)
+    base = out.stdout.strip()
+    if out.returncode == 0 and base and Path(base).exists():
+        return base
+    raise TargetError(f"cannot find the base interpreter of {venv}",
+                      hint="recreate the venv with the Python you want the server to use")
+
+
+def _system_site(venv: Path) -> bool:
+    cfg = venv / "pyvenv.cfg"
+    text = cfg.read_text(encoding="utf-8", errors="replace") if cfg.exists() else ""
+    return bool(re.search(r"^include-system-site-packages\s*=\s*true", text, re.M | re.I))
+
+
+def _remove(path: Path, target: Path) -> None:
+    """Delete a venv directory: rename it to a trash name first, so a crash leaves no half-venv."""
+    if not path.exists() and not path.is_symlink():
+        return
+    trash = target / f"{TRASH}-{os.getpid()}-{time.monotonic_ns()}"
+    os.rename(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _put_back(target: Path) -> None:
+    prev, live = target / PREV, target / "venv"
+    if prev.exists():
+        _remove(live, target)
+        os.rename(prev, live)
+    for leftover in target.glob(f"{TRASH}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def install_requirements(
+    target: Path,
+    *,
+    find_links: Sequence[Path] = (),
+    no_index: bool = False,
+    use_uv: bool | None = None,
+    progress: Progress | None = None,
+    timeout: float = 3600,
+) -> EnvChange:
+    """Build a fresh ``venv/`` with ``mcp_server/requirements.txt``, keeping the old one aside.
+
+    Raises:
+        TargetError: the venv or requirements file is missing/broken (nothing was changed).
+        StepFailed: the install failed; the previous venv is already back in place.
+    """
+    started = time.monotonic()
+    _put_back(target)  # an interrupted earlier attempt: start from the real previous venv
+    live, prev = target / "venv", target / PREV
+    req = target / "mcp_server" / "requirements.txt"
+    if not req.exists():
+        raise TargetError(f"{req} is missing", hint="restore the server code, then run again")
+    venv_python(target)
+    uv = uv_binary() if use_uv is not False else None
+    if use_uv and not uv:
+        raise TargetError("uv was requested but is not installed", hint="pip install uv, or drop --uv")
+    base, system_site = _base_python(live), _system_site(live)
+    before = _freeze_venv(live)
+    os.rename(live, prev)
+    try:
+        python = str(_python_in(live))
+        site = ["--system-site-packages"] if system_site else []
+        opts = [a for d in find_links for a in ("--find-links", str(d))] + (["--no-index"] if no_index else [])
+        if uv:
+            steps = [[uv, "venv", "--quiet", "--python", base, *site, str(live)],
+                     [uv, "pip", "install", "--python", python, "-r", str(req), *opts]]
+            if any(line.split("==")[0].lower() == "pip" for line in before):
+                steps.insert(1, [python, "-m", "ensurepip", "--default-pip"])
+        else:
+            steps = [[base, "-m", "venv", *site, str(live)],
+                     [python, "-m", "pip", "install", "--disable-pip-version-check", "-r", str(req), *opts]]
+        for cmd in steps:
+            code, output = run_streamed(cmd, progress, timeout=timeout)
+            if code != 0:
+                raise StepFailed(
+                    f"installing the server requirements failed (exit {code}): {' '.join(cmd[:4])} ...\n{output[-2000:]}",
+                    hint=f"the previous venv was put back unchanged; check {req} and your package index",
+                )
+        after = _freeze_venv(live)
+    except BaseException:
+        _put_back(target)
+        raise
+    kept = {line.split("==")[0].lower() for line in after}
+    dropped = sorted(line for line in before if line.split("==")[0].lower() not in kept | SEED)
+    return EnvChange(venv=str(live), previous=str(prev), tool="uv" if uv else "pip", base_python=base,
+                     before=before, after=after, dropped=dropped, seconds=time.monotonic() - started)
+
+
+def restore_environment(target: Path, change: EnvChange) -> None:
+    """Put the previous venv back (idempotent: a no-op once restored or after a crash mid-way)."""
+    _put_back(target)
+
+
+def discard_previous(target: Path, change: EnvChange) -> None:
+    """Delete the kept-aside previous venv once the upgrade is final (idempotent)."""
+    _remove(target / PREV, target)
+    for leftover in target.glob(f"{TRASH}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+__all__ = [
+    "EnvChange", "StepOutcome", "venv_python", "requirements_fingerprint", "needs_install", "freeze",
+    "install_requirements", "restore_environment", "discard_previous", "post_install_steps",
+    "run_post_install", "uv_binary", "requirement_lines", "requirement_names", "bin_dir", "run_streamed",
+]

@@ -1,0 +1,208 @@
+"""The server venv: fingerprint, install with the venv's own tools, exact and quick rollback."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from praxis_upgrade import environment
+from praxis_upgrade.errors import StepFailed, TargetError
+
+pytestmark = pytest.mark.slow
+
+
+def _wheel(dest: Path, name: str, version: str) -> Path:
+    """A minimal, valid pure-Python wheel built by hand (no network, no build backend)."""
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": f'__version__ = "{version}"\n\n\ndef main():\n    print(__version__)\n',
+        f"{dist}/entry_points.txt": f"[console_scripts]\n{name} = {name}:main\n",
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(text.encode())}")
+    record.append(f"{dist}/RECORD,,")
+    files[f"{dist}/RECORD"] = "\n".join(record) + "\n"
+    whl = dest / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(whl, "w") as zf:
+        for path, text in files.items():
+            zf.writestr(path, text)
+    return whl
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("wheels")
+    for version in ("1.0", "2.0"):
+        _wheel(dest, "fakedep", version)
+    return dest
+
+
+def _install(target: Path, wheels: Path, requirement: str, *, use_uv: bool) -> None:
+    """A target whose venv has `requirement` installed (uv builds it fast; the subject is later)."""
+    uv = environment.uv_binary()
+    assert uv, "the dev environment has uv"
+    (target / "mcp_server").mkdir(parents=True)
+    (target / "mcp_server" / "requirements.txt").write_text(f"# server deps\n{requirement}\n")
+    venv = target / "venv"
+    if use_uv:
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    else:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"),
+                    "--no-index", "--find-links", str(wheels), requirement], check=True)
+
+
+@pytest.fixture
+def target(tmp_path: Path, wheels: Path) -> Path:
+    target = tmp_path / "proj" / ".praxis-os"
+    _install(target, wheels, "fakedep==1.0", use_uv=True)
+    return target
+
+
+def _fakedep_version(target: Path) -> str:
+    return subprocess.run([str(target / "venv" / "bin" / "python"), "-c", "import fakedep; print(fakedep.__version__)"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_unchanged_requirements_and_interpreter_need_no_install(target: Path) -> None:
+    fp = environment.requirements_fingerprint(target, environment.venv_python(target))
+    assert environment.needs_install(target, fp) is False
+
+
+def test_changed_requirements_need_an_install(target: Path) -> None:
+    fp = environment.requirements_fingerprint(target, environment.venv_python(target))
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
+    assert environment.needs_install(target, fp) is True
+
+
+def test_without_a_baseline_a_satisfied_venv_is_left_alone(target: Path) -> None:
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep>=1.0  # any\n")
+    assert environment.needs_install(target, None) is False
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep>=2.0\n")
+    assert environment.needs_install(target, None) is True
+
+
+@pytest.mark.parametrize("use_uv", [True, False], ids=["uv", "pip"])
+def test_install_then_restore_gives_back_the_exact_previous_packages(target: Path, wheels: Path, use_uv: bool) -> None:
+    original = environment.freeze(target)
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
+    change = environment.install_requirements(target, find_links=[wheels], no_index=True, use_uv=use_uv)
+    assert change.tool == ("uv" if use_uv else "pip")
+    assert _fakedep_version(target) == "2.0"
+    assert environment.freeze(target) != original
+    assert "fakedep==2.0" in change.after and "fakedep==1.0" in change.before
+    environment.restore_environment(target, change)
+    assert environment.freeze(target) == original
+    assert _fakedep_version(target) == "1.0"
+    environment.restore_environment(target, change)  # idempotent
+    assert environment.freeze(target) == original
+
+
+def test_install_uses_the_venv_interpreter_not_pip_on_path(
+    target: Path, wheels: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trap = tmp_path / "trap"
+    trap.mkdir()
+    for name in ("pip", "pip3", "python", "python3"):
+        (trap / name).write_text("#!/bin/sh\necho trap >&2\nexit 99\n")
+        (trap / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{trap}{os.pathsep}{os.environ['PATH']}")
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
+    environment.install_requirements(target, find_links=[wheels], no_index=True, use_uv=False)
+    assert _fakedep_version(target) == "2.0"
+
+
+@pytest.mark.parametrize("use_uv", [True, False], ids=["uv", "pip"])
+def test_console_scripts_of_the_new_venv_run_from_its_final_path(target: Path, wheels: Path, use_uv: bool) -> None:
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
+    environment.install_requirements(target, find_links=[wheels], no_index=True, use_uv=use_uv)
+    script = target / "venv" / "bin" / "fakedep"
+    assert script.read_text().splitlines()[0].startswith(f"#!{target / 'venv' / 'bin' / 'python'}")
+    assert subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout.strip() == "2.0"
+
+
+def test_uninstallable_requirement_fails_clearly_and_leaves_the_live_venv_unchanged(target: Path, wheels: Path) -> None:
+    original = environment.freeze(target)
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\nno-such-package-praxis==9.9\n")
+    with pytest.raises(StepFailed) as err:
+        environment.install_requirements(target, find_links=[wheels], no_index=True)
+    assert "no-such-package-praxis" in err.value.message
+    assert "previous venv was put back" in (err.value.hint or "")
+    assert environment.freeze(target) == original
+    assert not (target / environment.PREV).exists()
+    assert not list(target.glob("venv.praxis-*"))
+
+
+def test_an_interrupted_install_is_undone_by_restore(target: Path, wheels: Path) -> None:
+    original = environment.freeze(target)
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
+    change = environment.install_requirements(target, find_links=[wheels], no_index=True)
+    # simulate a crash in the middle of a later rebuild: half a venv at venv/, the old one aside
+    (target / "venv" / "pyvenv.cfg").unlink()
+    environment.restore_environment(target, change)
+    assert environment.freeze(target) == original
+
+
+def test_discard_previous_removes_the_kept_venv_and_is_idempotent(target: Path, wheels: Path) -> None:
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
+    change = environment.install_requirements(target, find_links=[wheels], no_index=True)
+    assert (target / environment.PREV).is_dir()
+    environment.discard_previous(target, change)
+    environment.discard_previous(target, change)
+    assert not (target / environment.PREV).exists()
+    assert _fakedep_version(target) == "2.0"
+
+
+def test_missing_venv_is_a_target_error_with_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(TargetError) as err:
+        environment.venv_python(tmp_path)
+    assert "python3 -m venv" in (err.value.hint or "")
+
+
+def test_broken_venv_interpreter_is_a_target_error(tmp_path: Path) -> None:
+    python = tmp_path / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\nexit 3\n")
+    python.chmod(0o755)
+    with pytest.raises(TargetError, match="does not run"):
+        environment.venv_python(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "steps"),
+    [
+        ("playwright>=1.40.0\n", [["playwright", "install", "chromium"]]),
+        ("Playwright[extra] ; python_version >= '3.8'\n", [["playwright", "install", "chromium"]]),
+        ("# playwright is not needed\nmcp>=1.0\n", []),
+        ("pytest-playwright==0.4\n", []),
+        ("--find-links playwright\nmcp\n", []),
+    ],
+    ids=["pinned", "extras-marker", "comment", "other-name", "option"],
+)
+def test_post_install_steps_come_from_real_requirement_lines(text: str, steps: list[list[str]]) -> None:
+    assert environment.post_install_steps(text) == steps
+
+
+def test_post_install_runs_the_venv_executable_and_reports_failures(tmp_path: Path) -> None:
+    bindir = tmp_path / "venv" / "bin"
+    bindir.mkdir(parents=True)
+    (bindir / "playwright").write_text('#!/bin/sh\necho "installing $2"\n')
+    (bindir / "failing").write_text("#!/bin/sh\necho boom >&2\nexit 4\n")
+    for f in bindir.iterdir():
+        f.chmod(0o755)
+    out = environment.run_post_install(tmp_path, [["playwright", "install", "chromium"], ["failing"], ["absent"]])
+    assert [o.ok for o in out] == [True, False, False]
+    assert "installing chromium" in out[0].output
+    assert out[1].returncode == 4 and "boom" in out[1].output and "run it by hand" in out[1].message
+    assert "missing" in out[2].message
+    assert environment.StepOutcome.from_json(out[1].to_json()) == out[1]
