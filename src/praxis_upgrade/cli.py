@@ -13,7 +13,7 @@ import click
 from praxis_upgrade import __version__, engine, plugins
 from praxis_upgrade.cli_output import emit_json, progress_printer, show_plan, show_session, show_status, unsettled
 from praxis_upgrade.context import POLICIES
-from praxis_upgrade.errors import ExitCode, PraxisError
+from praxis_upgrade.errors import BackupError, ExitCode, PraxisError
 from praxis_upgrade.session import Session
 
 
@@ -209,10 +209,13 @@ def rollback(session_id: str | None, target: str | None, to_backup: str | None, 
     """Undo an interrupted or finished upgrade from its backup."""
     with error_boundary(as_json):
         if last_good:
-            from praxis_upgrade import backup as backups
+            from praxis_upgrade.cli_backups import last_good as find_last_good
 
-            good = backups.last_good(engine.targets.require_install(_target(target)))
-            to_backup = good.id if good else to_backup
+            good = find_last_good(engine.targets.require_install(_target(target)))
+            if good is None:
+                raise BackupError("there is no backup of a successful upgrade to go back to",
+                                  hint="`praxis-upgrade backups list` shows the backups there are")
+            to_backup = good.id
         session = engine.rollback_upgrade(
             _target(target), session_id, backup=to_backup, force=force, events=progress_printer(not as_json)
         )
