@@ -22,7 +22,10 @@ when the installed fakedep does not match its version.
 """
 from __future__ import annotations
 
+from praxis_upgrade.sandbox.client import StdioClient
+from praxis_upgrade.sandbox.environment import create_venv, venv_python
 from praxis_upgrade.sandbox.layout import installed_path
+from praxis_upgrade.sandbox.process import server_command, start_server
 from praxis_upgrade.sandbox.releases import RELEASES, TAGS, Release, release
 from praxis_upgrade.sandbox.source import Source, make_source
 from praxis_upgrade.sandbox.target import Target, make_target
@@ -33,10 +36,15 @@ __all__ = [
     "TAGS",
     "Release",
     "Source",
+    "StdioClient",
     "Target",
     "build_fakedep_wheels",
+    "create_venv",
     "installed_path",
     "make_source",
     "make_target",
     "release",
+    "server_command",
+    "start_server",
+    "venv_python",
 ]
