@@ -23,6 +23,7 @@ when the installed fakedep does not match its version.
 from __future__ import annotations
 
 from praxis_upgrade.sandbox.client import StdioClient
+from praxis_upgrade.sandbox.demo import Demo, make_demo
 from praxis_upgrade.sandbox.environment import create_venv, venv_python
 from praxis_upgrade.sandbox.layout import installed_path
 from praxis_upgrade.sandbox.process import server_command, start_server
@@ -32,6 +33,7 @@ from praxis_upgrade.sandbox.target import Target, make_target
 from praxis_upgrade.sandbox.wheels import build_fakedep_wheels
 
 __all__ = [
+    "Demo",
     "RELEASES",
     "TAGS",
     "Release",
@@ -41,6 +43,7 @@ __all__ = [
     "build_fakedep_wheels",
     "create_venv",
     "installed_path",
+    "make_demo",
     "make_source",
     "make_target",
     "release",
