@@ -12,7 +12,6 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,34 +64,38 @@ def fake_upgrade(target: Path, rels: list[str]) -> dict[str, str]:
     return written
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+def one_run(files: int, total: int, venv: int, workspace: int) -> dict[str, float]:
+    """Build an install, back it up, upgrade it, restore it, restore it again; return seconds and sizes."""
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-backup-") as tmp:
+        rels = make_install(Path(tmp), files=files, total_bytes=total, venv_bytes=venv, workspace_bytes=workspace)
+        target = Path(tmp) / ".praxis-os"
+        added = [f"workflows/new_wf/phase{i}.md" for i in range(20)]
+        start = time.perf_counter()
+        made = create_backup(target, rels + added, meta={"session": "bench"})
+        out["backup"] = time.perf_counter() - start
+        assert verify_backup(made.path) == []
+        written = fake_upgrade(target, rels)
+        start = time.perf_counter()
+        report = restore_backup(target, made, added_shas=written)
+        out["restore"] = time.perf_counter() - start
+        assert report.verified and len(report.removed) == 20
+        start = time.perf_counter()
+        again = restore_backup(target, made, added_shas=written)
+        out["restore_again"] = time.perf_counter() - start
+        assert again.verified and not again.restored
+        out["install_bytes"] = _du(target) - _du(target / ".backups")
+        out["backup_bytes"] = _du(made.path)
+    return out
 
 
 def run_case(name: str, files: int, total: int, venv: int, workspace: int, repeat: int) -> dict[str, Any]:
-    samples: dict[str, list[float]] = {"backup": [], "restore": [], "restore_again": []}
-    sizes = {}
-    for _ in range(repeat):
-        with tempfile.TemporaryDirectory(prefix="bench-backup-") as tmp:
-            rels = make_install(Path(tmp), files=files, total_bytes=total, venv_bytes=venv, workspace_bytes=workspace)
-            target = Path(tmp) / ".praxis-os"
-            added = [f"workflows/new_wf/phase{i}.md" for i in range(20)]
-            secs, made = timed(lambda: create_backup(target, rels + added, meta={"session": "bench"}))
-            samples["backup"].append(secs)
-            assert verify_backup(made.path) == []
-            written = fake_upgrade(target, rels)
-            secs, report = timed(lambda: restore_backup(target, made, added_shas=written))
-            assert report.verified and len(report.removed) == 20
-            samples["restore"].append(secs)
-            secs, again = timed(lambda: restore_backup(target, made, added_shas=written))
-            assert again.verified and not again.restored
-            samples["restore_again"].append(secs)
-            sizes = {"install_bytes": _du(target) - _du(target / ".backups"), "backup_bytes": _du(made.path)}
+    runs = [one_run(files, total, venv, workspace) for _ in range(repeat)]
+    medians = {k: round(statistics.median(r[k] for r in runs), 4) for k in ("backup", "restore", "restore_again")}
+    sizes = {k: int(runs[0][k]) for k in ("install_bytes", "backup_bytes")}
     return {
         "case": name, "files": files, "managed_bytes": total, "venv_bytes": venv, "workspace_bytes": workspace,
-        **sizes, **{k: round(statistics.median(v), 4) for k, v in samples.items()},
+        **sizes, **medians,
     }
 
 
