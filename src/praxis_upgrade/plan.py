@@ -185,14 +185,14 @@ class _Planner:
         )
 
     def check_writable(self, rel: str, path: Path, exists: bool) -> None:
-        if exists and not os.access(path, os.W_OK):
+        if exists and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
             self.problems.append(f"{rel}: the file is read-only")
         parent = path.parent
         while not parent.exists() and parent != self.target:
             parent = parent.parent
         if not parent.is_dir():
             self.problems.append(f"{rel}: {parent} is not a directory")
-        elif not os.access(parent, os.W_OK | os.X_OK):
+        elif not os.access(parent, os.W_OK | os.X_OK) or not parent.stat().st_mode & 0o200:
             self.problems.append(f"{rel}: the folder {parent} is not writable")
 
 

@@ -1,0 +1,101 @@
+"""Small real praxis-os-like git repos and installs for the content-core tests."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from git import Repo
+
+from praxis_upgrade import adopt, fs
+from praxis_upgrade.baseline import Baseline
+from praxis_upgrade.vcs import SourceRepo
+
+BASE_FILES: dict[str, bytes] = {
+    "universal/standards/testing/pyramid.md": b"# Test pyramid\n\nmany unit tests\nsome integration\nfew e2e\n",
+    "universal/standards/ai-assistant/guide.md": b"# Guide\n\n" + b"".join(b"line %d\n" % i for i in range(20)),
+    "universal/standards/installation/gitignore-requirements.md": (
+        b"# Gitignore\n\n## TL;DR\n\n```gitignore\n.praxis-os/.cache/   # big\n```\n\n"
+        b"## Required Entries\n\n```gitignore\n# prAxIs OS - Ephemeral content (do not commit)\n"
+        b".praxis-os/.cache/\n.praxis-os/venv/\n.praxis-os/.upgrade_lock\n```\n"
+    ),
+    "universal/workflows/spec_creation_v1/metadata.json": b'{"name": "spec_creation_v1"}\n',
+    "universal/workflows/spec_creation_v1/phases/1/phase.md": b"# Phase 1\n",
+    "universal/templates/template.yaml": b"name: x\n",
+    "mcp_server/__main__.py": b"print('server')\n",
+    "mcp_server/server/tools/rag_tools.py": b"def search_standards():\n    return []\n",
+    "scripts/build_rag_index.py": b"INDEX = 1\n",
+    "scripts/pre-commit/check.sh": b"#!/bin/sh\nexit 0\n",
+    "README.md": b"# praxis-os\n",
+}
+
+
+class Source:
+    """A praxis-os-like repository we commit to as the test needs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.repo = Repo.init(path, initial_branch="main")
+
+    def commit(self, files: dict[str, bytes | str | None], *, tag: str | None = None, msg: str = "c") -> str:
+        for rel, data in files.items():
+            p = self.path / rel
+            if data is None:
+                if p.exists():
+                    p.unlink()
+                    self.repo.index.remove([rel])
+                continue
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data.encode() if isinstance(data, str) else data)
+            if rel.endswith(".sh"):
+                p.chmod(0o755)
+            self.repo.git.add(rel)
+        self.repo.git.commit("-q", "--allow-empty", "-m", msg)
+        if tag:
+            self.repo.git.tag("-a", tag, "-m", tag)
+        return self.repo.head.commit.hexsha
+
+    def read(self, rel: str) -> bytes:
+        return (self.path / rel).read_bytes()
+
+
+def make_source(tmp_path: Path, files: dict[str, bytes] | None = None) -> Source:
+    src = Source(tmp_path / "praxis-os")
+    src.commit(dict(files if files is not None else BASE_FILES), tag="v1.0.0", msg="v1.0.0")
+    return src
+
+
+def install(project: Path, source: Path, rev: str = "HEAD") -> Path:
+    """Copy what `rev` installs into `project/.praxis-os` (like upstream's installer)."""
+    target = project / ".praxis-os"
+    repo = SourceRepo(source)
+    try:
+        for rel, entry in repo.tree(rev).items():
+            fs.atomic_write_bytes(target / rel, repo.blob(entry.git_blob), mode=entry.mode)
+    finally:
+        repo.close()
+    (target / "config.json").write_text("{}\n")
+    return target
+
+
+def age(target: Path, seconds: int = 3600) -> None:
+    """Move every file's mtime into the past (as if installed a while ago)."""
+    for root, _dirs, names in os.walk(target):
+        for name in names:
+            p = os.path.join(root, name)
+            st = os.stat(p)
+            os.utime(p, ns=(st.st_atime_ns - seconds * 10**9, st.st_mtime_ns - seconds * 10**9))
+
+
+def baseline_for(target: Path, source: Path) -> Baseline:
+    """The baseline of an install, adopted from history (what `praxis-upgrade adopt` records)."""
+    repo = SourceRepo(source)
+    try:
+        return adopt.adopt(target, repo)
+    finally:
+        repo.close()
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under `root` with its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
