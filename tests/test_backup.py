@@ -4,7 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -220,3 +224,45 @@ def test_check_space_passes_with_enough_room_and_on_a_missing_folder(tmp_path: P
 def test_real_free_space_check_refuses_more_than_the_disk_holds(tmp_path: Path) -> None:
     with pytest.raises(PreflightError, match="not enough disk space"):
         backup.check_space(tmp_path, shutil.disk_usage(tmp_path).total * 2)
+
+
+def test_progress_reports_each_stored_path(target: Path) -> None:
+    seen: list[tuple[int, int, str]] = []
+    create_backup(target, MANAGED, outside=[target.parent / ".gitignore"], meta={}, progress=lambda *a: seen.append(a))
+    assert [s[0] for s in seen] == list(range(1, len(MANAGED) + 2))
+    assert seen[-1] == (len(MANAGED) + 1, len(MANAGED) + 1, str(target.parent / ".gitignore"))
+
+
+def test_a_backup_killed_midway_is_never_used_and_gets_pruned(target: Path, tmp_path: Path) -> None:
+    earlier = create_backup(target, ["config.json"], meta={})
+    rels = [f"standards/universal/many/f{i}.md" for i in range(400)]
+    for rel in rels:
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        (target / rel).write_bytes(os.urandom(1024))
+    started = tmp_path / "started"
+    script = f"""
+import time
+from pathlib import Path
+from praxis_upgrade.backup import create_backup
+def progress(done, total, path):
+    if done == 20:
+        Path({str(started)!r}).write_text("20")
+    if done > 20:
+        time.sleep(0.01)
+create_backup(Path({str(target)!r}), {rels!r}, meta={{"session": "killed"}}, progress=progress)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 30
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert started.exists(), "backup subprocess never reported progress"
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+
+    partial = retention.list_backups(target)[0]
+    assert not partial.complete and partial.session == "killed"
+    assert any(p.startswith("incomplete") for p in verify_backup(partial.path))
+    with pytest.raises(BackupError, match="incomplete"):
+        backup.find_backup(target, partial.id)
+    assert retention.latest_backup(target).id == earlier.id
+    assert retention.prune_backups(target, 3) == [partial.id]

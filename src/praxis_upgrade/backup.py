@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import os
 import re
 import shutil
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,34 +154,39 @@ def read_manifest(folder: Path) -> Manifest:
         raise BackupError(f"{folder / MANIFEST} is unreadable: {e}", hint="the backup is damaged") from None
 
 
-def create_backup(target: Path, paths: Iterable[str], *, outside: Iterable[Path] = (), meta: dict[str, Any]) -> Backup:
+def create_backup(
+    target: Path,
+    paths: Iterable[str],
+    *,
+    outside: Iterable[Path] = (),
+    meta: dict[str, Any],
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Backup:
     """Back up `paths` (relative to `target`) and `outside` files, verify the copy, then mark it COMPLETE.
 
     Absent paths are recorded as absent so a restore can remove what the upgrade added. Symlinks are
-    stored as links, never followed. Cost is proportional to the listed paths only.
+    stored as links, never followed. Cost is proportional to the listed paths only. `progress` is
+    called as `(done, total, path)` after each path is stored.
 
     Raises:
         BackupError: a path escapes the install or is unusable, or the backup could not be written.
     """
     rels = _expand(target, paths)
     outs = sorted({os.path.abspath(p) for p in outside})
+    jobs = [(rel, target / rel, f"{FILES}/{rel}", False) for rel in rels]
+    jobs += [(out, Path(out), f"{OUTSIDE}/{i}", True) for i, out in enumerate(outs)]
     folder = _make_folder(target, meta)
     try:
         manifest = Manifest(meta={**meta, "target": os.path.realpath(target), "created_at": utcnow(), "format": 1})
-        for rel in rels:
-            entry = _store(target / rel, folder, f"{FILES}/{rel}", rel)
+        for done, (label, src, stored, is_outside) in enumerate(jobs, 1):
+            entry = _store(src, folder, stored, label)
             if entry is None:
-                manifest.absent.append(rel)
-                manifest.keep_dirs[rel] = _existing_parent(target / rel)
+                (manifest.outside_absent if is_outside else manifest.absent).append(label)
+                manifest.keep_dirs[label] = _existing_parent(src)
             else:
-                manifest.files[rel] = entry
-        for i, out in enumerate(outs):
-            entry = _store(Path(out), folder, f"{OUTSIDE}/{i}", out)
-            if entry is None:
-                manifest.outside_absent.append(out)
-                manifest.keep_dirs[out] = _existing_parent(Path(out))
-            else:
-                manifest.outside[out] = entry
+                (manifest.outside if is_outside else manifest.files)[label] = entry
+            if progress is not None:
+                progress(done, len(jobs), label)
         if outs:
             fs.atomic_write_json(folder / OUTSIDE / "INDEX.json", {e.stored: p for p, e in manifest.outside.items()})
         fs.atomic_write_json(folder / MANIFEST, manifest.to_json())
@@ -195,9 +201,12 @@ def create_backup(target: Path, paths: Iterable[str], *, outside: Iterable[Path]
     except BaseException as e:
         shutil.rmtree(folder, ignore_errors=True)
         if isinstance(e, OSError):
+            where = f" ({e.filename})" if e.filename else ""
             raise BackupError(
-                f"could not write the backup in {folder}: {e.strerror or e}",
-                hint="check free space and permissions of that folder; nothing was changed",
+                f"could not make the backup in {folder}: {e.strerror or e}{where}",
+                hint="free some disk space, then run again; nothing was changed"
+                if e.errno == errno.ENOSPC
+                else "check that the file is readable and the backup folder writable; nothing was changed",
             ) from e
         raise
     return Backup.load(folder)
