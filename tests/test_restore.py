@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from praxis_upgrade import fs
+from praxis_upgrade import backup, fs
 from praxis_upgrade.backup import Backup, create_backup
 from praxis_upgrade.errors import BackupError
 from praxis_upgrade.restore import RestoreReport, restore_backup
@@ -292,3 +292,17 @@ def test_progress_reports_every_path(target: Path) -> None:
 def test_report_round_trips_through_json() -> None:
     report = RestoreReport(restored=["a"], removed=["b"], kept_user_files=["c"], unrestorable=[], verified=True)
     assert RestoreReport.from_json(report.to_json()) == report
+
+
+def test_forced_restore_never_reads_outside_the_backup_when_the_manifest_is_edited(target: Path, tmp_path: Path) -> None:
+    made = backup_of(target)
+    upgrade(target)
+    (tmp_path / "planted.md").write_bytes(b"# A\n")  # same bytes as the real file, outside the backup
+    data = fs.read_json(made.path / "MANIFEST.json")
+    data["files"]["standards/universal/a.md"]["stored"] = "../../../../planted.md"
+    fs.atomic_write_json(made.path / "MANIFEST.json", data)
+
+    report = backup.restore_backup(target, made, force=True)
+
+    assert [u.split(":")[0] for u in report.unrestorable] == ["standards/universal/a.md"]
+    assert (target / "standards/universal/a.md").read_bytes() == b"upgraded standards/universal/a.md"

@@ -114,7 +114,7 @@ def _restore_one(item: _Item, backup: Backup, added: dict[str, str] | None, chec
         _remove_added(item, added, report)
         return
     entry, dest = item.entry, item.dest
-    stored = backup.path / entry.stored
+    stored = fs.inside(backup.path, entry.stored)  # a tampered manifest cannot point elsewhere
     now = _state(dest)
     if now == _wanted(entry):
         report.unchanged.append(item.label)
