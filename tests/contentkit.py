@@ -7,6 +7,7 @@ from pathlib import Path
 from git import Repo
 
 from praxis_upgrade import adopt, fs
+from praxis_upgrade import baseline as bl
 from praxis_upgrade.baseline import Baseline
 from praxis_upgrade.vcs import SourceRepo
 
@@ -99,3 +100,60 @@ def baseline_for(target: Path, source: Path) -> Baseline:
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under `root` with its bytes."""
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# -- one file per row of DESIGN.md §3 ---------------------------------------------------------
+S = "universal/standards/rows/"
+T = "standards/universal/rows/"
+TEXT = b"".join(b"line %d\n" % i for i in range(12))
+
+
+def edit(data: bytes, line: int, text: bytes) -> bytes:
+    lines = data.splitlines(keepends=True)
+    lines[line] = text + b"\n"
+    return b"".join(lines)
+
+
+# name: (local change, upstream change, expected class, expected action)
+# change: None = keep, "del" = delete, bytes = new content; "absent" rows start without the file
+ROWS: dict[str, tuple[object, object, str, str]] = {
+    "unchanged": (None, None, "unchanged", "none"),
+    "upstream-changed": (None, edit(TEXT, 1, b"up"), "upstream-changed", "update"),
+    "local-changed": (edit(TEXT, 1, b"mine"), None, "local-changed", "keep"),
+    "both-same": (edit(TEXT, 1, b"same"), edit(TEXT, 1, b"same"), "both-same", "none"),
+    "conflict": (edit(TEXT, 1, b"mine"), edit(TEXT, 1, b"up"), "conflict", "merge"),
+    "upstream-deleted": (None, "del", "upstream-deleted", "delete"),
+    "local-changed-upstream-deleted": (edit(TEXT, 1, b"mine"), "del", "local-changed-upstream-deleted", "keep"),
+    "locally-deleted": ("del", None, "locally-deleted", "stay-deleted"),
+    "conflict-modify-delete": ("del", edit(TEXT, 1, b"up"), "conflict-modify-delete", "stay-deleted"),
+    "both-deleted": ("del", "del", "both-deleted", "none"),
+}
+ADDED = {  # files upstream adds: (local file created meanwhile, class, action)
+    "added": (None, "added", "add"),
+    "conflict-add-add": (b"my own file\n", "conflict-add-add", "merge"),
+    "add-add-same": (b"same new file\n", "both-same", "none"),
+}
+
+
+def build_rows(tmp_path: Path) -> tuple[Source, Path]:
+    """A source and an install holding one file per row of the three-way table (v1 -> v2)."""
+    src = make_source(tmp_path, {**BASE_FILES, **{f"{S}{n}.md": TEXT for n in ROWS}})
+    target = install(tmp_path / "project", src.path)
+    age(target)
+    bl.save(target, baseline_for(target, src.path))
+    upstream: dict[str, bytes | str | None] = {}
+    for name, (local, up, _k, _a) in ROWS.items():
+        if local == "del":
+            (target / f"{T}{name}.md").unlink()
+        elif isinstance(local, bytes):
+            (target / f"{T}{name}.md").write_bytes(local)
+        if up == "del":
+            upstream[f"{S}{name}.md"] = None
+        elif isinstance(up, bytes):
+            upstream[f"{S}{name}.md"] = up
+    for name, (local, _k, _a) in ADDED.items():
+        upstream[f"{S}{name}.md"] = b"same new file\n" if name == "add-add-same" else b"upstream new\n"
+        if local is not None:
+            (target / f"{T}{name}.md").write_bytes(local)
+    src.commit(upstream, tag="v2.0.0")
+    return src, target

@@ -65,3 +65,18 @@ def test_a_damaged_cached_blob_is_not_returned(tmp_path: Path) -> None:
 
     path.write_bytes(zlib.compress(b"tampered\n"))
     assert bl.load_blob(tmp_path, sha) is None
+
+
+def test_installed_version_prefers_the_baseline_then_version_txt(tmp_path: Path) -> None:
+    from praxis_upgrade.versioning import installed_version
+
+    assert installed_version(tmp_path) is None
+    (tmp_path / "VERSION.txt").write_text(
+        "Repository: praxis-os\nLast Updated: 2025-10-20\nCurrent Version: v1.0.0\n"
+        "version_updated=2025-10-29T10:00:00\ncommit=abc1234\n"
+    )
+    assert installed_version(tmp_path) == "v1.0.0"
+    (tmp_path / "VERSION.txt").write_text("version_installed=1.4.0\nversion_updated=2025-10-29\n")
+    assert installed_version(tmp_path) == "1.4.0"
+    bl.save(tmp_path, _record())
+    assert installed_version(tmp_path) == "v1.4.0"

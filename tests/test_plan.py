@@ -5,66 +5,28 @@ import os
 from pathlib import Path
 
 import pytest
-from contentkit import BASE_FILES, Source, age, baseline_for, install, make_source
 
+from contentkit import (
+    ADDED,
+    BASE_FILES,
+    ROWS,
+    Source,
+    age,
+    baseline_for,
+    build_rows,
+    install,
+    make_source,
+)
 from praxis_upgrade import baseline as bl
 from praxis_upgrade.plan import Plan, make_plan
 from praxis_upgrade.vcs import SourceRepo
 
-S = "universal/standards/rows/"
 T = "standards/universal/rows/"
-TEXT = b"".join(b"line %d\n" % i for i in range(12))
-
-
-def _edit(data: bytes, line: int, text: bytes) -> bytes:
-    lines = data.splitlines(keepends=True)
-    lines[line] = text + b"\n"
-    return b"".join(lines)
-
-
-# name: (local change, upstream change, expected class, expected action)
-# change: None = keep, "del" = delete, bytes = new content; "absent" rows start without the file
-ROWS: dict[str, tuple[object, object, str, str]] = {
-    "unchanged": (None, None, "unchanged", "none"),
-    "upstream-changed": (None, _edit(TEXT, 1, b"up"), "upstream-changed", "update"),
-    "local-changed": (_edit(TEXT, 1, b"mine"), None, "local-changed", "keep"),
-    "both-same": (_edit(TEXT, 1, b"same"), _edit(TEXT, 1, b"same"), "both-same", "none"),
-    "conflict": (_edit(TEXT, 1, b"mine"), _edit(TEXT, 1, b"up"), "conflict", "merge"),
-    "upstream-deleted": (None, "del", "upstream-deleted", "delete"),
-    "local-changed-upstream-deleted": (_edit(TEXT, 1, b"mine"), "del", "local-changed-upstream-deleted", "keep"),
-    "locally-deleted": ("del", None, "locally-deleted", "stay-deleted"),
-    "conflict-modify-delete": ("del", _edit(TEXT, 1, b"up"), "conflict-modify-delete", "stay-deleted"),
-    "both-deleted": ("del", "del", "both-deleted", "none"),
-}
-ADDED = {  # files upstream adds: (local file created meanwhile, class, action)
-    "added": (None, "added", "add"),
-    "conflict-add-add": (b"my own file\n", "conflict-add-add", "merge"),
-    "add-add-same": (b"same new file\n", "both-same", "none"),
-}
 
 
 @pytest.fixture
 def rows(tmp_path: Path) -> tuple[Source, Path]:
-    src = make_source(tmp_path, {**BASE_FILES, **{f"{S}{n}.md": TEXT for n in ROWS}})
-    target = install(tmp_path / "project", src.path)
-    age(target)
-    bl.save(target, baseline_for(target, src.path))
-    upstream: dict[str, bytes | str | None] = {}
-    for name, (local, up, _k, _a) in ROWS.items():
-        if local == "del":
-            (target / f"{T}{name}.md").unlink()
-        elif isinstance(local, bytes):
-            (target / f"{T}{name}.md").write_bytes(local)
-        if up == "del":
-            upstream[f"{S}{name}.md"] = None
-        elif isinstance(up, bytes):
-            upstream[f"{S}{name}.md"] = up
-    for name, (local, _k, _a) in ADDED.items():
-        upstream[f"{S}{name}.md"] = b"same new file\n" if name == "add-add-same" else b"upstream new\n"
-        if local is not None:
-            (target / f"{T}{name}.md").write_bytes(local)
-    src.commit(upstream, tag="v2.0.0")
-    return src, target
+    return build_rows(tmp_path)
 
 
 def _plan(src: Source, target: Path, rev: str = "HEAD") -> Plan:

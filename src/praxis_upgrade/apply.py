@@ -156,7 +156,8 @@ class _Applier:
     def conflict(self, e: PlanEntry, path: Path, current: str | None) -> None:
         local = path.read_bytes() if current is not None else b""
         if current != e.local_sha:
-            outcome = self.merged(e, local) if current is not None else None
+            original = bl.load_blob(self.target, e.local_sha) if e.local_sha else None
+            outcome = self.merged(e, original) if original is not None else None
             done = {e.upstream_sha} | ({fs.sha256_bytes(outcome[0])} if outcome else set())
             if current in done:  # written by an earlier, interrupted run of this plan
                 assert current is not None
@@ -166,6 +167,8 @@ class _Applier:
                 self.changed(e)
             return
         decision = self.choose(e, local)
+        if decision in ("take-upstream", "merge") and current is not None:
+            bl.store_blob(self.target, local)  # lets a resumed run recognise its own merge
         mode = (path.stat().st_mode & 0o7777) if current is not None else e.mode
         if decision == "take-upstream":
             self.record(e, decision, "written", self.write(e, self.upstream(e), e.mode))
