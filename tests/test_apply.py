@@ -15,11 +15,11 @@ from contentkit import (
     age,
     baseline_for,
     build_rows,
+    edit,
     install,
     make_source,
     snapshot,
 )
-from contentkit import edit as _edit
 from praxis_upgrade import baseline as bl
 from praxis_upgrade.apply import ApplyResult, apply_plan, conflict_leftovers, new_baseline
 from praxis_upgrade.errors import ConflictsError
@@ -41,7 +41,8 @@ def _plan(src: Source, target: Path) -> tuple[Plan, SourceRepo]:
 
 
 def _user_snapshot(target: Path) -> dict[str, bytes]:
-    managed = ("standards/universal/", "workflows/", "mcp_server/", "scripts/", "usage/", ".praxis-upgrade/")
+    managed = ("standards/universal/", "workflows/", "mcp_server/", "scripts/", "usage/", ".praxis-upgrade/",
+               ".cache/praxis-upgrade/")
     return {p: d for p, d in snapshot(target).items() if not p.startswith(managed)}
 
 
@@ -72,12 +73,15 @@ def test_keep_local_applies_upstream_keeps_edits_and_leaves_side_files(rows: Row
     assert set(result.added) == {f"{T}added.md", f"{T}conflict.md.praxis-upstream",
                                  f"{T}conflict-add-add.md.praxis-upstream"}
     assert result.deleted == [f"{T}upstream-deleted.md"]
-    assert set(result.written) == {f"{T}upstream-changed.md", *result.added}
+    assert f("both-changed").read_bytes() == edit(ROWS["both-changed"][0], 10, b"up")  # type: ignore[arg-type]
+    assert set(result.written) == {f"{T}upstream-changed.md", f"{T}both-changed.md", *result.added}
     assert set(result.unresolved) == {f"{T}conflict.md", f"{T}conflict-add-add.md", f"{T}conflict-modify-delete.md"}
     decisions = {d.path: (d.decision, d.result) for d in result.decisions}
     assert decisions[f"{T}conflict.md"] == ("keep-local", "kept-local")
     assert decisions[f"{T}conflict-modify-delete.md"] == ("stay-deleted", "reported")
     assert decisions[f"{T}local-changed-upstream-deleted.md"] == ("keep", "reported")
+    assert decisions[f"{T}local-changed.md"] == ("keep", "kept")
+    assert decisions[f"{T}both-changed.md"] == ("merge", "merged")
     assert ApplyResult.from_json(result.to_json()) == result
 
 
@@ -106,11 +110,11 @@ def test_merge_writes_a_clean_merge_of_separate_edits(tmp_path: Path) -> None:
     src = make_source(tmp_path, {**BASE_FILES, path: TEXT})
     target = install(tmp_path / "project", src.path)
     bl.save(target, baseline_for(target, src.path))
-    (target / "standards/universal/rows/doc.md").write_bytes(_edit(TEXT, 1, b"mine"))
-    src.commit({path: _edit(TEXT, 10, b"upstream")})
+    (target / "standards/universal/rows/doc.md").write_bytes(edit(TEXT, 1, b"mine"))
+    src.commit({path: edit(TEXT, 10, b"upstream")})
     plan, repo = _plan(src, target)
     result = apply_plan(plan, target, repo, policy="merge")
-    assert (target / "standards/universal/rows/doc.md").read_bytes() == _edit(_edit(TEXT, 1, b"mine"), 10, b"upstream")
+    assert (target / "standards/universal/rows/doc.md").read_bytes() == edit(edit(TEXT, 1, b"mine"), 10, b"upstream")
     assert result.decisions[0].result == "merged" and not result.unresolved
     assert conflict_leftovers(target) == []
 
@@ -119,8 +123,9 @@ def test_fail_refuses_before_writing_anything(rows: Rows) -> None:
     src, target = rows
     before = snapshot(target)
     plan, repo = _plan(src, target)
-    with pytest.raises(ConflictsError, match="conflict.md"):
+    with pytest.raises(ConflictsError, match="conflict.md") as info:
         apply_plan(plan, target, repo, policy="fail")
+    assert "both-changed" not in str(info.value)  # edits that merge cleanly are no conflict
     assert snapshot(target) == before
 
 
@@ -213,8 +218,8 @@ def test_base_comes_from_the_blob_cache_when_the_clone_lacks_it(tmp_path: Path) 
     src = make_source(tmp_path, {**BASE_FILES, path: TEXT})
     target = install(tmp_path / "project", src.path)
     bl.save(target, baseline_for(target, src.path))
-    (target / "standards/universal/rows/doc.md").write_bytes(_edit(TEXT, 1, b"mine"))
-    src.commit({path: _edit(TEXT, 10, b"upstream")})
+    (target / "standards/universal/rows/doc.md").write_bytes(edit(TEXT, 1, b"mine"))
+    src.commit({path: edit(TEXT, 10, b"upstream")})
     shallow = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{src.path}", str(shallow)], check=True)
     repo = SourceRepo(shallow)
@@ -278,7 +283,7 @@ def test_the_new_baseline_keeps_local_edits_local_and_makes_the_next_run_a_no_op
     record = new_baseline(plan, target, repo, result)
     bl.save(target, record)
     assert record.version == "v2.0.0" and record.commit == plan.upstream_commit
-    assert set(bl.modified(record)) == {f"{T}local-changed.md", f"{T}conflict.md", f"{T}conflict-add-add.md"}
+    assert set(bl.modified(record)) == {f"{T}{n}.md" for n in ("local-changed", "conflict", "conflict-add-add", "both-changed")}
     assert f"{T}local-changed-upstream-deleted.md" not in record.files  # upstream let go of it: the user's now
     age(target)
     next_plan = make_plan(target, repo, "HEAD", bl.load(target))
