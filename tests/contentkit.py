@@ -122,6 +122,7 @@ ROWS: dict[str, tuple[object, object, str, str]] = {
     "local-changed": (edit(TEXT, 1, b"mine"), None, "local-changed", "keep"),
     "both-same": (edit(TEXT, 1, b"same"), edit(TEXT, 1, b"same"), "both-same", "none"),
     "conflict": (edit(TEXT, 1, b"mine"), edit(TEXT, 1, b"up"), "conflict", "merge"),
+    "both-changed": (edit(TEXT, 1, b"mine"), edit(TEXT, 10, b"up"), "both-changed", "auto-merge"),
     "upstream-deleted": (None, "del", "upstream-deleted", "delete"),
     "local-changed-upstream-deleted": (edit(TEXT, 1, b"mine"), "del", "local-changed-upstream-deleted", "keep"),
     "locally-deleted": ("del", None, "locally-deleted", "stay-deleted"),

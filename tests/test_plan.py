@@ -48,8 +48,8 @@ def test_the_plan_knows_versions_commits_and_counts(rows: tuple[Source, Path]) -
     assert plan.upstream_commit == src.repo.head.commit.hexsha
     assert plan.counts()["conflict"] == 1 and plan.counts()["unchanged"] >= 10
     changed = {e.path for e in plan.changes()}
-    assert changed == {f"{T}{n}.md" for n in ("upstream-changed", "conflict", "upstream-deleted", "added",
-                                                 "conflict-add-add")}
+    assert changed == {f"{T}{n}.md" for n in ("upstream-changed", "conflict", "both-changed", "upstream-deleted",
+                                                 "added", "conflict-add-add")}
     assert f"{T}conflict.md.praxis-upstream" in plan.touched_paths()
     assert Plan.from_json(plan.to_json()) == plan
     assert not plan.problems

@@ -14,7 +14,7 @@ from praxis_upgrade import baseline as bl
 from praxis_upgrade import fs, layout
 from praxis_upgrade.errors import ConflictsError
 from praxis_upgrade.merge import has_markers, is_binary, merge3
-from praxis_upgrade.plan import WRITES, Plan, PlanEntry
+from praxis_upgrade.plan import WRITES, Plan, PlanEntry, base_bytes
 from praxis_upgrade.vcs import MissingObject, SourceRepo
 
 POLICIES = ("keep-local", "take-upstream", "merge", "fail", "prompt")
@@ -34,6 +34,7 @@ class Decision:
     decision: str
     result: str
     sha256: str | None = None  # of the file written, if any
+    line: int | None = None  # first conflict marker's line, when markers were written
 
 
 @dataclasses.dataclass
@@ -61,6 +62,13 @@ class ApplyResult:
         return next((d for d in self.decisions if d.path == path), None)
 
 
+def _first_marker(data: bytes) -> int:
+    for number, line in enumerate(data.splitlines(), 1):
+        if line.startswith(b"<<<<<<< "):
+            return number
+    return 1
+
+
 def _current(path: Path) -> str | None:
     return fs.sha256_file(path) if path.is_file() and not path.is_symlink() else None
 
@@ -81,14 +89,7 @@ class _Applier:
     def base(self, e: PlanEntry) -> bytes | None:
         if e.base_sha is None:
             return b""  # add/add: merge against an empty base
-        if e.base_git_blob:
-            try:
-                data = self.repo.blob(e.base_git_blob)
-                if fs.sha256_bytes(data) == e.base_sha:
-                    return data
-            except MissingObject:
-                pass
-        return bl.load_blob(self.target, e.base_sha)
+        return base_bytes(self.target, self.repo, e.base_git_blob, e.base_sha)
 
     # -- bookkeeping -----------------------------------------------------------------------
     def record(self, e: PlanEntry, decision: str, result: str, sha: str | None = None) -> None:
@@ -123,7 +124,7 @@ class _Applier:
             else:
                 sha = self.write(e, self.upstream(e), e.mode)
                 self.record(e, "take-upstream", "written", sha)
-        elif e.action == "merge":
+        elif e.action in ("merge", "auto-merge"):
             self.conflict(e, path, current)
 
     def changed(self, e: PlanEntry) -> None:
@@ -166,10 +167,16 @@ class _Applier:
             else:
                 self.changed(e)
             return
+        mode = (path.stat().st_mode & 0o7777) if current is not None else e.mode
+        if e.action == "auto-merge":  # edits that do not overlap: no conflict, no question
+            outcome = self.merged(e, local)
+            if outcome is not None and not outcome[1]:
+                bl.store_blob(self.target, local)
+                self.record(e, "merge", "merged", self.write(e, outcome[0], mode))
+                return
         decision = self.choose(e, local)
         if decision in ("take-upstream", "merge") and current is not None:
             bl.store_blob(self.target, local)  # lets a resumed run recognise its own merge
-        mode = (path.stat().st_mode & 0o7777) if current is not None else e.mode
         if decision == "take-upstream":
             self.record(e, decision, "written", self.write(e, self.upstream(e), e.mode))
             return
@@ -180,6 +187,8 @@ class _Applier:
                 if outcome[1]:
                     self.result.unresolved.append(e.path)
                 self.record(e, decision, "conflict-markers" if outcome[1] else "merged", sha)
+                if outcome[1]:
+                    self.result.decisions[-1].line = _first_marker(outcome[0])
                 return
             decision, fallback = "keep-local", "cannot-merge-kept-local"
         elif decision == "skip":
@@ -236,8 +245,8 @@ def apply_plan(
     applier = _Applier(target, repo, policy, decide)
     applier.result.owner = only_owner
     for e in entries:
-        if e.action == "keep" and e.klass != "local-changed":
-            applier.record(e, "keep", "reported")
+        if e.action == "keep":
+            applier.record(e, "keep", "kept" if e.klass == "local-changed" else "reported")
         elif e.action == "stay-deleted" and e.is_conflict:
             applier.record(e, "stay-deleted", "reported")
             applier.result.unresolved.append(e.path)

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from praxis_upgrade import fs, layout
-from praxis_upgrade.baseline import Baseline, FileRecord
+from praxis_upgrade.baseline import Baseline, FileRecord, load_blob
 from praxis_upgrade.errors import PathEscapeError
-from praxis_upgrade.vcs import Entry, SourceRepo
+from praxis_upgrade.merge import is_binary, merge3
+from praxis_upgrade.vcs import Entry, MissingObject, SourceRepo
 
 RACY_NS = 100_000_000  # files modified this close to the recording time are hashed again
 
@@ -19,14 +20,14 @@ UNCHANGED, UPSTREAM_CHANGED, LOCAL_CHANGED, BOTH_SAME = "unchanged", "upstream-c
 CONFLICT, ADDED, ADD_ADD = "conflict", "added", "conflict-add-add"
 UPSTREAM_DELETED, KEPT_DELETED = "upstream-deleted", "local-changed-upstream-deleted"
 LOCALLY_DELETED, MODIFY_DELETE, BOTH_DELETED = "locally-deleted", "conflict-modify-delete", "both-deleted"
-UNREADABLE = "unreadable"
+UNREADABLE, BOTH_CHANGED = "unreadable", "both-changed"  # both-changed: edits merge without overlap
 ACTIONS = {
     UNCHANGED: "none", UPSTREAM_CHANGED: "update", LOCAL_CHANGED: "keep", BOTH_SAME: "none",
     CONFLICT: "merge", ADDED: "add", ADD_ADD: "merge", UPSTREAM_DELETED: "delete",
     KEPT_DELETED: "keep", LOCALLY_DELETED: "stay-deleted", MODIFY_DELETE: "stay-deleted",
-    BOTH_DELETED: "none", UNREADABLE: "none",
+    BOTH_DELETED: "none", UNREADABLE: "none", BOTH_CHANGED: "auto-merge",
 }
-WRITES = ("update", "add", "merge", "delete")
+WRITES = ("update", "add", "merge", "auto-merge", "delete")
 
 
 @dataclasses.dataclass
@@ -174,6 +175,8 @@ class _Planner:
         else:
             up_sha = self.upstream_sha(up)
         klass = _classify(base, local, up, up_sha)
+        if klass == CONFLICT and base is not None and up is not None and self.merges_cleanly(path, base, up):
+            klass = BOTH_CHANGED
         action = ACTIONS[klass]
         if action in WRITES:
             self.check_writable(rel, path, local is not None)
@@ -183,6 +186,18 @@ class _Planner:
             up.git_blob if up else None, up.mode if up else None, up.size if up else 0,
             base.git_blob if base else None, base.mode if base else None, size, mtime,
         )
+
+    def merges_cleanly(self, path: Path, base: FileRecord, up: Entry) -> bool:
+        """Whether both sides' edits merge without overlap (so it is no conflict at all)."""
+        try:
+            local = path.read_bytes()
+            upstream = self.repo.blob(up.git_blob)
+        except (OSError, MissingObject):
+            return False
+        old = base_bytes(self.target, self.repo, base.git_blob, base.sha256)
+        if old is None or any(is_binary(x) for x in (old, local, upstream)):
+            return False
+        return not merge3(old, local, upstream).conflicted
 
     def check_writable(self, rel: str, path: Path, exists: bool) -> None:
         if exists and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
@@ -220,3 +235,15 @@ def make_plan(
         hashed=planner.hashed,
         owners=list(owners),
     )
+
+
+def base_bytes(target: Path, repo: SourceRepo, git_blob: str | None, sha256: str) -> bytes | None:
+    """The base version of a file: from the clone, else from the install's blob cache."""
+    if git_blob:
+        try:
+            data = repo.blob(git_blob)
+            if fs.sha256_bytes(data) == sha256:
+                return data
+        except MissingObject:
+            pass
+    return load_blob(target, sha256)
