@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from contentkit import Source, install, make_source
 
+from contentkit import Source, install, make_source
 from praxis_upgrade import adopt, baseline
 from praxis_upgrade.vcs import SourceRepo
 

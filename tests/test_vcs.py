@@ -5,8 +5,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from contentkit import BASE_FILES, make_source
 
+from contentkit import BASE_FILES, make_source
 from praxis_upgrade.errors import SourceError
 from praxis_upgrade.vcs import MissingObject, SourceRepo, git_blob_id
 
