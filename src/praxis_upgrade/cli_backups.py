@@ -73,7 +73,8 @@ def prune_cmd(target: str | None, keep: int) -> None:
     """Keep the newest N complete backups (never the last good one or an open session's)."""
     with error_boundary():
         praxis = _install(target)
-        protect = [str((s.results.get("backup") or {}).get("id")) for s in sess.SessionStore(praxis).open_sessions()]
+        open_ = sess.SessionStore(praxis).open_sessions()
+        protect = [s.id for s in open_] + [str(s.results["backup"]["id"]) for s in open_ if s.results.get("backup")]
         removed = backups.prune_backups(praxis, keep, protect=protect)
     click.echo(f"removed {len(removed)} backup(s)" + (": " + ", ".join(removed) if removed else ""))
 

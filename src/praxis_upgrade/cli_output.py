@@ -62,7 +62,8 @@ def conflict_lines(session: Session, praxis_prefix: str = ".praxis-os") -> list[
         for d in (session.results.get(step) or {}).get("decisions", []):
             if str(d.get("klass", "")).startswith("conflict"):
                 what = CONFLICT_RESULTS.get(d.get("result", ""), d.get("result", ""))
-                lines.append(f"{praxis_prefix}/{d['path']}:{d.get('line') or 1}: conflict: {d.get('klass')}: {what}")
+                kind = "" if d.get("klass") == "conflict" else f" [{d.get('klass')}]"
+                lines.append(f"{praxis_prefix}/{d['path']}:{d.get('line') or 1}: conflict: {what}{kind}")
     return lines
 
 
@@ -104,7 +105,9 @@ def show_session(session: Session) -> None:
         click.echo(f"  server: {restart['message']}")
     for check in session.results.get("validation") or []:
         mark = "ok" if check.get("ok") else ("FAILED" if check.get("required") else "warning")
-        click.echo(f"  check {check.get('name')}: {mark} {check.get('detail', '')}".rstrip())
+        detail = str(check.get("detail", "")).splitlines()[0] if check.get("detail") else ""
+        detail = detail if len(detail) <= 90 else detail[:87] + "..."
+        click.echo(f"  check {check.get('name')}: {mark} {detail}".rstrip())
     for path in session.results.get("reports") or []:
         click.echo(f"  report: {path}")
 

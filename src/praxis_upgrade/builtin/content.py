@@ -36,6 +36,12 @@ def apply_owner(ctx: Context, owner: str) -> dict[str, Any]:
 def praxis_content(ctx: Context) -> dict[str, Any]:
     from praxis_upgrade import gitignore
 
+    from praxis_upgrade import fs
+
     result = apply_owner(ctx, "content")
+    path = ctx.project / ".gitignore"
     result["gitignore_changed"] = gitignore.update_gitignore(ctx.project, gitignore.required_entries(ctx.target))
+    if result["gitignore_changed"]:
+        # outside the install, keyed by absolute path: rollback removes it only if it is still ours
+        result["written"][str(path)] = fs.sha256_file(path)
     return result

@@ -24,7 +24,16 @@ def praxis_stop_server(ctx: Context) -> dict[str, Any]:
 
 @hookimpl(trylast=True)
 def praxis_server_code(ctx: Context) -> dict[str, Any]:
-    return apply_owner(ctx, "server")
+    from praxis_upgrade import ideconfig, process
+
+    result = apply_owner(ctx, "server")
+    # IDE entries that launch this project's server get what the new server needs (--transport);
+    # they were backed up in phase 1 with the other files outside the install
+    changes = ideconfig.fix_ide_configs(
+        ctx.project, ctx.target, requires_transport=process.knows_transport(ctx.target / "mcp_server")
+    )
+    result["ide_configs"] = [c.to_json() for c in changes]
+    return result
 
 
 @hookimpl(trylast=True)
