@@ -206,3 +206,22 @@ def test_post_install_runs_the_venv_executable_and_reports_failures(tmp_path: Pa
     assert out[1].returncode == 4 and "boom" in out[1].output and "run it by hand" in out[1].message
     assert "missing" in out[2].message
     assert environment.StepOutcome.from_json(out[1].to_json()) == out[1]
+
+
+def test_sandbox_install_breaking_the_server_is_caught_and_restore_brings_it_back(tmp_path: Path) -> None:
+    from praxis_upgrade import probe, toolnames
+    from praxis_upgrade.sandbox import make_source, make_target
+
+    source = make_source(tmp_path / "praxis-os")
+    target = make_target(tmp_path / "project", source, version="v1.5.0", venv=True, edits=False).praxis
+    expected = toolnames.expected_tools(target)
+    assert probe.probe_server(target, expected=expected, smoke=False).ok
+    fingerprint = environment.requirements_fingerprint(target, environment.venv_python(target))
+    req = target / "mcp_server" / "requirements.txt"
+    req.write_text(req.read_text().replace("fakedep==1.0", "fakedep==2.0"))
+    assert environment.needs_install(target, fingerprint)
+    change = environment.install_requirements(target, find_links=[source.path / "wheels"], no_index=True)
+    broken = probe.probe_server(target, expected=expected, smoke=False)
+    assert not broken.ok and "fakedep" in broken.checks[0].detail
+    environment.restore_environment(target, change)
+    assert probe.probe_server(target, expected=expected, smoke=False).ok

@@ -77,6 +77,8 @@ def test_a_state_file_naming_a_foreign_process_is_left_alone(tmp_path: Path, sou
     a = _project(tmp_path, source, "a")
     sleeper = subprocess.Popen(["sleep", "60"])
     started.append(sleeper.pid)
+    while b"sleep" not in Path(f"/proc/{sleeper.pid}/cmdline").read_bytes():
+        time.sleep(0.01)  # until exec has happened
     (a.praxis / process.STATE_FILE).write_text(json.dumps({"pid": sleeper.pid, "transport": "stdio"}))
     found = process.find_server(a.praxis)
     assert isinstance(found, process.Foreign) and found.kind == "foreign" and "sleep" in found.message
