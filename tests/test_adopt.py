@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from contentkit import Source, install, make_source
-from praxis_upgrade import adopt, baseline
+from praxis_upgrade import adopt, baseline, sandbox
 from praxis_upgrade.vcs import SourceRepo
 
 PYRAMID = "universal/standards/testing/pyramid.md"
@@ -99,3 +99,23 @@ def test_a_file_matching_an_other_version_counts_as_unmodified_at_that_version(t
     assert baseline.modified(record) == []
     assert record.files["standards/universal/testing/pyramid.md"].sha256 == baseline.hash_bytes(
         b"# Test pyramid v1.1\n")[0]
+
+
+# -- over the sandbox's realistic releases -------------------------------------------------------
+@pytest.fixture(scope="module")
+def sandbox_source(tmp_path_factory: pytest.TempPathFactory) -> sandbox.Source:
+    return sandbox.make_source(tmp_path_factory.mktemp("sandbox") / "praxis-os")
+
+
+@pytest.mark.parametrize("edits", [False, True], ids=["untouched", "edited"])
+@pytest.mark.parametrize("tag", sandbox.TAGS)
+def test_sandbox_installs_of_every_tag_adopt_exactly_their_tag_and_user_edits(
+    sandbox_source: sandbox.Source, tmp_path: Path, tag: str, edits: bool
+) -> None:
+    target = sandbox.make_target(tmp_path / "project", sandbox_source, version=tag, edits=edits)
+    repo = SourceRepo(sandbox_source.path)
+    record = adopt.adopt(target.praxis, repo)
+    assert record.commit == repo.resolve(tag) and record.version == tag
+    assert set(baseline.modified(record)) == {p for p, k in target.user_edits.items() if k != "delete"}
+    assert set(baseline.missing(record)) == {p for p, k in target.user_edits.items() if k == "delete"}
+    assert not set(record.files) & set(target.user_files)

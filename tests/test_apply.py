@@ -20,6 +20,7 @@ from contentkit import (
     make_source,
     snapshot,
 )
+from praxis_upgrade import adopt, sandbox
 from praxis_upgrade import baseline as bl
 from praxis_upgrade.apply import ApplyResult, apply_plan, conflict_leftovers, new_baseline
 from praxis_upgrade.errors import ConflictsError
@@ -302,3 +303,93 @@ def test_a_skipped_conflict_comes_back_next_time(rows: Rows) -> None:
     bl.save(target, new_baseline(plan, target, repo, result))
     again = make_plan(target, repo, "HEAD", bl.load(target))
     assert {e.path for e in again.conflicts()} >= {f"{T}conflict.md", f"{T}conflict-add-add.md"}
+
+
+# -- over the sandbox's realistic releases -------------------------------------------------------
+@pytest.fixture(scope="module")
+def sandbox_source(tmp_path_factory: pytest.TempPathFactory) -> sandbox.Source:
+    return sandbox.make_source(tmp_path_factory.mktemp("sandbox") / "praxis-os")
+
+
+def _outside_praxis(project: Path) -> dict[str, bytes]:
+    return {p: d for p, d in snapshot(project).items() if not p.startswith((".git/", ".praxis-os/"))}
+
+
+def _upgrade(praxis: Path, repo: SourceRepo, rev: str, policy: str) -> tuple[Plan, ApplyResult]:
+    record = bl.load(praxis) or adopt.adopt(praxis, repo)
+    plan = make_plan(praxis, repo, rev, record)
+    assert not plan.problems
+    result = apply_plan(plan, praxis, repo, policy=policy)
+    bl.save(praxis, new_baseline(plan, praxis, repo, result))
+    return plan, result
+
+
+def _assert_upgraded(praxis: Path, repo: SourceRepo, old_rev: str, user_edits: dict[str, str],
+                     edited: dict[str, bytes], result: ApplyResult) -> None:
+    new, old = repo.tree("HEAD"), repo.tree(old_rev)
+    for path, entry in new.items():
+        if path not in user_edits:  # every upstream change applied, modes too
+            assert (praxis / path).read_bytes() == repo.blob(entry.git_blob), path
+            assert bool((praxis / path).stat().st_mode & 0o111) == bool(entry.mode & 0o111), path
+    for path in old.keys() - new.keys() - user_edits.keys():
+        assert not (praxis / path).exists(), path  # deleted/renamed upstream
+    for path, kind in user_edits.items():
+        after = praxis / path
+        if kind == "delete":
+            assert not after.exists(), path
+            continue
+        decision = result.decision_for(path)
+        outcome = decision.result if decision else "untouched"
+        if outcome in ("kept", "kept-local", "untouched", "reported"):
+            assert after.read_bytes() == edited[path], path
+        else:  # merged (with or without markers): every line the user wrote is still there
+            base = set(repo.blob(old[path].git_blob).splitlines())
+            assert {ln for ln in edited[path].splitlines() if ln not in base} <= set(after.read_bytes().splitlines())
+
+
+@pytest.mark.parametrize("edits", [False, True], ids=["untouched", "edited"])
+@pytest.mark.parametrize("tag", sandbox.TAGS[:-1])
+def test_sandbox_upgrade_from_every_older_tag_applies_upstream_and_keeps_the_users_work(
+    sandbox_source: sandbox.Source, tmp_path: Path, tag: str, edits: bool
+) -> None:
+    target = sandbox.make_target(tmp_path / "project", sandbox_source, version=tag, edits=edits)
+    praxis = target.praxis
+    user_files = {f: (praxis / f).read_bytes() for f in target.user_files}
+    outside = _outside_praxis(target.project)
+    edited = {p: (praxis / p).read_bytes() for p, k in target.user_edits.items() if k != "delete"}
+    repo = SourceRepo(sandbox_source.path)
+    plan, result = _upgrade(praxis, repo, "HEAD", "keep-local")
+    assert {e.path for e in plan.conflicts()} <= set(target.user_edits)  # no false conflicts
+    if not edits:
+        assert not plan.conflicts() and not result.unresolved
+    assert {e.path for e in plan.entries if e.klass == "local-changed"} <= set(target.user_edits)
+    assert not result.changed_since_plan
+    _assert_upgraded(praxis, repo, tag, target.user_edits, edited, result)
+    assert {f: (praxis / f).read_bytes() for f in target.user_files} == user_files
+    assert _outside_praxis(target.project) == outside
+    side_files = {p for p in result.written if p.endswith(".praxis-upstream")}
+    assert side_files == {f"{p}.praxis-upstream" for p in result.unresolved if (praxis / p).exists()}
+    age(praxis)
+    bl.save(praxis, new_baseline(plan, praxis, repo, result))
+    again = make_plan(praxis, repo, "HEAD", bl.load(praxis))
+    assert again.changes() == [] and again.hashed == 0
+
+
+def test_sandbox_step_by_step_upgrades_with_merges_end_at_the_newest_release(
+    sandbox_source: sandbox.Source, tmp_path: Path
+) -> None:
+    first = sandbox.TAGS[0]
+    target = sandbox.make_target(tmp_path / "project", sandbox_source, version=first, edits=True)
+    praxis = target.praxis
+    user_files = {f: (praxis / f).read_bytes() for f in target.user_files}
+    repo = SourceRepo(sandbox_source.path)
+    for tag in sandbox.TAGS[1:]:
+        plan, result = _upgrade(praxis, repo, tag, "merge")
+        assert {e.path for e in plan.conflicts()} <= set(target.user_edits)
+        assert not result.changed_since_plan
+    new = repo.tree(sandbox.TAGS[-1])
+    for path, entry in new.items():
+        if path not in target.user_edits:
+            assert (praxis / path).read_bytes() == repo.blob(entry.git_blob), path
+    assert {f: (praxis / f).read_bytes() for f in target.user_files} == user_files
+    assert bl.load(praxis).version == sandbox.TAGS[-1]  # type: ignore[union-attr]

@@ -62,6 +62,17 @@ class ApplyResult:
         return next((d for d in self.decisions if d.path == path), None)
 
 
+def _mode_for(path: Path, upstream: int | None) -> int | None:
+    """Upstream's mode, but an existing file keeps its permission bits when only they differ."""
+    try:
+        current = path.stat().st_mode & 0o7777
+    except OSError:
+        return upstream
+    if upstream is None or bool(current & 0o111) == bool(upstream & 0o111):
+        return current
+    return upstream
+
+
 def _first_marker(data: bytes) -> int:
     for number, line in enumerate(data.splitlines(), 1):
         if line.startswith(b"<<<<<<< "):
@@ -122,7 +133,7 @@ class _Applier:
             elif current != e.local_sha:
                 self.changed(e)
             else:
-                sha = self.write(e, self.upstream(e), e.mode)
+                sha = self.write(e, self.upstream(e), _mode_for(path, e.mode))
                 self.record(e, "take-upstream", "written", sha)
         elif e.action in ("merge", "auto-merge"):
             self.conflict(e, path, current)
@@ -178,7 +189,7 @@ class _Applier:
         if decision in ("take-upstream", "merge") and current is not None:
             bl.store_blob(self.target, local)  # lets a resumed run recognise its own merge
         if decision == "take-upstream":
-            self.record(e, decision, "written", self.write(e, self.upstream(e), e.mode))
+            self.record(e, decision, "written", self.write(e, self.upstream(e), _mode_for(path, e.mode)))
             return
         if decision == "merge":
             outcome = self.merged(e, local)
