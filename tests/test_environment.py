@@ -225,3 +225,17 @@ def test_sandbox_install_breaking_the_server_is_caught_and_restore_brings_it_bac
     assert not broken.ok and "fakedep" in broken.checks[0].detail
     environment.restore_environment(target, change)
     assert probe.probe_server(target, expected=expected, smoke=False).ok
+
+
+@pytest.mark.parametrize("use_uv", [True, False], ids=["uv", "pip"])
+def test_pip_and_setuptools_of_the_old_venv_are_kept_exactly(tmp_path: Path, wheels: Path, use_uv: bool) -> None:
+    target = tmp_path / "proj" / ".praxis-os"
+    _install(target, wheels, "fakedep==1.0", use_uv=False)  # a `python -m venv` venv: it has pip
+    seed_before = [line for line in environment.freeze(target) if line.startswith(("pip==", "setuptools=="))]
+    assert any(line.startswith("pip==") for line in seed_before)
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
+    change = environment.install_requirements(target, find_links=[wheels], no_index=True, use_uv=use_uv)
+    assert [line for line in change.after if line.startswith(("pip==", "setuptools=="))] == seed_before
+    assert change.dropped == []
+    pip = subprocess.run([str(target / "venv" / "bin" / "pip"), "--version"], capture_output=True, text=True, check=True)
+    assert str(target / "venv") in pip.stdout

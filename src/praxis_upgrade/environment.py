@@ -247,12 +247,63 @@ def _remove(path: Path, target: Path) -> None:
 
 
 def _put_back(target: Path) -> None:
+    """Rename the kept venv back into place (two renames), then delete the one it replaces."""
     prev, live = target / PREV, target / "venv"
     if prev.exists():
-        _remove(live, target)
+        if live.exists() or live.is_symlink():
+            os.rename(live, target / f"{TRASH}-{os.getpid()}-{time.monotonic_ns()}")
         os.rename(prev, live)
     for leftover in target.glob(f"{TRASH}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _site_packages(venv: Path) -> Path | None:
+    found = sorted(venv.glob("lib/python3*/site-packages")) or sorted(venv.glob("Lib/site-packages"))
+    return found[-1] if found else None
+
+
+def _carry_seed(prev: Path, live: Path) -> None:
+    """Link pip/setuptools/wheel, file by file from their RECORD, from the old venv into the new one.
+
+    Both venvs have the same path and interpreter, so scripts and files are valid as they are;
+    this spares ``ensurepip`` (seconds) and keeps the exact tool versions the user had.
+    """
+    old_sp, new_sp = _site_packages(prev), _site_packages(live)
+    if old_sp is None or new_sp is None:
+        return
+    for info in old_sp.glob("*.dist-info"):
+        if info.name.split("-")[0].lower().replace("_", "-") not in SEED or not (info / "RECORD").exists():
+            continue
+        for row in (info / "RECORD").read_text(encoding="utf-8").splitlines():
+            rel = row.rsplit(",", 2)[0].strip('"') if row else ""
+            src = Path(os.path.normpath(old_sp / rel)) if rel else None
+            if src is None or not src.is_file() or "__pycache__" in src.parts:
+                continue
+            dst = Path(os.path.normpath(new_sp / rel))
+            if not str(dst).startswith(str(live) + os.sep) or dst.exists():
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, dst)  # same filesystem; installers replace files, never edit them in place
+            except OSError:
+                shutil.copy2(src, dst)
+
+
+def _build(live: Path, base: str, system_site: bool, uv: str | None) -> list[list[str]]:
+    """Commands that make a fresh, empty venv at `live` from the same base interpreter."""
+    site = ["--system-site-packages"] if system_site else []
+    if uv:
+        return [[uv, "venv", "--quiet", "--python", base, *site, str(live)]]
+    return [[base, "-m", "venv", "--without-pip", *site, str(live)]]
+
+
+def _step(cmd: list[str], progress: Progress | None, timeout: float, req: Path) -> None:
+    code, output = run_streamed(cmd, progress, timeout=timeout)
+    if code != 0:
+        raise StepFailed(
+            f"installing the server requirements failed (exit {code}): {' '.join(cmd[:4])} ...\n{output[-2000:]}",
+            hint=f"the previous venv was put back unchanged; check {req} and your package index",
+        )
 
 
 def install_requirements(
@@ -285,23 +336,18 @@ def install_requirements(
     os.rename(live, prev)
     try:
         python = str(_python_in(live))
-        site = ["--system-site-packages"] if system_site else []
         opts = [a for d in find_links for a in ("--find-links", str(d))] + (["--no-index"] if no_index else [])
+        for cmd in _build(live, base, system_site, uv):
+            _step(cmd, progress, timeout, req)
+        _carry_seed(prev, live)
         if uv:
-            steps = [[uv, "venv", "--quiet", "--python", base, *site, str(live)],
-                     [uv, "pip", "install", "--python", python, "-r", str(req), *opts]]
-            if any(line.split("==")[0].lower() == "pip" for line in before):
-                steps.insert(1, [python, "-m", "ensurepip", "--default-pip"])
+            _step([uv, "pip", "install", "--python", python, "-r", str(req), *opts], progress, timeout, req)
         else:
-            steps = [[base, "-m", "venv", *site, str(live)],
-                     [python, "-m", "pip", "install", "--disable-pip-version-check", "-r", str(req), *opts]]
-        for cmd in steps:
-            code, output = run_streamed(cmd, progress, timeout=timeout)
-            if code != 0:
-                raise StepFailed(
-                    f"installing the server requirements failed (exit {code}): {' '.join(cmd[:4])} ...\n{output[-2000:]}",
-                    hint=f"the previous venv was put back unchanged; check {req} and your package index",
-                )
+            new_site = _site_packages(live)
+            if new_site is None or not any(new_site.glob("pip-*.dist-info")):
+                _step([python, "-m", "ensurepip", "--default-pip"], progress, timeout, req)
+            _step([python, "-m", "pip", "install", "--disable-pip-version-check", "-r", str(req), *opts],
+                  progress, timeout, req)
         after = _freeze_venv(live)
     except BaseException:
         _put_back(target)
