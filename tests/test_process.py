@@ -198,3 +198,22 @@ def test_a_missing_transport_flag_is_added_when_the_new_version_needs_it(tmp_pat
 def test_captured_environment_keeps_secrets_out_of_the_session_file() -> None:
     captured = process.Captured(1, ["python"], "/", {"OPENAI_API_KEY": "sk-x", "PYTHONPATH": "/p"}, "http")
     assert captured.to_json()["env"] == {"PYTHONPATH": "/p"}
+
+
+def test_a_server_that_runs_this_upgrade_is_never_stopped(tmp_path: Path, source: Source) -> None:
+    a = _project(tmp_path, source, "a")
+    code = (
+        "import json, os, sys\n"
+        "from pathlib import Path\n"
+        "from praxis_upgrade import process\n"
+        "t = Path(sys.argv[1])\n"
+        "(t / '.mcp_server_state.json').write_text(json.dumps({'pid': os.getppid(), 'transport': 'stdio'}))\n"
+        "print(process.find_server(t).kind)\n"
+    )
+    # the "server" is a python process whose cmdline mentions mcp_server, with the project as cwd;
+    # the upgrade runs as its child, as when an assistant calls the upgrade through the server
+    server = subprocess.run(
+        [sys.executable, "-c", f"import subprocess, sys; sys.exit(subprocess.run([sys.executable, '-c', {code!r}, "
+                               f"{str(a.praxis)!r}]).returncode)", "mcp_server"],
+        cwd=a.project, capture_output=True, text=True, check=True)
+    assert server.stdout.strip() == "self"

@@ -26,6 +26,8 @@ from praxis_upgrade.errors import TargetError
 from praxis_upgrade.process import STATE_FILE, ServerInfo, alive, have_proc, knows_transport
 
 TOKEN_VAR = "PRAXIS_UPGRADE_PROBE"
+# the server must find *this* project (cwd) with its own venv, whatever our own process uses
+DROPPED_ENV = {"PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV", "AGENT_OS_BASE_PATH", "PYTHONSTARTUP"}
 
 
 @dataclasses.dataclass
@@ -218,7 +220,9 @@ def probe_server(target: Path, *, expected: set[str], smoke: bool = True, timeou
         expected: tool names this version defines (see ``toolnames.expected_tools``).
         smoke: also call a few tools.
         timeout: deadline for the whole MCP exchange, in seconds.
-        env: extra environment for the server (added to the SDK's safe defaults).
+        env: extra environment for the server, over ours (as an IDE passes its own, e.g. API
+            keys for an ``openai`` embedding provider) minus variables that would point it at
+            another Python or project.
 
     Returns:
         The checks (never raises for a broken server; ``result.ok`` tells).
@@ -233,7 +237,9 @@ def probe_server(target: Path, *, expected: set[str], smoke: bool = True, timeou
         run.done(False, f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
         return ProbeResult(run.checks, time.monotonic() - started, [])
     token = uuid.uuid4().hex
-    full_env = {**dict(env or {}), "PYTHONPATH": str(target), "PYTHONUNBUFFERED": "1", TOKEN_VAR: token}
+    inherited = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
+    full_env = {**inherited, **dict(env or {}), "PYTHONPATH": str(target), "PYTHONUNBUFFERED": "1",
+                TOKEN_VAR: token}
     state_path = target / STATE_FILE
     before = state_path.read_bytes() if state_path.exists() else None
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errlog:

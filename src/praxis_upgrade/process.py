@@ -61,7 +61,7 @@ class ServerInfo:
 class Foreign:
     """A state file whose pid is not (or cannot be shown to be) this project's live server."""
 
-    kind: str  # "stale" (dead pid), "foreign" (someone else's process), "unknown", "unreadable"
+    kind: str  # "stale" (dead pid), "foreign" (another program), "self" (runs us), "unknown", "unreadable"
     message: str
     pid: int | None = None
 
@@ -198,6 +198,16 @@ def _belongs(target: Path, argv: list[str], cwd: str, env: dict[str, str]) -> st
     return None
 
 
+def _ancestry() -> set[int]:
+    """Our own pid and those of our parents: stopping one of them would kill this very upgrade."""
+    pids, pid = set(), os.getpid()
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        st = _stat(pid)
+        pid = st[1] if st else 0
+    return pids
+
+
 def find_server(target: Path) -> ServerProcess | Foreign | None:
     """This project's live server, a reason it is not one, or None (no state file)."""
     try:
@@ -216,6 +226,9 @@ def find_server(target: Path) -> ServerProcess | Foreign | None:
         argv, cwd, env, st = _argv(pid), os.readlink(f"/proc/{pid}/cwd"), _environ(pid), _stat(pid)
     except (PermissionError, FileNotFoundError, ProcessLookupError) as exc:
         return Foreign("unknown", f"cannot inspect pid {pid} ({exc}); not touched", pid)
+    if pid in _ancestry():
+        return Foreign("self", f"the server (pid {pid}) is running this upgrade; it was not stopped: "
+                       f"when the upgrade is done, {IDE_RELOAD}", pid)
     reason = _belongs(target, argv, cwd, env)
     if reason is None or st is None:
         shown = " ".join(argv)[:200]
