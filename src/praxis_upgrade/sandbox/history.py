@@ -37,11 +37,14 @@ class History:
         return max(1, round(base * self.scale))
 
     def unique_slug(self, parts: int = 3) -> str:
-        while True:
+        for attempt in range(40):
             s = c.slug(self.rng, parts)
+            if attempt >= 20:  # the word space is small: disambiguate instead of looping forever
+                s = f"{s}-{len(self._slugs)}"
             if s not in self._slugs:
                 self._slugs.add(s)
                 return s
+        raise RuntimeError("could not make a unique slug")
 
     # ---- generation -------------------------------------------------------------------------
     def md(self, path: str, heading: str, median: float, sigma: float = 1.0) -> None:
@@ -55,7 +58,7 @@ class History:
             while len(names) < self.n(count):
                 names.append(self.unique_slug())
             for name in names:
-                self.md(f"{STD}{category}/{name}.md", name.replace("-", " ").title(), 11000)
+                self.md(f"{STD}{category}/{name}.md", name.replace("-", " ").title(), 14000)
         self.md(f"{STD}ai-assistant/{rel.process_doc}.md", "Agent OS Development Process", 9000)
         self.files[f"{STD}installation/gitignore-requirements.md"] = layout.GITIGNORE_STANDARD
         text = c.markdown_doc(c.rng_for(self.seed, "crlf"), "Windows Setup", 2500)
@@ -67,9 +70,10 @@ class History:
         for name in layout.USAGE_DOCS:
             self.md(f"{USAGE}{name}.md", name.replace("-", " ").title(), 3000)
 
-    def add_workflow(self, name: str, rel_index: int) -> None:
-        tasks, core, support = layout.WORKFLOW_SHAPES[name]
-        wf = _Workflow(name, [[self.unique_slug(2) for _ in range(self.n(t))] for t in tasks])
+    def add_workflow(self, name: str, rel_index: int, shape: str | None = None) -> None:
+        tasks, core, support = layout.WORKFLOW_SHAPES[shape or name]
+        small = min(self.scale, 1)  # scale > 1 adds whole workflows instead (see build_history)
+        wf = _Workflow(name, [[self.unique_slug(2) for _ in range(max(1, round(t * small)))] for t in tasks])
         wf.gates_from = {p: rel_index for p in range(len(tasks))}
         if name == "workflow_creation_v1":  # its last two gates arrive in v1.5.0
             wf.gates_from.update({len(tasks) - 1: 2, len(tasks) - 2: 2})
@@ -80,9 +84,9 @@ class History:
             self.md(f"{root}phases/{p}/phase.md", f"Phase {p}: {c.title(self.rng)}", 1800)
             for k, s in enumerate(slugs, 1):
                 self.md(f"{root}phases/{p}/task-{k}-{s}.md", f"Task {k}: {s.replace('-', ' ')}", 1200)
-        for _ in range(self.n(core)):
+        for _ in range(max(1, round(core * small))):
             self.md(f"{root}core/{self.unique_slug(2)}.md", c.title(self.rng), 3000)
-        for _ in range(self.n(support)):
+        for _ in range(round(support * small)):
             self.md(f"{root}supporting-docs/{self.unique_slug(2)}.md", c.title(self.rng), 2500)
         if name == "spec_creation_v1":
             self.files[root + "supporting-docs/architecture-diagram.png"] = c.png_bytes(24, 16, self.seed)
@@ -216,6 +220,9 @@ def build_history(scale: float = 1, seed: int = 0) -> list[tuple[Release, Files]
     h.standards(first)
     for name in first.workflows:
         h.add_workflow(name, 0)
+    shapes = sorted(layout.WORKFLOW_SHAPES)
+    for i in range(max(0, round(len(shapes) * (scale - 1)))):
+        h.add_workflow(f"extra_{i:03d}_flow_v1", 0, shape=shapes[i % len(shapes)])
     h.sync_workflow_meta(first, 0)
     h.server()
     h.scripts()

@@ -92,8 +92,9 @@ def server_padding(scale: float) -> list[str]:
     names += ["mcp_server/server/tools/dispatcher.py", "mcp_server/server/factory.py"]
     for sub, count in _SUB.items():
         names.append(f"mcp_server/{sub}/__init__.py")
-        names += [f"mcp_server/{sub}/{sub}_{i:02d}.py" for i in range(max(1, round(count * scale)))]
-    names += [f"mcp_server/extra/module_{i:03d}.py" for i in range(max(0, round(len(names) * (scale - 1))))]
+        names += [f"mcp_server/{sub}/{sub}_{i:02d}.py" for i in range(max(1, round(count * min(scale, 1))))]
+    extra = round(70 * (scale - 1))  # ~70 server files at scale 1, templates included
+    names += [f"mcp_server/extra/module_{i:03d}.py" for i in range(max(0, extra))]
     return names
 
 
