@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from praxis_upgrade import environment
-from praxis_upgrade.errors import StepFailed, TargetError
+from praxis_upgrade.errors import RollbackError, StepFailed, TargetError
 
 pytestmark = pytest.mark.slow
 
@@ -239,3 +240,32 @@ def test_pip_and_setuptools_of_the_old_venv_are_kept_exactly(tmp_path: Path, whe
     assert change.dropped == []
     pip = subprocess.run([str(target / "venv" / "bin" / "pip"), "--version"], capture_output=True, text=True, check=True)
     assert str(target / "venv") in pip.stdout
+
+
+def test_restore_after_the_previous_venv_was_discarded_reinstalls_the_exact_old_set(target: Path, wheels: Path) -> None:
+    original = environment.freeze(target)
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep>=1.0\n")
+    change = environment.install_requirements(target, find_links=[wheels], no_index=True)
+    assert _fakedep_version(target) == "2.0"  # the newest that satisfies >=1.0
+    environment.discard_previous(target, change)  # the upgrade finished
+    restored = environment.EnvChange.from_json(json.loads(json.dumps(change.to_json())))
+    environment.restore_environment(target, restored)  # ... and is rolled back later
+    assert environment.freeze(target) == original and _fakedep_version(target) == "1.0"
+    assert not list(target.glob("venv.praxis-*"))
+
+
+def test_restore_that_cannot_rebuild_says_what_to_reinstall(target: Path, wheels: Path, tmp_path: Path) -> None:
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
+    change = environment.install_requirements(target, find_links=[wheels], no_index=True)
+    environment.discard_previous(target, change)
+    change.find_links = [str(tmp_path / "no-wheels-here")]
+    with pytest.raises(RollbackError) as err:
+        environment.restore_environment(target, change)
+    assert "fakedep==1.0" in (err.value.hint or "")
+    assert _fakedep_version(target) == "2.0"  # left as it was, not half-built
+
+
+def test_an_empty_change_record_only_puts_a_kept_venv_back(target: Path) -> None:
+    original = environment.freeze(target)
+    environment.restore_environment(target, environment.EnvChange.from_json({}))
+    assert environment.freeze(target) == original

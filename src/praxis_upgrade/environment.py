@@ -29,17 +29,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from praxis_upgrade.errors import StepFailed, TargetError
+from praxis_upgrade.errors import PraxisError, RollbackError, StepFailed, TargetError
+from praxis_upgrade.fs import atomic_write_text
 from praxis_upgrade.postinstall import (
     Progress,
     StepOutcome,
     bin_dir,
     post_install_steps,
-    requirement_lines,
-    requirement_names,
     run_post_install,
     run_streamed,
 )
+from praxis_upgrade.requirements import requirement_lines, requirement_names, requirements_satisfied
 
 PREV = "venv.praxis-prev"
 TRASH = "venv.praxis-trash"
@@ -48,17 +48,24 @@ SEED = {"pip", "setuptools", "wheel"}
 
 @dataclasses.dataclass
 class EnvChange:
-    """What ``install_requirements`` did, enough to restore or discard it later."""
+    """What ``install_requirements`` did, enough to restore or discard it later.
 
-    venv: str
-    previous: str
-    tool: str
-    base_python: str
-    before: list[str]
-    after: list[str]
-    dropped: list[str]
-    seconds: float
+    ``before``/``after`` are the package sets (``name==version``); ``dropped`` lists packages
+    the old venv had beyond the requirements, which the new one does not carry over. An empty
+    record (``EnvChange()``) means "unknown": restore then only puts a kept-aside venv back.
+    """
+
+    venv: str = ""
+    previous: str = ""
+    tool: str = ""
+    base_python: str = ""
+    before: list[str] = dataclasses.field(default_factory=list)
+    after: list[str] = dataclasses.field(default_factory=list)
+    dropped: list[str] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
     method: str = "rename-swap"
+    find_links: list[str] = dataclasses.field(default_factory=list)
+    no_index: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -100,85 +107,12 @@ def requirements_fingerprint(target: Path, interpreter: Path) -> str:
     return hashlib.sha256(data + b"\0" + version.encode()).hexdigest()
 
 
-_SATISFIED = r"""
-import re, sys, importlib.metadata as md
-try:
-    from packaging.requirements import Requirement
-except ImportError:
-    try:
-        from pip._vendor.packaging.requirements import Requirement
-    except ImportError:
-        Requirement = None
-
-def rel(v):
-    m = re.match(r"\d+(\.\d+)*$", v)
-    if not m:
-        raise ValueError(v)
-    parts = [int(x) for x in v.split(".")]
-    while parts and parts[-1] == 0:
-        parts.pop()
-    return tuple(parts)
-
-def simple_ok(spec, have):
-    for clause in filter(None, (c.strip() for c in spec.split(","))):
-        op, want = re.match(r"(~=|===|==|!=|>=|<=|>|<)\s*(\S+)$", clause).groups()
-        if want.endswith(".*"):
-            prefix = want[:-2].split(".")
-            hit = have.split(".")[:len(prefix)] == prefix
-            ok = hit if op == "==" else not hit
-        elif op == "~=":
-            w = want.split(".")
-            ok = rel(have) >= rel(want) and have.split(".")[:len(w) - 1] == w[:-1]
-        else:
-            a, b = rel(have), rel(want)
-            ok = {"==": a == b, "===": have == want, "!=": a != b, ">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b}[op]
-        if not ok:
-            return False
-    return True
-
-try:
-    for line in sys.argv[1:]:
-        if Requirement is not None:
-            r = Requirement(line)
-            if r.marker is not None and not r.marker.evaluate():
-                continue
-            name, check = r.name, lambda v: r.specifier.contains(v, prereleases=True)
-        else:
-            m = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([^;]*?)\s*(;.*)?$", line)
-            if m.group(4):
-                raise ValueError("marker")
-            name, spec = m.group(1), m.group(3)
-            check = lambda v: simple_ok(spec, v)
-        try:
-            have = md.version(name)
-        except md.PackageNotFoundError:
-            print("missing " + name); raise SystemExit
-        if not check(have):
-            print("mismatch " + name); raise SystemExit
-except (ValueError, AttributeError):
-    print("unknown"); raise SystemExit
-print("ok")
-"""
-
-
-def requirements_satisfied(target: Path) -> bool:
-    """Whether the venv already satisfies every requirement line (False when it cannot tell)."""
-    req = target / "mcp_server" / "requirements.txt"
-    lines = requirement_lines(req.read_text(encoding="utf-8")) if req.exists() else []
-    try:
-        out = subprocess.run([str(venv_python(target)), "-c", _SATISFIED, *lines],
-                             capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return out.returncode == 0 and out.stdout.strip() == "ok"
-
-
 def needs_install(target: Path, baseline_fingerprint: str | None) -> bool:
     """Whether phase 3 must (re)install: the fingerprint changed, or (no baseline) unmet requirements."""
     python = venv_python(target)
     if baseline_fingerprint:
         return requirements_fingerprint(target, python) != baseline_fingerprint
-    return not requirements_satisfied(target)
+    return not requirements_satisfied(python, target / "mcp_server" / "requirements.txt")
 
 
 def uv_binary() -> str | None:
@@ -306,31 +240,10 @@ def _step(cmd: list[str], progress: Progress | None, timeout: float, req: Path) 
         )
 
 
-def install_requirements(
-    target: Path,
-    *,
-    find_links: Sequence[Path] = (),
-    no_index: bool = False,
-    use_uv: bool | None = None,
-    progress: Progress | None = None,
-    timeout: float = 3600,
-) -> EnvChange:
-    """Build a fresh ``venv/`` with ``mcp_server/requirements.txt``, keeping the old one aside.
-
-    Raises:
-        TargetError: the venv or requirements file is missing/broken (nothing was changed).
-        StepFailed: the install failed; the previous venv is already back in place.
-    """
-    started = time.monotonic()
-    _put_back(target)  # an interrupted earlier attempt: start from the real previous venv
+def _rebuild(target: Path, req: Path, find_links: Sequence[str | Path], no_index: bool, uv: str | None,
+             progress: Progress | None, timeout: float) -> tuple[str, list[str], list[str]]:
+    """Move ``venv/`` aside and build a fresh one with `req`; undone on any failure."""
     live, prev = target / "venv", target / PREV
-    req = target / "mcp_server" / "requirements.txt"
-    if not req.exists():
-        raise TargetError(f"{req} is missing", hint="restore the server code, then run again")
-    venv_python(target)
-    uv = uv_binary() if use_uv is not False else None
-    if use_uv and not uv:
-        raise TargetError("uv was requested but is not installed", hint="pip install uv, or drop --uv")
     base, system_site = _base_python(live), _system_site(live)
     before = _freeze_venv(live)
     os.rename(live, prev)
@@ -348,19 +261,76 @@ def install_requirements(
                 _step([python, "-m", "ensurepip", "--default-pip"], progress, timeout, req)
             _step([python, "-m", "pip", "install", "--disable-pip-version-check", "-r", str(req), *opts],
                   progress, timeout, req)
-        after = _freeze_venv(live)
+        return base, before, _freeze_venv(live)
     except BaseException:
         _put_back(target)
         raise
+
+
+def _installer(use_uv: bool | None) -> str | None:
+    uv = uv_binary() if use_uv is not False else None
+    if use_uv and not uv:
+        raise TargetError("uv was requested but is not installed", hint="pip install uv, or drop --uv")
+    return uv
+
+
+def install_requirements(
+    target: Path,
+    *,
+    find_links: Sequence[Path] = (),
+    no_index: bool = False,
+    use_uv: bool | None = None,
+    progress: Progress | None = None,
+    timeout: float = 3600,
+) -> EnvChange:
+    """Build a fresh ``venv/`` with ``mcp_server/requirements.txt``, keeping the old one aside.
+
+    Raises:
+        TargetError: the venv or requirements file is missing/broken (nothing was changed).
+        StepFailed: the install failed; the previous venv is already back in place.
+    """
+    started = time.monotonic()
+    _put_back(target)  # an interrupted earlier attempt: start from the real previous venv
+    req = target / "mcp_server" / "requirements.txt"
+    if not req.exists():
+        raise TargetError(f"{req} is missing", hint="restore the server code, then run again")
+    venv_python(target)
+    uv = _installer(use_uv)
+    base, before, after = _rebuild(target, req, find_links, no_index, uv, progress, timeout)
     kept = {line.split("==")[0].lower() for line in after}
     dropped = sorted(line for line in before if line.split("==")[0].lower() not in kept | SEED)
-    return EnvChange(venv=str(live), previous=str(prev), tool="uv" if uv else "pip", base_python=base,
-                     before=before, after=after, dropped=dropped, seconds=time.monotonic() - started)
+    return EnvChange(venv=str(target / "venv"), previous=str(target / PREV), tool="uv" if uv else "pip",
+                     base_python=base, before=before, after=after, dropped=dropped,
+                     seconds=time.monotonic() - started, find_links=[str(d) for d in find_links],
+                     no_index=no_index)
 
 
-def restore_environment(target: Path, change: EnvChange) -> None:
-    """Put the previous venv back (idempotent: a no-op once restored or after a crash mid-way)."""
+def restore_environment(target: Path, change: EnvChange, *, progress: Progress | None = None,
+                        timeout: float = 3600) -> None:
+    """Give the venv back exactly the package set it had before ``change`` (idempotent).
+
+    Normally one rename (the previous venv was kept aside). After ``discard_previous`` (a
+    finished upgrade rolled back later) the exact previous versions are reinstalled into a
+    fresh venv, from the same package sources the upgrade used.
+
+    Raises:
+        RollbackError: the previous package set could not be rebuilt; the venv is left as it was.
+    """
     _put_back(target)
+    if not change.before or sorted(_freeze_venv(target / "venv")) == sorted(change.before):
+        return
+    pins = target / ".cache" / "praxis-upgrade" / "venv-restore-requirements.txt"
+    atomic_write_text(pins, "".join(f"{line}\n" for line in change.before
+                                    if line.split("==")[0].lower() not in SEED))
+    try:
+        _rebuild(target, pins, change.find_links, change.no_index,
+                 _installer(True if change.tool == "uv" and uv_binary() else False), progress, timeout)
+    except PraxisError as exc:
+        raise RollbackError(
+            f"the previous venv was already discarded and rebuilding it failed: {exc.message}",
+            hint=f"reinstall these packages into {target / 'venv'} by hand: {', '.join(change.before)}",
+        ) from exc
+    _remove(target / PREV, target)
 
 
 def discard_previous(target: Path, change: EnvChange) -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import subprocess
 import threading
 import time
@@ -11,7 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+from praxis_upgrade.requirements import requirement_names
+
 POST_INSTALL = {"playwright": ["playwright", "install", "chromium"]}
 Progress = Callable[[str], None]
 
@@ -68,26 +68,6 @@ class StepOutcome:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StepOutcome:
         return cls(**data)
-
-
-def requirement_lines(text: str) -> list[str]:
-    """Real requirement lines: no comments, blanks, options (``-r``, ``--index-url``) or ``-e``."""
-    lines = []
-    for raw in text.splitlines():
-        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
-        if line and not line.startswith("-"):
-            lines.append(line)
-    return lines
-
-
-def requirement_names(text: str) -> list[str]:
-    """Normalised project names of the real requirement lines."""
-    names = []
-    for line in requirement_lines(text):
-        m = _NAME.match(line)
-        if m:
-            names.append(re.sub(r"[-_.]+", "-", m.group(1)).lower())
-    return names
 
 
 def post_install_steps(requirements_text: str) -> list[list[str]]:
