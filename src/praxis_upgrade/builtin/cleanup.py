@@ -19,12 +19,18 @@ def praxis_cleanup(ctx: Context) -> dict[str, Any]:
     plan = Plan.from_json(ctx.result("plan")["plan"])
     repo = SourceRepo(ctx.source)
     applied = [ApplyResult.from_json(ctx.result(s)) for s in ("content", "server.code") if ctx.result(s)]
-    record = new_baseline(plan, ctx.target, repo, applied)
     env = ctx.result("server.environment") or {}
-    if env.get("fingerprint"):
-        record.environment = env["fingerprint"]
-    baseline.save(ctx.target, record)
-    targets.remember_source(ctx.target, Path(ctx.source))
+    old = baseline.load(ctx.target)
+    unchanged = old is not None and not plan.changes() and not env.get("changed") and old.commit == plan.upstream_commit
+    if not unchanged:  # a no-op upgrade writes nothing, not even a fresh timestamp
+        record = new_baseline(plan, ctx.target, repo, applied)
+        if env.get("fingerprint"):
+            record.environment = env["fingerprint"]
+        baseline.save(ctx.target, record)
+    else:
+        record = old
+    if targets.remembered_source(ctx.target) != Path(ctx.source):
+        targets.remember_source(ctx.target, Path(ctx.source))
     backup_id = (ctx.result("backup") or {}).get("id")
     if backup_id:
         backup.mark_good(backup.find_backup(ctx.target, backup_id))

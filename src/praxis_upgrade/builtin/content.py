@@ -7,7 +7,7 @@ from praxis_upgrade import hookimpl
 from praxis_upgrade.context import Context
 
 
-def apply_owner(ctx: Context, owner: str) -> dict[str, Any]:
+def apply_owner(ctx: Context, owner: str, step: str) -> dict[str, Any]:
     """Apply the plan's entries of one owner ("content" or "server") with the run's policy."""
     from praxis_upgrade.apply import apply_plan
     from praxis_upgrade.plan import Plan
@@ -28,8 +28,12 @@ def apply_owner(ctx: Context, owner: str) -> dict[str, Any]:
 
     result = apply_plan(
         plan, ctx.target, repo, policy=ctx.options.conflicts, decide=decide, progress=progress, only_owner=owner
-    )
-    return result.to_json()
+    ).to_json()
+    # saved at once, not only when the hook returns: if anything fails after this point, rollback
+    # must know which files this step wrote
+    ctx.session.results[step] = result
+    ctx.checkpoint()
+    return result
 
 
 @hookimpl(trylast=True)
@@ -38,7 +42,7 @@ def praxis_content(ctx: Context) -> dict[str, Any]:
 
     from praxis_upgrade import fs
 
-    result = apply_owner(ctx, "content")
+    result = apply_owner(ctx, "content", "content")
     path = ctx.project / ".gitignore"
     result["gitignore_changed"] = gitignore.update_gitignore(ctx.project, gitignore.required_entries(ctx.target))
     if result["gitignore_changed"]:

@@ -15,20 +15,65 @@ def praxis_rollback(ctx: Context, error: str | None) -> dict[str, Any]:
     if not info.get("id"):
         return {"complete": True, "message": "nothing was written before the failure", "restored": []}
     made = backup.find_backup(ctx.target, info["id"])
-    added: dict[str, str] = {}
-    for step in ("content", "server.code"):
-        for path, sha in ((ctx.result(step) or {}).get("written") or {}).items():
-            added[path] = sha
-    env = ctx.result("server.environment") or {}
-    if env.get("changed"):
-        from praxis_upgrade import environment
-
-        environment.restore_environment(ctx.target, environment.EnvChange.from_json(env["change"]))
+    added = _written_by_upgrade(ctx)
+    reinstall = ctx.session.status == "rolling_back" and "cleanup" in ctx.session.completed_steps
+    if not reinstall:
+        _restore_venv(ctx)
     report = backup.restore_backup(ctx.target, made, added_shas=added, force=bool(info.get("force")))
     out = report.to_json()
     out["complete"] = report.verified and not report.unrestorable
+    if reinstall and (ctx.result("server.environment") or {}).get("changed"):
+        out["environment"] = _reinstall_previous(ctx)
     stop = ctx.result("server.stop") or {}
     if stop.get("state") == "stopped":
         restart = ctx.hook.praxis_restart_server(ctx=ctx)
         out["server"] = restart
     return out
+
+
+def _restore_venv(ctx: Context) -> None:
+    """Put the previous venv back if this upgrade set it aside (also after a crash mid-install)."""
+    from praxis_upgrade import environment
+
+    env = ctx.result("server.environment") or {}
+    if env.get("changed") or (ctx.target / environment.PREV).exists():
+        environment.restore_environment(ctx.target, environment.EnvChange.from_json(env.get("change") or {}))
+
+
+def _reinstall_previous(ctx: Context) -> dict[str, Any]:
+    """After a finished upgrade the old venv is gone: rebuild it from the restored requirements."""
+    from pathlib import Path
+
+    from praxis_upgrade import environment
+
+    wheels = Path(ctx.session.source or "") / "wheels"
+    links = [wheels] if ctx.session.source and wheels.is_dir() else []
+    change = environment.install_requirements(ctx.target, find_links=links, no_index=bool(links))
+    environment.discard_previous(ctx.target, change)
+    return {"reinstalled": True, "packages": change.after}
+
+
+def _written_by_upgrade(ctx: Context) -> dict[str, str]:
+    """Paths this upgrade wrote, with the content it wrote: rollback removes a file that did not
+    exist before only while it still holds exactly that (otherwise it is the user's now).
+
+    The plan says what an add or a side file would contain, which covers a crash in the middle of
+    a step; the steps' own records add merges, the .gitignore and anything else they wrote.
+    """
+    from praxis_upgrade import layout
+
+    added: dict[str, str] = {}
+    for entry in ((ctx.result("plan") or {}).get("plan") or {}).get("entries", []):
+        if entry.get("upstream_sha") and entry.get("local_sha") is None:
+            added[entry["path"]] = entry["upstream_sha"]
+        if entry.get("upstream_sha") and str(entry.get("klass", "")).startswith("conflict"):
+            added[layout.side_file(entry["path"])] = entry["upstream_sha"]
+    for step in ("content", "server.code"):
+        added.update((ctx.result(step) or {}).get("written") or {})
+    from praxis_upgrade import fs
+    from praxis_upgrade.builtin.backup import TOOL_FILES
+
+    for rel in TOOL_FILES:  # the baseline and settings are this tool's own files, never the user's
+        if (ctx.target / rel).is_file():
+            added[rel] = fs.sha256_file(ctx.target / rel)
+    return added

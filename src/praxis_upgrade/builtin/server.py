@@ -26,7 +26,7 @@ def praxis_stop_server(ctx: Context) -> dict[str, Any]:
 def praxis_server_code(ctx: Context) -> dict[str, Any]:
     from praxis_upgrade import ideconfig, process
 
-    result = apply_owner(ctx, "server")
+    result = apply_owner(ctx, "server", "server.code")
     # IDE entries that launch this project's server get what the new server needs (--transport);
     # they were backed up in phase 1 with the other files outside the install
     changes = ideconfig.fix_ide_configs(
@@ -51,12 +51,15 @@ def praxis_environment(ctx: Context) -> dict[str, Any]:
     )
     steps = environment.run_post_install(ctx.target, environment.post_install_steps(
         (ctx.target / "mcp_server" / "requirements.txt").read_text(encoding="utf-8")))
-    return {
+    result = {
         "changed": True,
         "change": change.to_json(),
         "fingerprint": environment.requirements_fingerprint(ctx.target, environment.venv_python(ctx.target)),
         "post_install": [s.to_json() for s in steps],
     }
+    ctx.session.results["server.environment"] = result  # rollback must know, whatever fails next
+    ctx.checkpoint()
+    return result
 
 
 @hookimpl(trylast=True)
