@@ -19,6 +19,20 @@ written by `build_fakedep_wheels(dest)`); install with
 ``<venv>/bin/python -m pip install --no-index --find-links <source>/wheels -r requirements.txt``.
 v1.3.0-v1.5.0 pin ``fakedep==1.0``, v1.6.0 pins ``fakedep==2.0``; the stand-in server exits 1
 when the installed fakedep does not match its version.
+
+Releases (see `RELEASES`): v1.3.0 legacy tools (start_workflow, ...), `usage/`, 3 workflows;
+v1.4.0 + agent_os_upgrade_v1, aos_browser, validate_workflow, get_server_info; v1.5.0 `usage/`
+merged into standards, `workflow_tools.py` split into a package with one `aos_workflow` tool,
++ standards_creation_v1; v1.6.0 `aos_*` -> `pos_*`, agent_os_upgrade_v1 -> praxis_os_upgrade_v1,
+meta-framework/ -> meta-workflow/, agent-os-development-process.md ->
+praxis-os-development-process.md, `--transport` required, fakedep 2.0. Each release also edits
+~15% of standards and ~30% of workflow files, adds and deletes some.
+
+`start_server(target)` runs ``<praxis>/venv/bin/python -m mcp_server --transport stdio`` (cwd =
+project, ``PYTHONPATH=<praxis>``); without a venv it uses `sys.executable` and puts the wheel of
+the pinned fakedep on PYTHONPATH. Fault switches (env): FAKE_MCP_FAIL_START=1,
+FAKE_MCP_START_DELAY=<s>, FAKE_MCP_CRASH_AFTER=<n> (answers n requests, then exits 3),
+FAKE_MCP_DROP_TOOL=<name>, FAKE_MCP_HANG=1, FAKE_MCP_IGNORE_SIGTERM=1.
 """
 from __future__ import annotations
 
