@@ -4,6 +4,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -51,8 +53,9 @@ def build_fakedep_wheels(dest: Path) -> dict[str, Path]:
         name, data = fakedep_wheel(version)
         path = dest / name
         if not path.is_file() or path.read_bytes() != data:
-            tmp = dest / f".{name}.tmp"
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".tmp")  # unique: concurrent callers
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
         out[version] = path
     return out
