@@ -155,12 +155,15 @@ def test_an_http_server_is_restarted_with_its_argv_env_and_cwd(tmp_path: Path, s
     assert again.env.get("PRAXIS_MARK") == "kept" and again.cwd == captured.cwd
 
 
-def test_a_dual_server_is_restarted_and_stays_up_without_an_ide(tmp_path: Path, source: Source, started: list[int]) -> None:
+def test_a_dual_server_whose_ide_is_gone_is_restarted_and_stays_up(tmp_path: Path, source: Source, started: list[int]) -> None:
     a = _project(tmp_path, source, "a")
     _serve(a, started, transport="dual")
     found = process.find_server(a.praxis)
     assert isinstance(found, process.ServerProcess)
     captured = found.capture()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    captured.ppid = gone.pid  # the program that started it has exited
     process.stop_server(found)
     outcome = process.restart_server(captured, a.praxis)
     assert outcome.pid is not None
@@ -168,6 +171,18 @@ def test_a_dual_server_is_restarted_and_stays_up_without_an_ide(tmp_path: Path, 
     assert outcome.restarted and outcome.reload_ide, outcome.message
     time.sleep(0.5)
     assert process.alive(outcome.pid)
+
+
+def test_a_dual_server_whose_ide_still_runs_is_left_to_the_ide(tmp_path: Path, source: Source, started: list[int]) -> None:
+    a = _project(tmp_path, source, "a")
+    _serve(a, started, transport="dual")  # its parent, this test process, plays the IDE
+    found = process.find_server(a.praxis)
+    assert isinstance(found, process.ServerProcess)
+    captured = found.capture()
+    process.stop_server(found)
+    outcome = process.restart_server(captured, a.praxis)
+    assert not outcome.restarted and outcome.reload_ide and "reload" in outcome.message
+    assert not (a.praxis / process.STATE_FILE).exists()
 
 
 def test_a_stdio_server_belongs_to_the_ide_which_must_reload_it(tmp_path: Path, source: Source, started: list[int]) -> None:

@@ -82,8 +82,16 @@ class Captured:
 
     @property
     def ide_owned(self) -> bool:
-        """A stdio server talks to the program that started it (the IDE); only it can restart it."""
-        return self.transport in (None, "stdio")
+        """Whether only the program that started the server (the IDE) can restart it usefully.
+
+        A stdio server talks to its parent over its stdin/stdout. A dual server does too, so
+        while that parent lives (it will start a new server on reload, and an orphan started
+        by us would hold the HTTP port) it is the parent's to restart; an http-only server, or
+        a dual one whose parent is gone, is restarted by us.
+        """
+        if self.transport in (None, "stdio"):
+            return True
+        return self.transport == "dual" and self.ppid is not None and self.ppid > 1 and alive(self.ppid)
 
     def to_json(self) -> dict[str, Any]:
         """JSON for the session file; secret-looking variables are left out (restart re-reads ours)."""
@@ -322,13 +330,14 @@ def restart_server(captured: Captured, target: Path, *, extra_args: list[str] | 
                    timeout: float = 15) -> RestartOutcome:
     """Start the server again the way it was started, detached, and wait for its state file.
 
-    A stdio server belongs to the IDE that started it (its stdin is the IDE's pipe): it cannot be
-    restarted from here, so the outcome tells the user to reload it in the IDE. http and dual
-    servers are restarted in a new session with the same argv, environment and cwd; a dual
-    server's stdin is a pipe the server itself holds open, so its stdio half does not see EOF.
+    A server owned by its IDE (see ``Captured.ide_owned``) cannot be restarted from here: the
+    outcome tells the user to reload it in the IDE. Others are restarted in a new session with
+    the same argv, environment and cwd; a dual server's stdin is then a pipe the server itself
+    holds open, so its stdio half does not see EOF.
     """
     if captured.ide_owned:
-        return RestartOutcome(False, True, f"the server ran over stdio for your IDE: {IDE_RELOAD}")
+        how = "over stdio" if captured.transport in (None, "stdio") else f"in dual mode by pid {captured.ppid}"
+        return RestartOutcome(False, True, f"the server was run {how} (your IDE): {IDE_RELOAD}")
     started = time.monotonic()
     argv = _launch_argv(captured, target, list(extra_args))
     env = dict(captured.env)
