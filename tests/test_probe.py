@@ -148,3 +148,11 @@ def test_expected_tools_honour_the_install_config_groups(target: Target) -> None
             "search_standards", "get_server_info", "current_date"}
     finally:
         config.write_text(saved)
+
+
+def test_a_legacy_server_is_probed_with_the_tools_it_has(tmp_path: Path, source: Source) -> None:
+    old = make_target(tmp_path / "old", source, version="v1.3.0", venv=True, edits=False)
+    result = probe.probe_server(old.praxis, expected=toolnames.expected_tools(old.praxis))
+    assert result.ok, result.checks
+    # create_workflow/start_workflow end in _workflow but take no `action`: not called blindly
+    assert [c.name for c in result.checks] == ["initialize", "tools/list", "call search_standards"]

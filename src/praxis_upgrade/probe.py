@@ -147,6 +147,7 @@ class _Run:
         self.begin("tools/list")
         listed = await session.list_tools()
         self.tools = sorted(t.name for t in listed.tools)
+        schemas = {t.name: _attr(t, "input_schema", "inputSchema") or {} for t in listed.tools}
         missing, extra = sorted(self.expected - set(self.tools)), sorted(set(self.tools) - self.expected)
         self.done(not missing, f"missing: {', '.join(missing)}" if missing else f"{len(self.tools)} tools as expected")
         if extra:
@@ -156,7 +157,9 @@ class _Run:
             return
         usable = set(self.tools) & self.expected
         calls: list[tuple[str, dict[str, Any]]] = [("get_server_info", {}), ("search_standards", {"query": "testing"})]
-        calls += [(t, {"action": "list_workflows"}) for t in sorted(usable) if t.endswith("_workflow")][:1]
+        # the consolidated workflow tool (pos_/aos_workflow) takes an action; legacy *_workflow tools do not
+        calls += [(t, {"action": "list_workflows"}) for t in sorted(usable)
+                  if t.endswith("_workflow") and "action" in (schemas[t].get("properties") or {})][:1]
         for tool, args in calls:
             if tool not in usable:
                 continue
