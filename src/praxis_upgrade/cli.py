@@ -117,7 +117,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one ma
 @target_option
 @click.option("--rev", metavar="REV", help="Source revision to upgrade to (default: HEAD of the clone).")
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would change and write nothing.")
-@click.option("--diff", is_flag=True, help="With --dry-run: list every file that would change.")
+@click.option("--diff", is_flag=True, help="With --dry-run: unified diffs (for conflicts: your change and upstream's).")
 @click.option("--no-restart", is_flag=True, help="Do not restart the MCP server afterwards.")
 @click.option("--skip-tests", is_flag=True, help="Skip the validation smoke calls (the MCP handshake still runs).")
 @click.option("--keep-backups", default=3, show_default=True, type=click.IntRange(1), help="Backups to keep.")
@@ -175,7 +175,11 @@ def _finish(session: Session, as_json: bool, *, plan_only: bool = False, verbose
     if as_json:
         emit_json({"ok": code == 0, "exit_code": code, "session": session.to_json()})
     elif plan_only:
-        show_plan(session.results.get("plan") or {}, verbose=verbose)
+        show_plan(session.results.get("plan") or {}, verbose=True)
+        if verbose:
+            from praxis_upgrade.cli_content import print_diffs
+
+            print_diffs(session.results.get("plan") or {}, Path(session.target), Path(session.source or ""))
     else:
         show_session(session)
     if code:
