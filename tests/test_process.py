@@ -232,3 +232,12 @@ def test_a_server_that_runs_this_upgrade_is_never_stopped(tmp_path: Path, source
                                f"{str(a.praxis)!r}]).returncode)", "mcp_server"],
         cwd=a.project, capture_output=True, text=True, check=True)
     assert server.stdout.strip() == "self"
+
+
+def test_extra_arguments_do_not_repeat_an_option_the_server_already_has(tmp_path: Path) -> None:
+    target = tmp_path / ".praxis-os"
+    (target / "mcp_server").mkdir(parents=True)
+    (target / "mcp_server" / "__main__.py").write_text("parser.add_argument('--transport')\n")
+    captured = process.Captured(1, [sys.executable, "-m", "mcp_server", "--transport", "http"], str(tmp_path), {}, "http")
+    argv = process._launch_argv(captured, target, ["--transport", "dual", "--log-level", "DEBUG"])
+    assert argv == [sys.executable, "-m", "mcp_server", "--transport", "http", "--log-level", "DEBUG"]

@@ -321,9 +321,22 @@ def _launch_argv(captured: Captured, target: Path, extra_args: list[str]) -> lis
         from praxis_upgrade.environment import venv_python
 
         argv = [str(venv_python(target)), *(argv[1:] or ["-m", "mcp_server"])]
-    if knows_transport(target / "mcp_server") and not any(a.startswith("--transport") for a in argv):
+    if knows_transport(target / "mcp_server") and not _has_option(argv, "--transport"):
         argv += ["--transport", captured.transport or "dual"]
-    return argv + [a for a in extra_args if a not in argv]
+    groups: list[list[str]] = []
+    for arg in extra_args:  # an option with its values; one the server already gets is not repeated
+        if arg.startswith("-") or not groups:
+            groups.append([arg])
+        else:
+            groups[-1].append(arg)
+    for group in groups:
+        if not (group[0].startswith("-") and _has_option(argv, group[0].split("=")[0])):
+            argv += group
+    return argv
+
+
+def _has_option(argv: list[str], option: str) -> bool:
+    return any(a == option or a.startswith(option + "=") for a in argv)
 
 
 def restart_server(captured: Captured, target: Path, *, extra_args: list[str] | tuple[str, ...] = (),
