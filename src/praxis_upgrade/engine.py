@@ -292,8 +292,10 @@ def _fail(ctx: Context, pm: pluggy.PluginManager, error: PraxisError) -> None:
 
 def _rollback(ctx: Context, pm: pluggy.PluginManager, error: str | None) -> None:
     session = ctx.session
+    started = time.monotonic()
     try:
         result = pm.hook.praxis_rollback(ctx=ctx, error=error)
+        session.timings["rollback"] = round(time.monotonic() - started, 4)
     except PraxisError:
         ctx.checkpoint()
         raise

@@ -1,0 +1,102 @@
+"""End-to-end benchmark: a whole upgrade, an automatic rollback and a no-op run, per phase.
+
+Run: python benchmarks/bench_upgrade.py [--scales 1 10] [--json]
+Each scale builds a sandbox (source with four tags; an install of v1.5.0 with user edits and a
+real venv), then times with the engine's own per-step timings:
+  - a full upgrade v1.5.0 -> v1.6.0 (including the dependency bump and MCP validation),
+  - the same upgrade failing at validation, rolled back automatically,
+  - a second, no-op run on the upgraded install.
+Peak RSS is measured per scenario in a child process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from praxis_upgrade import engine, hookimpl, sandbox
+from praxis_upgrade.errors import RolledBack
+from praxis_upgrade.plugins import get_plugin_manager
+
+
+class FailValidation:
+    @hookimpl(wrapper=True)
+    def praxis_validate(self, ctx: Any):  # type: ignore[no-untyped-def]
+        yield
+        raise RuntimeError("benchmark: validation made to fail")
+
+
+def scenario(kind: str, project: Path, source: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    if kind == "rollback":
+        pm = get_plugin_manager(load_entrypoints=False, extra=[FailValidation()])
+        try:
+            engine.run_upgrade(project, source_path=source, pm=pm)
+        except RolledBack:
+            pass
+        session = max(engine.sess.SessionStore(project / ".praxis-os").all(), key=lambda s: s.id)
+    else:
+        session = engine.run_upgrade(project, source_path=source, dry_run=kind == "plan")
+    return {
+        "wall_s": round(time.perf_counter() - started, 3),
+        "steps_s": session.timings,
+        "status": session.status,
+        "summary": (session.results.get("plan") or {}).get("summary"),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def child(kind: str, project: Path, source: Path) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(project), str(source)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def bench(scale: float, root: Path) -> dict[str, Any]:
+    source = sandbox.make_source(root / "praxis-os", scale=scale)
+    made = sandbox.make_target(root / "template", source, version="v1.5.0", venv=True)
+    files = sum(1 for p in made.praxis.rglob("*") if p.is_file() and "venv" not in p.parts)
+    results: dict[str, Any] = {"scale": scale, "install_files_without_venv": files}
+    for kind in ("plan", "upgrade", "rollback"):
+        project = root / kind
+        shutil.copytree(made.project, project, symlinks=True)
+        results[kind] = child(kind, project, source.path)
+    results["noop"] = child("upgrade", root / "upgrade", source.path)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", nargs="+", type=float, default=[1, 10])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "PROJECT", "SOURCE"))
+    args = parser.parse_args()
+    if args.child:
+        kind, project, source = args.child
+        print(json.dumps(scenario(kind, Path(project), Path(source))))
+        return
+    rows = []
+    for scale in args.scales:
+        with tempfile.TemporaryDirectory(prefix="praxis-bench-") as tmp:
+            rows.append(bench(scale, Path(tmp)))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        print(f"\nscale {r['scale']:g}: {r['install_files_without_venv']} files in the install (without venv)")
+        for kind in ("plan", "upgrade", "rollback", "noop"):
+            x = r[kind]
+            steps = ", ".join(f"{k} {v:.2f}" for k, v in x["steps_s"].items() if v >= 0.01)
+            print(f"  {kind:<8} {x['status']:<11} wall {x['wall_s']:6.2f} s  peak RSS {x['peak_rss_mib']:6.1f} MiB")
+            print(f"           steps: {steps}")
+
+
+if __name__ == "__main__":
+    main()
