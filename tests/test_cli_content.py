@@ -57,7 +57,7 @@ def test_plan_json_lists_every_managed_path(source, tmp_path):
 
 
 def test_policy_fail_refuses_before_writing(source, tmp_path):
-    target = make_target(tmp_path / "project", source, version="v1.5.0")
+    target = make_target(tmp_path / "project", source, version="v1.5.0", venv=True)
     before = stat_tree(target.praxis, lock=True)
     out = cli("run", "--conflicts", "fail", "--source", str(source.path), "--target", str(target.project))
     assert out.returncode == 3
@@ -65,6 +65,15 @@ def test_policy_fail_refuses_before_writing(source, tmp_path):
     assert stat_tree(target.praxis, lock=True) == before
     assert not (target.praxis / ".cache" / "state" / "praxis-upgrade").exists()
     assert not (target.praxis / ".backups").exists()
+
+
+def test_missing_venv_is_a_preflight_problem_but_not_for_a_plan(source, tmp_path):
+    target = make_target(tmp_path / "project", source, version="v1.5.0")
+    out = cli("run", "--source", str(source.path), "--target", str(target.project))
+    assert out.returncode == 1
+    assert "venv" in out.stderr and "hint:" in out.stderr
+    assert not (target.praxis / ".backups").exists()
+    assert cli("plan", "--source", str(source.path), "--target", str(target.project)).returncode == 0
 
 
 def test_install_makes_a_working_install_with_a_baseline(source, tmp_path):

@@ -31,7 +31,7 @@ def fail_after(step: str) -> object:
     hook = HOOK_OF[step]
 
     def wrapper(self: object, ctx: object):  # type: ignore[no-untyped-def]
-        result = yield
+        yield
         raise RuntimeError(f"injected failure after {step}")
 
     return type("FailAfter", (), {hook: hookimpl(wrapper=True)(wrapper)})()
@@ -89,7 +89,7 @@ def test_user_file_created_during_the_upgrade_survives_rollback(prepared, tmp_pa
     class WriteThenFail:
         @hookimpl(wrapper=True)
         def praxis_server_code(self, ctx):  # type: ignore[no-untyped-def]
-            result = yield
+            yield
             note.write_text("written by the user while the upgrade ran\n")
             raise RuntimeError("boom")
 

@@ -11,7 +11,14 @@ from typing import Any
 import click
 
 from praxis_upgrade import __version__, engine, plugins
-from praxis_upgrade.cli_output import emit_json, progress_printer, show_plan, show_session, show_status, unsettled
+from praxis_upgrade.cli_output import (
+    emit_json,
+    progress_printer,
+    show_plan,
+    show_session,
+    show_status,
+    unsettled,
+)
 from praxis_upgrade.context import POLICIES
 from praxis_upgrade.errors import BackupError, ExitCode, PraxisError
 from praxis_upgrade.session import Session

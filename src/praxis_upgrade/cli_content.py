@@ -6,7 +6,14 @@ from pathlib import Path
 import click
 
 from praxis_upgrade import engine, targets
-from praxis_upgrade.cli import Exit, _finish, _interactive, error_boundary, progress_printer, prompt_conflict
+from praxis_upgrade.cli import (
+    Exit,
+    _finish,
+    _interactive,
+    error_boundary,
+    progress_printer,
+    prompt_conflict,
+)
 from praxis_upgrade.cli_output import emit_json, show_plan
 from praxis_upgrade.context import POLICIES
 from praxis_upgrade.errors import BaselineError, ExitCode, TargetError

@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-from praxis_upgrade.engine import PHASES
 from praxis_upgrade.session import Session
 
 
@@ -119,7 +118,8 @@ def show_status(status: dict[str, Any]) -> None:
         click.echo(f"           (baseline adopted from upstream commit {status['adopted_from']})")
     click.echo(f"Source:    {status.get('source') or '-'} ({status.get('source_version') or '?'})")
     holder = status.get("lock")
-    click.echo(f"Running:   {'yes: pid %s, session %s' % (holder.get('pid'), holder.get('session')) if holder else 'no'}")
+    running = f"yes: pid {holder.get('pid')}, session {holder.get('session')}" if holder else "no"
+    click.echo(f"Running:   {running}")
     for s in status.get("sessions", []):
         click.echo(f"  {s['id']}  {s['kind']:<8} {s['state']:<12} phase {s['phase']} {s['step'] or ''} {s.get('error') or ''}".rstrip())
     for path in status.get("conflict_leftovers", []):

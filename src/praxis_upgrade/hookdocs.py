@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
+from typing import Any
 
 from praxis_upgrade import hookspecs
 from praxis_upgrade.engine import PHASES, STEPS
@@ -21,7 +23,7 @@ installed plugins first (last registered), built-in defaults last.
 """
 
 
-def spec_functions() -> list[tuple[str, object]]:
+def spec_functions() -> list[tuple[str, Callable[..., Any]]]:
     return [
         (name, fn)
         for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)

@@ -120,7 +120,7 @@ def build_server() -> Any:
         @functools.wraps(fn)
         def tool(*args: Any, __fn: Any = fn, **kwargs: Any) -> dict[str, Any]:
             try:
-                return __fn(*args, **kwargs)  # type: ignore[no-any-return]
+                return __fn(*args, **kwargs)  # type: ignore[no-any-return,unused-ignore]
             except PraxisError as e:
                 return _error(e)
 

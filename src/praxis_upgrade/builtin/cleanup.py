@@ -21,14 +21,17 @@ def praxis_cleanup(ctx: Context) -> dict[str, Any]:
     applied = [ApplyResult.from_json(ctx.result(s)) for s in ("content", "server.code") if ctx.result(s)]
     env = ctx.result("server.environment") or {}
     old = baseline.load(ctx.target)
-    unchanged = old is not None and not plan.changes() and not env.get("changed") and old.commit == plan.upstream_commit
-    if not unchanged:  # a no-op upgrade writes nothing, not even a fresh timestamp
+    unchanged = (
+        old is not None and not plan.changes() and not env.get("changed") and old.commit == plan.upstream_commit
+        and old.environment == env.get("fingerprint")
+    )
+    if unchanged and old is not None:  # a no-op upgrade writes nothing, not even a fresh timestamp
+        record = old
+    else:
         record = new_baseline(plan, ctx.target, repo, applied)
         if env.get("fingerprint"):
             record.environment = env["fingerprint"]
         baseline.save(ctx.target, record)
-    else:
-        record = old
     if targets.remembered_source(ctx.target) != Path(ctx.source):
         targets.remember_source(ctx.target, Path(ctx.source))
     backup_id = (ctx.result("backup") or {}).get("id")

@@ -38,9 +38,7 @@ def apply_owner(ctx: Context, owner: str, step: str) -> dict[str, Any]:
 
 @hookimpl(trylast=True)
 def praxis_content(ctx: Context) -> dict[str, Any]:
-    from praxis_upgrade import gitignore
-
-    from praxis_upgrade import fs
+    from praxis_upgrade import fs, gitignore
 
     result = apply_owner(ctx, "content", "content")
     path = ctx.project / ".gitignore"

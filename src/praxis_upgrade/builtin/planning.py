@@ -10,7 +10,9 @@ from praxis_upgrade.errors import ConflictsError, PreflightError
 
 @hookimpl(trylast=True)
 def praxis_plan(ctx: Context) -> dict[str, Any]:
-    from praxis_upgrade import adopt, backup, baseline, ideconfig
+    from praxis_upgrade import backup, baseline
+    from praxis_upgrade.adopt import adopt
+    from praxis_upgrade.ideconfig import ide_config_paths
     from praxis_upgrade.plan import make_plan
     from praxis_upgrade.vcs import SourceRepo
 
@@ -20,7 +22,7 @@ def praxis_plan(ctx: Context) -> dict[str, Any]:
     adopted = base is None
     if base is None:
         ctx.emit("info", message="no baseline recorded: adopting the install from the source's history")
-        base = adopt.adopt(ctx.target, repo)
+        base = adopt(ctx.target, repo)
     plan = make_plan(ctx.target, repo, ctx.options.rev or "HEAD", base)
     if plan.problems:
         raise PreflightError(
@@ -37,7 +39,7 @@ def praxis_plan(ctx: Context) -> dict[str, Any]:
             hint="see them with `praxis-upgrade plan --diff`, then choose another --conflicts policy",
         )
     touched = plan.touched_paths()
-    outside = [str(p) for p in ideconfig.ide_config_paths(ctx.project)] + [str(ctx.project / ".gitignore")]
+    outside = [str(p) for p in ide_config_paths(ctx.project)] + [str(ctx.project / ".gitignore")]
     write_bytes = sum(e.size for e in plan.changes() if getattr(e, "size", None))
     if not ctx.options.dry_run:
         backup.check_space(ctx.target, backup.space_needed(ctx.target, touched, write_bytes=write_bytes))

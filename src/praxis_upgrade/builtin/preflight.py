@@ -18,6 +18,17 @@ def praxis_preflight(ctx: Context) -> list[str]:
             hint="commit or stash them in the source clone (`git status` there), then run again",
         )
     problems = []
+    from praxis_upgrade import environment
+    from praxis_upgrade.errors import TargetError
+
+    try:
+        environment.venv_python(ctx.target)
+    except TargetError as e:
+        text = f"{e.message} ({e.hint})" if e.hint else e.message
+        if ctx.options.dry_run:  # a plan does not need the venv; the upgrade will
+            ctx.emit("warning", message=text)
+        else:
+            problems.append(text)
     if ctx.options.rev:
         try:
             repo.resolve(ctx.options.rev)

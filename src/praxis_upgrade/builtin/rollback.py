@@ -16,14 +16,10 @@ def praxis_rollback(ctx: Context, error: str | None) -> dict[str, Any]:
         return {"complete": True, "message": "nothing was written before the failure", "restored": []}
     made = backup.find_backup(ctx.target, info["id"])
     added = _written_by_upgrade(ctx)
-    reinstall = ctx.session.status == "rolling_back" and "cleanup" in ctx.session.completed_steps
-    if not reinstall:
-        _restore_venv(ctx)
+    _restore_venv(ctx)
     report = backup.restore_backup(ctx.target, made, added_shas=added, force=bool(info.get("force")))
     out = report.to_json()
     out["complete"] = report.verified and not report.unrestorable
-    if reinstall and (ctx.result("server.environment") or {}).get("changed"):
-        out["environment"] = _reinstall_previous(ctx)
     stop = ctx.result("server.stop") or {}
     if stop.get("state") == "stopped":
         restart = ctx.hook.praxis_restart_server(ctx=ctx)
@@ -32,25 +28,13 @@ def praxis_rollback(ctx: Context, error: str | None) -> dict[str, Any]:
 
 
 def _restore_venv(ctx: Context) -> None:
-    """Put the previous venv back if this upgrade set it aside (also after a crash mid-install)."""
+    """Give the venv its previous package set back: a rename while the old venv is kept aside
+    (also after a crash mid-install), an exact reinstall after a finished upgrade discarded it."""
     from praxis_upgrade import environment
 
     env = ctx.result("server.environment") or {}
     if env.get("changed") or (ctx.target / environment.PREV).exists():
         environment.restore_environment(ctx.target, environment.EnvChange.from_json(env.get("change") or {}))
-
-
-def _reinstall_previous(ctx: Context) -> dict[str, Any]:
-    """After a finished upgrade the old venv is gone: rebuild it from the restored requirements."""
-    from pathlib import Path
-
-    from praxis_upgrade import environment
-
-    wheels = Path(ctx.session.source or "") / "wheels"
-    links = [wheels] if ctx.session.source and wheels.is_dir() else []
-    change = environment.install_requirements(ctx.target, find_links=links, no_index=bool(links))
-    environment.discard_previous(ctx.target, change)
-    return {"reinstalled": True, "packages": change.after}
 
 
 def _written_by_upgrade(ctx: Context) -> dict[str, str]:

@@ -43,7 +43,8 @@ def praxis_environment(ctx: Context) -> dict[str, Any]:
     record = baseline.load(ctx.target)
     before = getattr(record, "environment", None) if record else None
     if not environment.needs_install(ctx.target, before):
-        return {"changed": False, "fingerprint": before, "message": "requirements and interpreter unchanged"}
+        fingerprint = before or environment.requirements_fingerprint(ctx.target, environment.venv_python(ctx.target))
+        return {"changed": False, "fingerprint": fingerprint, "message": "requirements and interpreter unchanged"}
     assert ctx.source is not None
     wheels = ctx.source / "wheels"
     change = environment.install_requirements(

@@ -9,8 +9,9 @@ from praxis_upgrade.context import Context
 
 @hookimpl(trylast=True)
 def praxis_validate(ctx: Context) -> list[dict[str, Any]]:
-    from praxis_upgrade import probe, toolnames
+    from praxis_upgrade.probe import probe_server
+    from praxis_upgrade.toolnames import expected_tools
 
-    expected = toolnames.expected_tools(ctx.target / "mcp_server")
-    result = probe.probe_server(ctx.target, expected=expected, smoke=not ctx.options.skip_tests)
+    expected = expected_tools(ctx.target / "mcp_server")
+    result = probe_server(ctx.target, expected=expected, smoke=not ctx.options.skip_tests)
     return [c.to_json() for c in result.checks]
