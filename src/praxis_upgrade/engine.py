@@ -1,10 +1,12 @@
 """The engine: runs the phases in order, saves the session after every step, owns rollback."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +108,7 @@ def run_upgrade(
         _drive(ctx, pm, last_phase=0)
         session.status = sess.COMPLETED
         return session
-    store = sess.SessionStore(praxis)
-    lock = UpgradeLock(praxis)
-    lock.acquire(session.id)
-    try:
+    with _locked(praxis, session.id) as store:
         for other in store.open_sessions():
             raise UserError(
                 f"upgrade session {other.id} was interrupted in phase {other.phase} "
@@ -119,8 +118,6 @@ def run_upgrade(
             )
         ctx = Context(praxis, options, session, pm.hook, store, decide, events)
         return _run(ctx, pm)
-    finally:
-        lock.release()
 
 
 def resume_upgrade(
@@ -133,12 +130,9 @@ def resume_upgrade(
 ) -> sess.Session:
     """Continue an interrupted session from its last completed step (or finish its rollback)."""
     praxis = targets.require_install(Path(target))
-    store = sess.SessionStore(praxis)
-    lock = UpgradeLock(praxis)
-    lock.acquire(session_id or "resume")
-    try:
+    with _locked(praxis, session_id or "resume") as store:
         session = _pick_open(store, session_id, "resume")
-        session.pid = _pid()
+        session.pid = os.getpid()
         pm = pm or get_plugin_manager()
         ctx = Context(praxis, Options.from_json(session.options), session, pm.hook, store, decide, events)
         ctx.emit("resume", session=session.id, phase=session.phase, step=session.step)
@@ -150,8 +144,6 @@ def resume_upgrade(
                 hint="the install is back at its previous version",
             )
         return _run(ctx, pm)
-    finally:
-        lock.release()
 
 
 def rollback_upgrade(
@@ -169,10 +161,7 @@ def rollback_upgrade(
     completed upgrade (going back one version).
     """
     praxis = targets.require_install(Path(target))
-    store = sess.SessionStore(praxis)
-    lock = UpgradeLock(praxis)
-    lock.acquire(session_id or "rollback")
-    try:
+    with _locked(praxis, session_id or "rollback") as store:
         pm = pm or get_plugin_manager()
         if backup is not None:
             session = sess.Session(
@@ -188,17 +177,22 @@ def rollback_upgrade(
         _rollback(ctx, pm, None)
         _report(ctx, pm)
         return session
-    finally:
-        lock.release()
 
 
 # -- internals ---------------------------------------------------------------------------------
 
 
-def _pid() -> int:
-    import os
+@contextlib.contextmanager
+def _locked(praxis: Path, holder: str) -> Iterator[sess.SessionStore]:
+    """Hold the install's upgrade lock for the block; yields its session store."""
+    lock = UpgradeLock(praxis)
+    lock.acquire(holder)
+    try:
+        yield sess.SessionStore(praxis)
+    finally:
+        lock.release()
 
-    return os.getpid()
+
 
 
 def _pick_open(store: sess.SessionStore, session_id: str | None, verb: str) -> sess.Session:

@@ -7,8 +7,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from praxis_upgrade.errors import PathEscapeError
 
@@ -24,17 +25,14 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Write `data` to `path` via a temp file in the same directory, fsync, then replace.
-
-    A reader sees the old file or the new one, never a partial one. `mode` (permission bits)
-    is applied before the file appears under its name.
-    """
+@contextlib.contextmanager
+def _replacing(path: Path, mode: int | None) -> Iterator[BinaryIO]:
+    """Yield a temp file beside ``path``; on success fsync it, set ``mode``, rename it onto ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         if mode is not None:
@@ -45,6 +43,16 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write `data` to `path` via a temp file in the same directory, fsync, then replace.
+
+    A reader sees the old file or the new one, never a partial one. `mode` (permission bits)
+    is applied before the file appears under its name.
+    """
+    with _replacing(path, mode) as f:
+        f.write(data)
 
 
 def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
@@ -59,20 +67,8 @@ def atomic_write_json(path: Path, obj: Any, *, mode: int | None = None) -> None:
 
 def atomic_copy(src: Path, dst: Path, *, mode: int | None = None) -> None:
     """Copy `src` to `dst` atomically (streamed, temp file + fsync + replace), keeping its mode."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out, CHUNK)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode if mode is not None else (os.stat(src).st_mode & 0o7777))
-        os.replace(tmp, dst)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(dst.parent)
+    with _replacing(dst, mode if mode is not None else (os.stat(src).st_mode & 0o7777)) as out, open(src, "rb") as inp:
+        shutil.copyfileobj(inp, out, CHUNK)
 
 
 def sha256_bytes(data: bytes) -> str:
