@@ -122,6 +122,8 @@ def show_status(status: dict[str, Any]) -> None:
     click.echo(f"Running:   {running}")
     for s in status.get("sessions", []):
         click.echo(f"  {s['id']}  {s['kind']:<8} {s['state']:<12} phase {s['phase']} {s['step'] or ''} {s.get('error') or ''}".rstrip())
+    for bad in status.get("corrupt_sessions", []):
+        click.secho(f"  unreadable session file {bad['path']}: move it aside (it blocks new runs)", fg="red")
     for path in status.get("conflict_leftovers", []):
         click.echo(f"  needs attention: {path}")
     for note in status.get("notices", []):

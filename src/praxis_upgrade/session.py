@@ -112,5 +112,15 @@ class SessionStore:
             return []
         return sorted((self._read(p) for p in self.dir.glob("*.json")), key=lambda s: s.id)
 
+    def readable(self) -> tuple[list[Session], list[tuple[Path, str]]]:
+        """Every session that can be read, and (path, problem) for those that cannot."""
+        good, bad = [], []
+        for path in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
+            try:
+                good.append(self._read(path))
+            except StateError as e:
+                bad.append((path, e.message))
+        return good, bad
+
     def open_sessions(self) -> list[Session]:
         return [s for s in self.all() if s.status in OPEN]

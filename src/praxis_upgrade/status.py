@@ -40,7 +40,8 @@ def get_status(target: Path) -> dict[str, Any]:
             out["source_version"] = SourceRepo(source).version("HEAD")
         except Exception as e:
             out["source_version"] = f"unreadable: {e}"
-    sessions = sess.SessionStore(praxis).all()
+    sessions, corrupt = sess.SessionStore(praxis).readable()
+    out["corrupt_sessions"] = [{"path": str(p), "problem": why} for p, why in corrupt]
     out["sessions"] = [
         {
             "id": s.id,
