@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fnmatch import fnmatch
-from pathlib import PurePosixPath
 
 
 @dataclass(frozen=True)
@@ -25,10 +23,10 @@ RULES: tuple[Rule, ...] = (
 )
 
 #: Never installed, wherever they appear (caches, editor folders, byte code).
-EXCLUDED_NAMES: tuple[str, ...] = (
-    "__pycache__", "*.pyc", "*.pyo", ".DS_Store", ".pytest_cache", ".mypy_cache", ".ruff_cache",
-    ".cursor", ".praxis-os",
-)
+EXCLUDED_NAMES: frozenset[str] = frozenset({
+    "__pycache__", ".DS_Store", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".cursor", ".praxis-os",
+})
+EXCLUDED_SUFFIXES: tuple[str, ...] = (".pyc", ".pyo")
 
 #: Tool and runtime paths inside the install: never planned, never backed up as content.
 PROTECTED: tuple[str, ...] = (
@@ -46,7 +44,7 @@ MANAGED_TARGET_DIRS: tuple[str, ...] = tuple(r.target.rstrip("/") for r in RULES
 
 
 def _excluded(rel: str) -> bool:
-    return any(fnmatch(part, pat) for part in PurePosixPath(rel).parts for pat in EXCLUDED_NAMES)
+    return rel.endswith(EXCLUDED_SUFFIXES) or not EXCLUDED_NAMES.isdisjoint(rel.split("/"))
 
 
 def is_protected(target_rel: str) -> bool:
