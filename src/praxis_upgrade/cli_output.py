@@ -126,5 +126,8 @@ def show_status(status: dict[str, Any]) -> None:
         click.secho(f"  unreadable session file {bad['path']}: move it aside (it blocks new runs)", fg="red")
     for path in status.get("conflict_leftovers", []):
         click.echo(f"  needs attention: {path}")
+    for run in status.get("auto_runs", [])[-3:]:
+        result = "ok" if run.get("exit_code") == 0 else f"exit {run.get('exit_code')}"
+        click.echo(f"  background upgrade by the git hook at {run.get('at')}: {result} (log {run.get('log')})")
     for note in status.get("notices", []):
         click.echo(f"  update available since {note.get('at')} (source {note.get('source_rev')}): run `praxis-upgrade run`")

@@ -62,14 +62,16 @@ def get_status(target: Path) -> dict[str, Any]:
         out["conflict_leftovers"] = conflict_leftovers(praxis)
     except ImportError:
         out["conflict_leftovers"] = []
-    out["notices"] = _notices(praxis.parent)
+    out["notices"], out["auto_runs"] = _hook_records(praxis.parent)
     return out
 
 
-def _notices(project: Path) -> list[dict[str, Any]]:
-    try:
-        from praxis_upgrade import registry
+def _hook_records(project: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What the post-merge hook recorded for this project: update notices and background runs."""
+    from praxis_upgrade import registry
+    from praxis_upgrade.errors import StateError
 
-        return list(registry.notices(project))
-    except Exception:
-        return []
+    try:
+        return list(registry.notices(project)), list(registry.auto_runs(project))
+    except StateError:  # a corrupt registry must not hide the install's own status
+        return [], []
