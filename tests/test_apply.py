@@ -228,7 +228,8 @@ def test_base_comes_from_the_blob_cache_when_the_clone_lacks_it(tmp_path: Path) 
     no_cache = apply_plan(plan, target, repo, policy="merge")
     assert no_cache.decisions[0].result == "cannot-merge-kept-local"
     (target / "standards/universal/rows/doc.md.praxis-upstream").unlink()
-    bl.store_blob(target, TEXT)
+    assert bl.cache_blobs(target, bl.load(target), SourceRepo(src.path)) == len(bl.load(target).files)  # type: ignore[arg-type]
+    bl.save(target, bl.load(target), repo=SourceRepo(src.path))  # type: ignore[arg-type]  # all cached already
     plan = make_plan(target, repo, "HEAD", bl.load(target))
     result = apply_plan(plan, target, repo, policy="merge")
     assert result.decisions[0].result == "merged"

@@ -297,18 +297,14 @@ def new_baseline(
         else:
             sha, blob, mode = e.upstream_sha, e.upstream_git_blob, e.mode or 0o644
         files[e.path] = _record(target, e, sha, blob, mode, e.path in written)
-    for rec in files.values():
-        if not bl.has_blob(target, rec.sha256):
-            try:
-                bl.store_blob(target, repo.blob(rec.git_blob))
-            except MissingObject:
-                pass
-    return bl.Baseline(
+    record = bl.Baseline(
         version=plan.to_version, commit=plan.upstream_commit, source_path=str(repo.path),
         installed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         adopted_from=None, files=files, recorded_ns=started,
         environment=old.environment if old is not None else None,
     )
+    bl.cache_blobs(target, record, repo)
+    return record
 
 
 def _record(target: Path, e: PlanEntry, sha: str, blob: str, mode: int, written: bool) -> bl.FileRecord:

@@ -5,10 +5,13 @@ import dataclasses
 import json
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from praxis_upgrade import fs
 from praxis_upgrade.errors import BaselineError
+
+if TYPE_CHECKING:
+    from praxis_upgrade.vcs import SourceRepo
 
 FORMAT = 1
 READOPT_HINT = "rebuild it from the source's history with `praxis-upgrade adopt`"
@@ -94,9 +97,29 @@ def load(target: Path) -> Baseline | None:
         raise BaselineError(f"the baseline {path} is corrupt: {e}", hint=READOPT_HINT) from e
 
 
-def save(target: Path, baseline: Baseline) -> None:
-    """Write the baseline atomically."""
+def save(target: Path, baseline: Baseline, *, repo: SourceRepo | None = None) -> None:
+    """Write the baseline atomically; with `repo`, first cache every base blob not cached yet."""
+    if repo is not None:
+        cache_blobs(target, baseline, repo)
     fs.atomic_write_json(baseline_path(target), baseline.to_json())
+
+
+def cache_blobs(target: Path, baseline: Baseline, repo: SourceRepo) -> int:
+    """Keep each file's base bytes in the blob cache (merges still work if the clone loses them)."""
+    from praxis_upgrade.vcs import MissingObject
+
+    stored = 0
+    for record in baseline.files.values():
+        if has_blob(target, record.sha256):
+            continue
+        try:
+            data = repo.blob(record.git_blob)
+        except MissingObject:
+            continue
+        if fs.sha256_bytes(data) == record.sha256:
+            store_blob(target, data)
+            stored += 1
+    return stored
 
 
 def _blob_path(target: Path, sha256: str) -> Path:
