@@ -18,6 +18,7 @@ from contentkit import (
     make_source,
 )
 from praxis_upgrade import baseline as bl
+from praxis_upgrade.apply import apply_plan
 from praxis_upgrade.plan import Plan, make_plan
 from praxis_upgrade.vcs import SourceRepo
 
@@ -90,8 +91,11 @@ def test_an_upstream_mode_change_is_an_update(tmp_path: Path) -> None:
     (src.path / "scripts/build_rag_index.py").chmod(0o755)
     src.repo.git.add("scripts/build_rag_index.py")
     src.commit({})
-    entry = {e.path: e for e in _plan(src, target).entries}["scripts/build_rag_index.py"]
+    plan = _plan(src, target)
+    entry = {e.path: e for e in plan.entries}["scripts/build_rag_index.py"]
     assert (entry.klass, entry.mode) == ("upstream-changed", 0o755)
+    apply_plan(plan, target, SourceRepo(src.path), policy="keep-local")
+    assert (target / "scripts/build_rag_index.py").stat().st_mode & 0o777 == 0o755
 
 
 def test_a_no_op_plan_hashes_no_file(tmp_path: Path) -> None:

@@ -73,6 +73,13 @@ def _mode_for(path: Path, upstream: int | None) -> int | None:
     return upstream
 
 
+def _mode_of(path: Path) -> int | None:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return None
+
+
 def _first_marker(data: bytes) -> int:
     for number, line in enumerate(data.splitlines(), 1):
         if line.startswith(b"<<<<<<< "):
@@ -127,10 +134,10 @@ class _Applier:
         if e.action == "delete":
             self.delete(e, path, current)
         elif e.action in ("add", "update"):
-            if current is not None and current == e.upstream_sha:
+            if current is not None and current == e.upstream_sha and _mode_for(path, e.mode) == _mode_of(path):
                 self.wrote(e.path, current, new=e.local_sha is None)
                 self.record(e, "take-upstream", "already-applied", current)
-            elif current != e.local_sha:
+            elif current not in (e.local_sha, e.upstream_sha):
                 self.changed(e)
             else:
                 sha = self.write(e, self.upstream(e), _mode_for(path, e.mode))
