@@ -119,3 +119,12 @@ def test_git_environment_of_a_hook_does_not_redirect_the_source(tmp_path: Path, 
     repo = SourceRepo(src.path)
     assert "scripts/only_here.py" not in repo.tree("HEAD")
     assert not repo.is_dirty()
+
+
+def test_history_ignores_the_stash(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    (src.path / "scripts/build_rag_index.py").write_bytes(b"uncommitted edit\n")
+    src.repo.git.stash()
+    index = SourceRepo(src.path).history_index()
+    assert git_blob_id(b"uncommitted edit\n") not in index.versions["scripts/build_rag_index.py"]
+    assert len(index.commits) == 1

@@ -238,9 +238,10 @@ class SourceRepo:
         ).splitlines():
             obj, peeled, name = line.split(" ", 2)
             tags.setdefault(peeled or obj, []).append(name)
-        log = self._repo.git.log("--all", "--date-order", "--format=%H %T %ct")
-        head_line = self._repo.git.log("-1", "--format=%H %T %ct", "HEAD")
-        lines = log.splitlines() or head_line.splitlines()
+        # every branch, tag and remote branch, never the stash (it holds uncommitted edits)
+        lines = self._repo.git.log(
+            "--branches", "--tags", "--remotes", "HEAD", "--date-order", "--format=%H %T %ct"
+        ).splitlines()
         rel_cache: dict[bytes, list[tuple[str, str, int]]] = {}
         index = HistoryIndex(commits=[], versions={})
         seen: set[str] = set()
