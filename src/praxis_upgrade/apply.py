@@ -21,6 +21,7 @@ POLICIES = ("keep-local", "take-upstream", "merge", "fail", "prompt")
 DECISIONS = ("keep-local", "take-upstream", "merge", "skip")
 #: results after which the file is not what the plan meant; its old base is kept
 NOT_APPLIED = ("changed-since-plan", "skipped", "failed")
+DIFF_LINES = 400  # of the diff shown at a prompt
 Decide = Callable[[PlanEntry, dict[str, Any]], str]
 
 
@@ -232,7 +233,9 @@ class _Applier:
             diff = difflib.unified_diff(
                 local.decode("utf-8", "replace").splitlines(), upstream.decode("utf-8", "replace").splitlines(),
                 f"local/{e.path}", f"upstream/{e.path}", lineterm="")
-            info["diff"] = "\n".join(diff)
+            lines = list(diff)
+            info["diff"] = "\n".join(lines[:DIFF_LINES] + ([f"... ({len(lines) - DIFF_LINES} more lines)"]
+                                                          if len(lines) > DIFF_LINES else []))
             outcome = self.merged(e, local)
             info["merge_clean"] = outcome is not None and not outcome[1]
         answer = (self.decide(e, info) or "").strip()
