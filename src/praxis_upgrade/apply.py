@@ -256,7 +256,7 @@ def apply_plan(
         raise ValueError(f"unknown conflict policy {policy!r} (one of {', '.join(POLICIES)})")
     entries = [e for e in plan.entries if only_owner is None or e.owner == only_owner]
     todo = [e for e in entries if e.action in WRITES]
-    conflicts = [e.path for e in todo if e.action == "merge"]
+    conflicts = [e.path for e in entries if e.is_conflict]
     if policy == "fail" and conflicts:
         raise ConflictsError(
             f"{len(conflicts)} conflict(s) and the policy is `fail`; nothing was written:\n"
