@@ -84,6 +84,7 @@ def test_keep_local_applies_upstream_keeps_edits_and_leaves_side_files(rows: Row
     assert decisions[f"{T}local-changed.md"] == ("keep", "kept")
     assert decisions[f"{T}both-changed.md"] == ("merge", "merged")
     assert ApplyResult.from_json(result.to_json()) == result
+    assert conflict_leftovers(target) == [f"{T}conflict-add-add.md.praxis-upstream", f"{T}conflict.md.praxis-upstream"]
 
 
 def test_take_upstream_overwrites_conflicts(rows: Rows) -> None:
