@@ -135,7 +135,9 @@ def store_blob(target: Path, data: bytes) -> str:
     sha = fs.sha256_bytes(data)
     path = _blob_path(target, sha)
     if not path.exists():
-        fs.atomic_write_bytes(path, zlib.compress(data, 6))
+        # no fsync: a cache entry lost in a crash is only a missed fallback, and load_blob
+        # checks every entry's sha256 before using it
+        fs.atomic_write_bytes(path, zlib.compress(data, 6), sync=False)
     return sha
 
 

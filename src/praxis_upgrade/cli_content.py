@@ -101,8 +101,9 @@ def adopt_cmd(source: str | None, target: str | None, force: bool) -> None:
         if existing is not None and not force:
             raise TargetError(f"{praxis} already has a baseline ({existing.version})",
                               hint="pass --force to replace it with one adopted from the source's history")
-        record = adopt.adopt(praxis, SourceRepo(src))
-        baseline.save(praxis, record)
+        repo = SourceRepo(src)
+        record = adopt.adopt(praxis, repo)
+        baseline.save(praxis, record, repo=repo)  # with the base blobs cached for later merges
         targets.remember_source(praxis, src)
     modified = sum(1 for _ in record.files)
     click.echo(f"Adopted: the install matches upstream {record.adopted_from or record.version} "

@@ -26,15 +26,20 @@ def _fsync_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def _replacing(path: Path, mode: int | None) -> Iterator[BinaryIO]:
-    """Yield a temp file beside ``path``; on success fsync it, set ``mode``, rename it onto ``path``."""
+def _replacing(path: Path, mode: int | None, sync: bool = True) -> Iterator[BinaryIO]:
+    """Yield a temp file beside ``path``; on success fsync it, set ``mode``, rename it onto ``path``.
+
+    ``sync=False`` skips the fsyncs (still atomic, not durable): for caches whose readers verify
+    what they read and can do without an entry.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -42,16 +47,17 @@ def _replacing(path: Path, mode: int | None) -> Iterator[BinaryIO]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    if sync:
+        _fsync_dir(path.parent)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None, sync: bool = True) -> None:
     """Write `data` to `path` via a temp file in the same directory, fsync, then replace.
 
     A reader sees the old file or the new one, never a partial one. `mode` (permission bits)
     is applied before the file appears under its name.
     """
-    with _replacing(path, mode) as f:
+    with _replacing(path, mode, sync) as f:
         f.write(data)
 
 
