@@ -198,11 +198,22 @@ restore_backup(Path({str(target)!r}), find_backup(Path({str(target)!r}), {made.i
     # a write killed between temp file and rename leaves a temp file; the rerun clears it
     (target / rels[-1]).with_name(f".{Path(rels[-1]).name}.ab12cd34.tmp").write_bytes(b"half")
 
-    report = restore_backup(target, made, added_shas={"workflows/added.md": fs.sha256_bytes(b"added\n")})
+    written = {rel: fs.sha256_bytes(b"upgraded") for rel in rels}
+    report = restore_backup(target, made, added_shas={**written, "workflows/added.md": fs.sha256_bytes(b"added\n")})
 
     assert report.verified
     assert len(report.restored) == len(rels) - restored_so_far
     assert snapshot(target) == before
+
+
+def test_a_file_the_upgrade_did_not_write_but_someone_changed_is_kept_aside(target: Path) -> None:
+    rel = next(p.relative_to(target).as_posix() for p in sorted(target.rglob("*.md")))
+    made = create_backup(target, [rel], meta={})
+    (target / rel).write_bytes(b"the user's edit after the backup\n")
+    report = restore_backup(target, made, added_shas={})
+    aside = (target / rel).with_name(f"{Path(rel).name}.praxis-rollback-{made.id}")
+    assert aside.read_bytes() == b"the user's edit after the backup\n"
+    assert str(aside) in report.displaced
 
 
 def test_tampered_backup_is_refused_naming_the_file(target: Path) -> None:

@@ -108,7 +108,7 @@ def run_upgrade(
         _drive(ctx, pm, last_phase=0)
         session.status = sess.COMPLETED
         return session
-    with _locked(praxis, session.id) as store:
+    with _locked(praxis, session.id) as (store, _):
         for other in store.open_sessions():
             raise UserError(
                 f"upgrade session {other.id} was interrupted in phase {other.phase} "
@@ -130,8 +130,14 @@ def resume_upgrade(
 ) -> sess.Session:
     """Continue an interrupted session from its last completed step (or finish its rollback)."""
     praxis = targets.require_install(Path(target))
-    with _locked(praxis, session_id or "resume") as store:
+    with _locked(praxis, session_id or "resume") as (store, lock):
         session = _pick_open(store, session_id, "resume")
+        lock.retag(session.id)
+        if session.status == sess.RUNNING and session.source and not Path(session.source).is_dir():
+            raise StateError(
+                f"the source clone of session {session.id} is gone: {session.source}",
+                hint=f"put the clone back there, or undo the session with `praxis-upgrade rollback {session.id}`",
+            )
         session.pid = os.getpid()
         pm = pm or get_plugin_manager()
         ctx = Context(praxis, Options.from_json(session.options), session, pm.hook, store, decide, events)
@@ -161,20 +167,29 @@ def rollback_upgrade(
     completed upgrade (going back one version).
     """
     praxis = targets.require_install(Path(target))
-    with _locked(praxis, session_id or "rollback") as store:
+    with _locked(praxis, session_id or "rollback") as (store, lock):
         pm = pm or get_plugin_manager()
-        if backup is not None:
+        owner = None if backup is None else next(
+            (s for s in store.all() if (s.results.get("backup") or {}).get("id") == backup), None)
+        if backup is not None and owner is None:  # a backup no session knows: restore it as it is
             session = sess.Session(
                 id=sess.new_id(), kind="rollback", target=str(praxis), source=None,
-                options={}, results={"backup": {"id": backup, "force": force}},
+                options={}, results={"backup": {"id": backup}},
             )
-        else:
-            session = _pick_rollback(store, session_id)
-            session.results.setdefault("backup", {})["force"] = force
+        else:  # the session that made the backup knows what it wrote: its rollback is exact
+            session = owner if owner is not None else _pick_rollback(store, session_id)
+            _refuse_out_of_order(store, session)
+        lock.retag(session.id)
+        session.results["backup"]["force"] = force
+        previous = session.status
         session.status = sess.ROLLING_BACK
         ctx = Context(praxis, Options.from_json(session.options), session, pm.hook, store, None, events)
-        ctx.checkpoint()
-        _rollback(ctx, pm, None)
+        try:
+            _rollback(ctx, pm, None)
+        except UserError:  # refused before anything was restored (unknown or damaged backup)
+            session.status = previous
+            ctx.checkpoint()
+            raise
         _report(ctx, pm)
         return session
 
@@ -183,12 +198,12 @@ def rollback_upgrade(
 
 
 @contextlib.contextmanager
-def _locked(praxis: Path, holder: str) -> Iterator[sess.SessionStore]:
-    """Hold the install's upgrade lock for the block; yields its session store."""
+def _locked(praxis: Path, holder: str) -> Iterator[tuple[sess.SessionStore, UpgradeLock]]:
+    """Hold the install's upgrade lock for the block; yields its session store and the lock."""
     lock = UpgradeLock(praxis)
     lock.acquire(holder)
     try:
-        yield sess.SessionStore(praxis)
+        yield sess.SessionStore(praxis), lock
     finally:
         lock.release()
 
@@ -225,12 +240,24 @@ def _pick_rollback(store: sess.SessionStore, session_id: str | None) -> sess.Ses
         session = candidates[-1]
     if session.status == sess.ROLLED_BACK:
         raise StateError(f"session {session.id} is already rolled back", hint="see `praxis-upgrade status`")
-    if not (session.results.get("backup") or {}).get("id"):
+    session.results.setdefault("backup", {})
+    if session.status not in sess.OPEN and not session.results["backup"].get("id"):
         raise StateError(
             f"session {session.id} made no backup, so it changed nothing that needs undoing",
             hint="see `praxis-upgrade backups list` for older backups",
         )
     return session
+
+
+def _refuse_out_of_order(store: sess.SessionStore, session: sess.Session) -> None:
+    """Going back past a later upgrade would mix two versions: undo the later one first."""
+    later = [s for s in store.all() if s.id > session.id and s.kind == "upgrade"
+             and s.status in (sess.COMPLETED, *sess.OPEN) and (s.results.get("backup") or {}).get("id")]
+    if later:
+        raise StateError(
+            f"session {later[-1].id} upgraded this install after session {session.id}",
+            hint=f"roll back the newer one first: `praxis-upgrade rollback {later[-1].id}`",
+        )
 
 
 def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
@@ -274,7 +301,10 @@ def _fail(ctx: Context, pm: pluggy.PluginManager, error: PraxisError) -> None:
         _report(ctx, pm)
         raise error
     session.status = sess.ROLLING_BACK
-    ctx.checkpoint()
+    try:
+        ctx.checkpoint()
+    except OSError as e:  # e.g. a full disk: roll back all the same, from what is in memory
+        ctx.emit("warning", message=f"could not save the session before rolling back: {e}")
     ctx.emit("rollback", reason=error.message)
     _rollback(ctx, pm, error.message)
     _report(ctx, pm)
@@ -303,7 +333,7 @@ def _rollback(ctx: Context, pm: pluggy.PluginManager, error: str | None) -> None
         raise PluginError("no plugin implements praxis_rollback", plugin="-", hint="re-enable builtin-rollback")
     session.results["rollback"] = result
     if not result.get("complete", False):
-        session.status = sess.FAILED
+        session.status = sess.ROLLING_BACK  # still open: no run may start over a half-restored install
         ctx.checkpoint()
         left = "\n".join(f"  - {line}" for line in result.get("unrestorable", []))
         raise RollbackError(

@@ -41,6 +41,11 @@ class UpgradeLock:
             {"pid": os.getpid(), "host": socket.gethostname(), "session": session_id, "started_at": now()},
         )
 
+    def retag(self, session_id: str) -> None:
+        """Name the session this holder works on (known only after it picked one)."""
+        info = self._info() or {}
+        fs.atomic_write_json(self.info_path, {**info, "pid": os.getpid(), "session": session_id})
+
     def release(self) -> None:
         if self._lock is not None:
             try:

@@ -125,7 +125,9 @@ def _restore_one(item: _Item, backup: Backup, added: dict[str, str] | None, chec
         os.chmod(dest, entry.mode)
         report.restored.append(item.label)
         return
-    if added is not None and item.label in added and now[0] == "file" and added[item.label] != now[1]:
+    # neither what was backed up nor what the upgrade wrote: someone else changed it (the user,
+    # after the backup) - keep their bytes beside the file before the backup's version goes back
+    if added is not None and now[0] == "file" and added.get(item.label) != now[1]:
         aside = dest.with_name(f"{dest.name}.praxis-rollback-{backup.id}")
         fs.atomic_copy(dest, aside)
         report.displaced.append(str(aside))

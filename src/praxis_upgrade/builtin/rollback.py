@@ -5,6 +5,7 @@ from typing import Any
 
 from praxis_upgrade import hookimpl
 from praxis_upgrade.context import Context
+from praxis_upgrade.errors import BackupError
 
 
 @hookimpl(trylast=True)
@@ -15,16 +16,37 @@ def praxis_rollback(ctx: Context, error: str | None) -> dict[str, Any]:
     if not info.get("id"):
         return {"complete": True, "message": "nothing was written before the failure", "restored": []}
     made = backup.find_backup(ctx.target, info["id"])
+    problems = [] if info.get("force") else backup.verify_backup(made.path)
+    if problems:  # refuse before anything (server, venv, files) is touched
+        raise BackupError(
+            f"backup {made.id} failed verification: " + "; ".join(problems[:5]),
+            hint="`praxis-upgrade backups verify` names every damaged file; `--force` restores the rest",
+        )
     added = _written_by_upgrade(ctx)
+    new_server = _stop_new_server(ctx)
     _restore_venv(ctx)
     report = backup.restore_backup(ctx.target, made, added_shas=added, force=bool(info.get("force")))
     out = report.to_json()
     out["complete"] = report.verified and not report.unrestorable
+    if new_server is not None:
+        out["stopped_new_server"] = new_server
     stop = ctx.result("server.stop") or {}
     if stop.get("state") == "stopped":
         restart = ctx.hook.praxis_restart_server(ctx=ctx)
         out["server"] = restart
     return out
+
+
+def _stop_new_server(ctx: Context) -> dict[str, Any] | None:
+    """The server phase 3 restarted runs the new version: stop it (by pid) before going back."""
+    from praxis_upgrade import process
+
+    if not (ctx.result("server.restart") or {}).get("restarted"):
+        return None
+    found = process.find_server(ctx.target)
+    if isinstance(found, process.ServerProcess):
+        return process.stop_server(found).to_json()
+    return None
 
 
 def _restore_venv(ctx: Context) -> None:
@@ -47,9 +69,11 @@ def _written_by_upgrade(ctx: Context) -> dict[str, str]:
     from praxis_upgrade import layout
 
     added: dict[str, str] = {}
+    from praxis_upgrade.plan import WRITES
+
     for entry in ((ctx.result("plan") or {}).get("plan") or {}).get("entries", []):
-        if entry.get("upstream_sha") and entry.get("local_sha") is None:
-            added[entry["path"]] = entry["upstream_sha"]
+        if entry.get("upstream_sha") and entry.get("action") in WRITES:
+            added[entry["path"]] = entry["upstream_sha"]  # what an update or add writes
         if entry.get("upstream_sha") and str(entry.get("klass", "")).startswith("conflict"):
             added[layout.side_file(entry["path"])] = entry["upstream_sha"]
     for step in ("content", "server.code"):

@@ -24,7 +24,7 @@ def praxis_stop_server(ctx: Context) -> dict[str, Any]:
 
 @hookimpl(trylast=True)
 def praxis_server_code(ctx: Context) -> dict[str, Any]:
-    from praxis_upgrade import ideconfig, process
+    from praxis_upgrade import fs, ideconfig, process
 
     result = apply_owner(ctx, "server", "server.code")
     # IDE entries that launch this project's server get what the new server needs (--transport);
@@ -33,6 +33,10 @@ def praxis_server_code(ctx: Context) -> dict[str, Any]:
         ctx.project, ctx.target, requires_transport=process.knows_transport(ctx.target / "mcp_server")
     )
     result["ide_configs"] = [c.to_json() for c in changes]
+    for path in {ctx.project / c.path for c in changes if c.changed}:  # absolute paths stay absolute
+        result["written"][str(path)] = fs.sha256_file(path)  # so rollback knows the bytes are ours
+    ctx.session.results["server.code"] = result
+    ctx.checkpoint()
     return result
 
 
@@ -40,6 +44,8 @@ def praxis_server_code(ctx: Context) -> dict[str, Any]:
 def praxis_environment(ctx: Context) -> dict[str, Any]:
     from praxis_upgrade import baseline, environment
 
+    if (ctx.target / environment.PREV).exists():  # a crash mid-install: start from the real old venv
+        environment.restore_environment(ctx.target, environment.EnvChange.from_json({}))
     record = baseline.load(ctx.target)
     before = getattr(record, "environment", None) if record else None
     if not environment.needs_install(ctx.target, before):
