@@ -74,3 +74,27 @@ def test_upgrade_survives_the_mcp_server_going_away(tmp_path):
         time.sleep(0.2)
     assert json.loads(store.read_text())["status"] == "completed"
     assert os.path.exists(project / ".praxis-os" / "calls.log")
+
+
+def test_a_run_refused_in_pre_flight_reports_its_error_back(tmp_path):
+    site = install_plugin_dist(tmp_path / "site")
+    project, source = make_fake_install(tmp_path)
+    env = subprocess_env(site, FAKEPLUGIN_FAIL_AT="plan")
+
+    async def start_and_poll() -> dict:
+        params = StdioServerParameters(command=sys.executable, args=["-m", "praxis_upgrade", "mcp"], env=env)
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as client:
+            await client.initialize()
+            started = await client.call_tool("start_upgrade", {"target": str(project), "source": str(source)})
+            sid = json.loads(started.content[0].text)["session_id"]
+            with anyio.fail_after(30):
+                while True:
+                    got = await client.call_tool("get_upgrade_state", {"target": str(project), "session_id": sid})
+                    state = json.loads(got.content[0].text)
+                    if state["state"] != "starting":
+                        return state
+                    await anyio.sleep(0.2)
+
+    state = anyio.run(start_and_poll)
+    assert state["state"] == "finished"
+    assert state["result"]["ok"] is False and "injected failure at plan" in state["result"]["error"]

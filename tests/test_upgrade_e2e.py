@@ -195,3 +195,30 @@ def test_second_run_on_a_current_install_changes_nothing(prepared, tmp_path):
     assert plan["touched"] == [] or set(plan["summary"]) <= {"unchanged", "local-changed", "locally-deleted",
                                                               "conflict", "both-same"}
     assert tree_hash(target.praxis) == after_first
+
+
+def test_a_refused_rollback_leaves_the_session_open_for_a_real_one(prepared, tmp_path):
+    target = prepared.target(tmp_path / "project")
+    before = tree_hash(target.praxis)
+    env = dict(os.environ, PYTHONPATH=str(install_plugin_dist(tmp_path / "site", "killer", KILLER)))
+    cli(dict(env, KILL_AFTER="content"), "run", "--target", str(target.project), "--source",
+        str(prepared.source.path))
+    typo = cli(env, "rollback", "--to", "2020-01-01-000000", "--target", str(target.project))
+    assert typo.returncode == 1 and "hint:" in typo.stderr
+    (session,) = SessionStore(target.praxis).all()
+    assert session.status == "running"  # still interrupted, still resumable or undoable
+    assert cli(env, "rollback", "--target", str(target.project)).returncode == 0
+    assert tree_hash(target.praxis) == before
+
+
+def test_rolling_back_past_a_newer_upgrade_is_refused(prepared, tmp_path):
+    target = prepared.target(tmp_path / "project", version="v1.4.0")
+    first = engine.run_upgrade(target.project, source_path=prepared.source.path, rev="v1.5.0")
+    second = engine.run_upgrade(target.project)
+    out = cli(dict(os.environ), "rollback", first.id, "--target", str(target.project))
+    assert out.returncode == 1
+    assert f"praxis-upgrade rollback {second.id}" in out.stderr
+    assert cli(dict(os.environ), "rollback", second.id, "--target", str(target.project)).returncode == 0
+    assert cli(dict(os.environ), "rollback", first.id, "--target", str(target.project)).returncode == 0
+    status = json.loads(cli(dict(os.environ), "status", "--json", "--target", str(target.project)).stdout)
+    assert status["installed_version"] == "v1.4.0" or status["installed_version"] is None

@@ -20,7 +20,7 @@ from praxis_upgrade.cli_output import (
     unsettled,
 )
 from praxis_upgrade.context import POLICIES
-from praxis_upgrade.errors import BackupError, ExitCode, PraxisError
+from praxis_upgrade.errors import BackupError, ExitCode, PraxisError, UserError
 from praxis_upgrade.session import Session
 
 
@@ -49,6 +49,9 @@ def error_boundary(as_json: bool = False) -> Iterator[None]:
         raise
     except Exception as e:
         log = _crash_log()
+        if as_json:
+            emit_json({"ok": False, "error": f"{type(e).__name__}: {e}", "hint": f"traceback in {log}",
+                       "exit_code": int(ExitCode.INTERNAL), "kind": "InternalError"})
         click.secho(f"unexpected error: {type(e).__name__}: {e}", err=True, fg="red")
         click.echo(f"hint: this is a bug in praxis-upgrade or a plugin; the traceback is in {log}", err=True)
         raise Exit(int(ExitCode.INTERNAL)) from None
@@ -79,10 +82,13 @@ def prompt_conflict(item: dict[str, Any]) -> str:
     info = item.get("info") or {}
     while True:
         click.echo(f"\nconflict ({item.get('klass')}): {item['path']}")
-        answer = click.prompt(
-            "  [k]eep yours / [t]ake upstream / [m]erge / [d]iff / [s]kip",
-            default="", show_default=False, err=True,
-        ).strip().lower()[:1]
+        try:
+            answer = click.prompt(
+                "  [k]eep yours / [t]ake upstream / [m]erge / [d]iff / [s]kip",
+                default="", show_default=False, err=True,
+            ).strip().lower()[:1]
+        except click.Abort:  # Ctrl-C / Ctrl-D at the prompt: an interrupt (resumable), not a failure
+            raise KeyboardInterrupt from None
         if answer == "d":
             click.echo(info.get("diff") or "(binary file: no diff)")
         elif answer in choices:
@@ -280,6 +286,8 @@ def demo(directory: str | None, scale: float, as_json: bool) -> None:
 
     base = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="praxis-upgrade-demo-"))
     with error_boundary(as_json):
+        if base.exists() and any(base.iterdir()):
+            raise UserError(f"{base} is not empty", hint="pass a new or empty folder to --dir")
         if not as_json:
             click.echo(f"Building a sandbox in {base} ...", err=True)
         built = sandbox.make_demo(base, scale=scale)

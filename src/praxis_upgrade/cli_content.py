@@ -72,7 +72,7 @@ def install_cmd(source: str, rev: str | None, target: str | None, no_restart: bo
 
     project = Path(target) if target else Path.cwd()
     with error_boundary(as_json):
-        praxis = prepare_install(project.resolve(), Path(source))
+        praxis = prepare_install(project.resolve(), Path(source), rev=rev)
         session = engine.run_upgrade(praxis, source_path=source, rev=rev, conflicts="keep-local",
                                      auto_restart=not no_restart, assume_yes=True,
                                      events=progress_printer(not as_json))

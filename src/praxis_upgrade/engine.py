@@ -181,14 +181,17 @@ def rollback_upgrade(
             _refuse_out_of_order(store, session)
         lock.retag(session.id)
         session.results["backup"]["force"] = force
-        previous = session.status
+        previous, saved = session.status, store.path(session.id).exists()
         session.status = sess.ROLLING_BACK
         ctx = Context(praxis, Options.from_json(session.options), session, pm.hook, store, None, events)
         try:
             _rollback(ctx, pm, None)
         except UserError:  # refused before anything was restored (unknown or damaged backup)
             session.status = previous
-            ctx.checkpoint()
+            if saved:
+                ctx.checkpoint()
+            else:  # a rollback that never started leaves no session behind
+                store.path(session.id).unlink(missing_ok=True)
             raise
         _report(ctx, pm)
         return session

@@ -21,7 +21,7 @@ USER_DIRS = (
 )
 
 
-def prepare_install(project: Path, source: Path, *, python: str = sys.executable) -> Path:
+def prepare_install(project: Path, source: Path, *, rev: str | None = None, python: str = sys.executable) -> Path:
     """Create ``<project>/.praxis-os`` ready to be "upgraded" from an empty base; return it.
 
     Raises:
@@ -43,6 +43,11 @@ def prepare_install(project: Path, source: Path, *, python: str = sys.executable
     if repo.is_dirty():
         raise SourceError(f"the source clone {source} has uncommitted changes",
                           hint="commit or stash them in the source clone, then run again")
+    try:
+        repo.resolve(rev or "HEAD")
+    except Exception as e:
+        raise SourceError(f"revision {rev!r} does not exist in {source}: {e}",
+                          hint="`git tag` in the source clone lists the versions") from e
     for rel in USER_DIRS:
         (praxis / rel).mkdir(parents=True, exist_ok=True)
     done = subprocess.run([python, "-m", "venv", str(praxis / "venv")], capture_output=True, text=True)

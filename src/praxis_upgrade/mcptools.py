@@ -47,11 +47,12 @@ def get_upgrade_state(target: str, session_id: str) -> dict[str, Any]:
     store = session.SessionStore(praxis)
     log = detached.log_path(praxis, session_id)
     if not store.path(session_id).exists():
-        tail = log.read_text(encoding="utf-8", errors="replace")[-4000:] if log.exists() else ""
-        result = _last_json(tail)
+        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        result = _last_json(text)
         if result is not None:  # finished without a session file: refused in pre-flight, or a dry run
             return {"ok": True, "session_id": session_id, "state": "finished", "result": result}
-        return {"ok": True, "session_id": session_id, "state": "starting", "log": str(log)}
+        return {"ok": True, "session_id": session_id, "state": "starting", "log": str(log),
+                "stderr": str(log.with_suffix(".err"))}
     s = store.load(session_id)
     return {"ok": True, "session_id": s.id, "state": session_state(s, UpgradeLock(praxis).holder()),
             "phase": s.phase, "step": s.step, "completed_steps": s.completed_steps, "error": s.error,
@@ -96,13 +97,11 @@ def _newest_open(praxis: Path) -> str:
 
 
 def _last_json(text: str) -> Any:
-    start = text.rfind("\n{")
-    for candidate in (text[start + 1:] if start >= 0 else "", text):
-        try:
-            return json.loads(candidate)
-        except ValueError:
-            continue
-    return None
+    """The JSON object a finished `--json` run printed, or None while it runs."""
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError:
+        return None
 
 
 TOOLS = (start_upgrade, get_upgrade_state, get_current_phase, resume_upgrade, rollback_upgrade, list_sessions)

@@ -99,7 +99,10 @@ class SessionStore:
 
     def _read(self, path: Path) -> Session:
         try:
-            return Session.from_json(json.loads(path.read_text(encoding="utf-8")))
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            return Session.from_json(data)
         except (OSError, ValueError, TypeError) as e:
             raise StateError(
                 f"session file {path} is unreadable or corrupt: {e}",
