@@ -244,6 +244,8 @@ def rollback(session_id: str | None, target: str | None, to_backup: str | None, 
         for key in ("restored", "removed", "kept_user_files"):
             if result.get(key):
                 click.echo(f"  {key.replace('_', ' ')}: {len(result[key])}")
+        for path in result.get("displaced") or []:
+            click.echo(f"  changed by someone else, kept beside it: {path}")
 
 
 @main_group.command()

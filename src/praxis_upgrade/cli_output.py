@@ -29,8 +29,10 @@ def progress_printer(enabled: bool) -> Any:
             if sys.stderr.isatty() and (done == total or done - last.get("done", 0) >= max(1, total // 20)):
                 last["done"] = done
                 click.echo(f"\r    {event.get('owner', '')}: {done}/{total} files", err=True, nl=done == total)
-        elif kind in ("info", "resume"):
-            click.echo(f"    {event.get('message') or event}", err=True)
+        elif kind == "resume":
+            click.echo(f"Resuming session {event['session']} at phase {event['phase']} ({event['step']})", err=True)
+        elif kind == "info":
+            click.echo(f"    {event.get('message')}", err=True)
         elif kind in ("warning", "rollback"):
             click.secho(f"    {event.get('message') or event.get('reason')}", err=True, fg="yellow")
 
@@ -121,7 +123,8 @@ def show_status(status: dict[str, Any]) -> None:
     running = f"yes: pid {holder.get('pid')}, session {holder.get('session')}" if holder else "no"
     click.echo(f"Running:   {running}")
     for s in status.get("sessions", []):
-        click.echo(f"  {s['id']}  {s['kind']:<8} {s['state']:<12} phase {s['phase']} {s['step'] or ''} {s.get('error') or ''}".rstrip())
+        error = (s.get("error") or "").splitlines()[0] if s.get("error") else ""
+        click.echo(f"  {s['id']}  {s['kind']:<8} {s['state']:<12} phase {s['phase']} {s['step'] or ''} {error}".rstrip())
     for bad in status.get("corrupt_sessions", []):
         click.secho(f"  unreadable session file {bad['path']}: move it aside (it blocks new runs)", fg="red")
     for path in status.get("conflict_leftovers", []):

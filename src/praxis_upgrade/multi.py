@@ -33,7 +33,7 @@ def upgrade_all(*, conflicts: str, exit_for: Callable[[Any], int], **options: An
             plan = session.results.get("plan") or {}
             code = exit_for(session)
             row.update(
-                result="upgraded" if code == 0 else "unresolved conflicts",
+                result=("planned" if options.get("dry_run") else "upgraded") if code == 0 else "unresolved conflicts",
                 exit_code=code,
                 session=session.id,
                 from_version=plan.get("from_version"),
