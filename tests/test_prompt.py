@@ -37,6 +37,8 @@ def test_prompt_asks_again_on_empty_answer_then_keeps_local(tmp_path):
          str(target.project)], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
     os.close(slave)
     try:
+        read_until(master, b"Apply this upgrade?")
+        os.write(master, b"y\n")
         read_until(master, b"[k]eep yours")
         os.write(master, b"\n")  # empty: must ask again, not overwrite
         read_until(master, b"[k]eep yours")
@@ -51,3 +53,23 @@ def test_prompt_asks_again_on_empty_answer_then_keeps_local(tmp_path):
         os.close(master)
     assert (target.praxis / conflict).read_bytes() == mine
     assert (target.praxis / (conflict + ".praxis-upstream")).exists()
+
+
+def test_no_at_the_confirmation_changes_nothing(tmp_path):
+    source = make_source(tmp_path / "praxis-os")
+    target = make_target(tmp_path / "project", source, version="v1.5.0", venv=True)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "praxis_upgrade", "run", "--source", str(source.path), "--target",
+         str(target.project)], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    try:
+        read_until(master, b"Apply this upgrade?")
+        os.write(master, b"n\n")
+        read_until(master, b"nothing was changed")
+        assert proc.wait(timeout=60) == 1
+    finally:
+        proc.kill()
+        os.close(master)
+    assert not (target.praxis / ".backups").exists()
+    assert not (target.praxis / ".cache" / "state" / "praxis-upgrade").exists()

@@ -95,6 +95,15 @@ def prompt_conflict(item: dict[str, Any]) -> str:
             return choices[answer]
 
 
+def confirm_plan(plan: dict[str, Any]) -> bool:
+    """Show the plan's counts and ask before anything is written (skipped with --yes)."""
+    show_plan(plan, verbose=False)
+    try:
+        return click.confirm("Apply this upgrade?", default=True, err=True)
+    except click.Abort:
+        raise KeyboardInterrupt from None
+
+
 def _exit_for(session: Session) -> int:
     return int(ExitCode.CONFLICTS) if unsettled(session) else int(ExitCode.OK)
 
@@ -158,6 +167,7 @@ def run(source: str | None, target: str | None, rev: str | None, dry_run: bool, 
             _target(target), source_path=source, dry_run=dry_run, auto_restart=not no_restart,
             skip_tests=skip_tests, keep_backups=keep_backups, conflicts=policy, assume_yes=yes, rev=rev, session_id=session_id,
             decide=prompt_conflict if policy == "prompt" else None, events=progress_printer(not as_json),
+            confirm=confirm_plan if interactive and not dry_run else None,
         )
     _finish(session, as_json, plan_only=dry_run, verbose=diff)
 

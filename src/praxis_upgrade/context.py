@@ -53,6 +53,7 @@ class Context:
         hook: the plugin manager's hook relay, to call other hooks.
         decide: asks the user about one conflict (terminal runs with ``--conflicts prompt``),
             returning ``keep-local`` / ``take-upstream`` / ``merge`` / ``skip``; None otherwise.
+        confirm: asked with the plan before anything is written (terminal runs without --yes).
     """
 
     target: Path
@@ -62,6 +63,7 @@ class Context:
     store: SessionStore | None = None
     decide: Callable[[dict[str, Any]], str] | None = None
     events: Callable[[Event], None] | None = None
+    confirm: Callable[[dict[str, Any]], bool] | None = None
 
     @property
     def project(self) -> Path:

@@ -73,6 +73,7 @@ def run_upgrade(
     pm: pluggy.PluginManager | None = None,
     decide: Decide | None = None,
     events: Events | None = None,
+    confirm: Callable[[dict[str, Any]], bool] | None = None,
 ) -> sess.Session:
     """Upgrade the install at ``target`` (a project or its ``.praxis-os``) from ``source_path``.
 
@@ -116,7 +117,7 @@ def run_upgrade(
                 hint=f"finish it with `praxis-upgrade resume {other.id}` or undo it with "
                 f"`praxis-upgrade rollback {other.id}`",
             )
-        ctx = Context(praxis, options, session, pm.hook, store, decide, events)
+        ctx = Context(praxis, options, session, pm.hook, store, decide, events, None if assume_yes else confirm)
         return _run(ctx, pm)
 
 
@@ -277,6 +278,9 @@ def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
         raise _as_step_failure(pm, e) from e
     finally:
         ctx.store = store
+    if ctx.confirm is not None and "backup" not in session.completed_steps and not ctx.confirm(session.results["plan"]):
+        session.status = sess.FAILED
+        raise UserError("upgrade cancelled; nothing was changed", hint="`praxis-upgrade plan --diff` shows every change")
     try:
         _drive(ctx, pm, last_phase=5)
     except (KeyboardInterrupt, SystemExit):
