@@ -26,16 +26,22 @@ def read_until(fd: int, needle: bytes, timeout: float = 60) -> bytes:
     return seen
 
 
+def run_on_a_pty(source_path: object, project: object) -> tuple[subprocess.Popen[bytes], int]:
+    """`praxis-upgrade run` with stdin and stdout on a pseudo-terminal, as a person starts it."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "praxis_upgrade", "run", "--source", str(source_path), "--target", str(project)],
+        stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    return proc, master
+
+
 def test_prompt_asks_again_on_empty_answer_then_keeps_local(tmp_path):
     source = make_source(tmp_path / "praxis-os")
     target = make_target(tmp_path / "project", source, version="v1.5.0", venv=True)
     conflict = next(p for p, k in target.user_edits.items() if k == "edit-conflict")
     mine = (target.praxis / conflict).read_bytes()
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "praxis_upgrade", "run", "--source", str(source.path), "--target",
-         str(target.project)], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
-    os.close(slave)
+    proc, master = run_on_a_pty(source.path, target.project)
     try:
         read_until(master, b"Apply this upgrade?")
         os.write(master, b"y\n")
@@ -58,11 +64,7 @@ def test_prompt_asks_again_on_empty_answer_then_keeps_local(tmp_path):
 def test_no_at_the_confirmation_changes_nothing(tmp_path):
     source = make_source(tmp_path / "praxis-os")
     target = make_target(tmp_path / "project", source, version="v1.5.0", venv=True)
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "praxis_upgrade", "run", "--source", str(source.path), "--target",
-         str(target.project)], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
-    os.close(slave)
+    proc, master = run_on_a_pty(source.path, target.project)
     try:
         read_until(master, b"Apply this upgrade?")
         os.write(master, b"n\n")
