@@ -327,17 +327,13 @@ def mcp_cmd() -> None:
     build_server().run("stdio")
 
 
-def _add_optional_commands() -> None:
-    """Commands from modules that may be absent while the package is being built up."""
-    import importlib
+def _add_commands() -> None:
+    """Commands that live in their own modules (they import this one, so they come last)."""
+    from praxis_upgrade import cli_backups, cli_content, cli_integrations
 
-    for module in ("praxis_upgrade.cli_content", "praxis_upgrade.cli_backups", "praxis_upgrade.cli_integrations"):
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
-        for command in getattr(mod, "COMMANDS", []):
+    for module in (cli_content, cli_backups, cli_integrations):
+        for command in module.COMMANDS:
             main_group.add_command(command)
 
 
-_add_optional_commands()
+_add_commands()

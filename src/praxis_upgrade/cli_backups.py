@@ -10,7 +10,7 @@ from praxis_upgrade import session as sess
 from praxis_upgrade import targets
 from praxis_upgrade.cli import Exit, error_boundary
 from praxis_upgrade.cli_output import emit_json
-from praxis_upgrade.errors import BackupError, ExitCode
+from praxis_upgrade.errors import ExitCode
 
 
 def _install(target: str | None) -> Path:
@@ -106,4 +106,3 @@ def validate_cmd(target: str | None, skip_tests: bool, as_json: bool) -> None:
 
 
 COMMANDS = [backups_group, validate_cmd]
-__all__ = ["COMMANDS", "BackupError", "last_good"]

@@ -7,16 +7,12 @@ import click
 
 from praxis_upgrade import engine, targets
 from praxis_upgrade.cli import (
-    Exit,
     _finish,
-    _interactive,
     error_boundary,
     progress_printer,
-    prompt_conflict,
 )
 from praxis_upgrade.cli_output import emit_json, show_plan
-from praxis_upgrade.context import POLICIES
-from praxis_upgrade.errors import BaselineError, ExitCode, TargetError
+from praxis_upgrade.errors import BaselineError, TargetError
 
 
 def print_diffs(session_plan: dict, praxis: Path, source: Path) -> None:
@@ -111,4 +107,3 @@ def adopt_cmd(source: str | None, target: str | None, force: bool) -> None:
 
 
 COMMANDS = [plan_cmd, install_cmd, adopt_cmd]
-__all__ = ["COMMANDS", "Exit", "ExitCode", "POLICIES", "_interactive", "prompt_conflict"]
