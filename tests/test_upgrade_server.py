@@ -101,7 +101,7 @@ def test_after_a_failed_upgrade_the_old_server_runs_and_validates_again(prepared
         with pytest.raises(RolledBack):
             engine.run_upgrade(target.project, source_path=prepared.source.path, pm=pm)
         (session,) = engine.sess.SessionStore(target.praxis).all()
-        assert session.results["rollback"]["server"]["restarted"] is True
+        assert session.results["rollback"]["server"]["restarted"] is True, session.results["rollback"]
         state = wait_for_state(target.praxis)
         assert alive(state["pid"])
         check = subprocess.run([sys.executable, "-m", "praxis_upgrade", "validate", "--json", "--target",
