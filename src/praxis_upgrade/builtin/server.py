@@ -79,5 +79,6 @@ def praxis_restart_server(ctx: Context) -> dict[str, Any]:
     if not ctx.options.auto_restart:
         return {"restarted": False, "message": "not restarted (--no-restart): start it or reload it in your IDE"}
     captured = process.Captured.from_json(stop["captured"])
-    outcome = process.restart_server(captured, ctx.target, extra_args=[])
+    # generous: a loaded machine can take a while to start Python and import the server
+    outcome = process.restart_server(captured, ctx.target, extra_args=[], timeout=30)
     return outcome.to_json()
