@@ -124,6 +124,7 @@ class _Applier:
         path = fs.inside(self.target, rel)
         new = (e.local_sha is None) if rel == e.path else not path.exists()
         fs.atomic_write_bytes(path, data, mode=mode)
+        fs.drop_bytecode(path)
         sha = fs.sha256_bytes(data)
         self.wrote(rel, sha, new=new)
         return sha
@@ -159,8 +160,7 @@ class _Applier:
         else:
             path.unlink()
             if path.suffix == ".py":
-                for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
-                    pyc.unlink(missing_ok=True)
+                fs.drop_bytecode(path)
                 fs.remove_empty_dirs(path.parent / "__pycache__", self.target)
             fs.remove_empty_dirs(path.parent, self.target)
             self.result.deleted.append(e.path)

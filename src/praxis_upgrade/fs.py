@@ -119,6 +119,20 @@ def inside(root: Path, relpath: str) -> Path:
     return candidate
 
 
+def drop_bytecode(path: Path) -> None:
+    """Remove the cached bytecode of a Python source file we just replaced or removed.
+
+    Python trusts a ``.pyc`` whose recorded source mtime (whole seconds) and size match, so a
+    file replaced within the same second by one of the same size (``VERSION = "1.5.0"`` for
+    ``"1.6.0"``) would otherwise keep running the old code.
+    """
+    if path.suffix != ".py":
+        return
+    for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+        with contextlib.suppress(OSError):
+            pyc.unlink()
+
+
 def remove_empty_dirs(start: Path, stop: Path) -> None:
     """Remove `start` and its parents while they are empty, never removing `stop` or above."""
     current = start

@@ -139,6 +139,7 @@ def _restore_one(item: _Item, backup: Backup, added: dict[str, str] | None, chec
         os.replace(tmp, dest)
     else:
         fs.atomic_copy(stored, dest, mode=entry.mode)
+        fs.drop_bytecode(dest)
     report.restored.append(item.label)
 
 
@@ -148,6 +149,7 @@ def _remove_added(item: _Item, added: dict[str, str] | None, report: RestoreRepo
         return
     if now[0] == "file" and added is not None and added.get(item.label) == now[1]:
         item.dest.unlink()
+        fs.drop_bytecode(item.dest)
         report.removed.append(item.label)
         if item.keep_dir is not None:
             fs.remove_empty_dirs(item.dest.parent, item.keep_dir)
