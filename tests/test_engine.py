@@ -182,6 +182,13 @@ def test_not_an_install_and_missing_source_are_user_errors(fake, tmp_path):
     assert not (project / ".praxis-os" / ".cache").exists()
 
 
+def test_paths_with_a_tilde_are_expanded(fake, monkeypatch):
+    project, source, pm, _ = fake
+    monkeypatch.setenv("HOME", str(project.parent))
+    session = engine.run_upgrade("~/project", source_path="~/source", pm=pm)
+    assert session.status == "completed"
+
+
 def test_session_timing_is_recorded_per_step(fake):
     project, source, pm, _ = fake
     t0 = time.monotonic()

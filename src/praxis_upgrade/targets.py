@@ -28,6 +28,7 @@ def find_install(start: Path) -> Path | None:
 
 def require_install(start: Path) -> Path:
     """``start`` resolved to a real install's ``.praxis-os``, or TargetError with a hint."""
+    start = start.expanduser()
     if not start.exists():
         raise TargetError(f"{start} does not exist", hint="pass --target PROJECT_DIR (the folder holding .praxis-os)")
     praxis = start.resolve() if start.name == DOT_DIR else find_install(start)
