@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from praxis_upgrade import fs
-from praxis_upgrade.backup import create_backup, verify_backup
-from praxis_upgrade.restore import restore_backup
+from praxis_upgrade.backups.create import create_backup
+from praxis_upgrade.backups.manifest import verify_backup
+from praxis_upgrade.backups.restore import restore_backup
+from praxis_upgrade.util import fs
 
 MB = 1_000_000
 AREAS = ("standards/universal", "workflows/spec_execution_v1", "mcp_server/server", "scripts")

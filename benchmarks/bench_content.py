@@ -17,11 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from praxis_upgrade import adopt, sandbox
-from praxis_upgrade import baseline as bl
-from praxis_upgrade.apply import apply_plan, new_baseline
-from praxis_upgrade.plan import make_plan
-from praxis_upgrade.vcs import SourceRepo
+from praxis_upgrade import demo
+from praxis_upgrade.content import adopt
+from praxis_upgrade.content import baseline as bl
+from praxis_upgrade.content.apply import apply_plan, new_baseline
+from praxis_upgrade.content.plan import make_plan
+from praxis_upgrade.source.repo import SourceRepo
 
 T = TypeVar("T")
 AIMS = {1: 0.5, 10: 3.0}
@@ -51,8 +52,8 @@ def age(root: Path, seconds: int = 3600) -> None:
 
 
 def bench(scale: float, work: Path) -> dict[str, Any]:
-    source, t_source = timed(lambda: sandbox.make_source(work / f"src-{scale}", scale=scale))
-    target = sandbox.make_target(work / f"project-{scale}", source, version=source.tags[0], edits=True)
+    source, t_source = timed(lambda: demo.make_source(work / f"src-{scale}", scale=scale))
+    target = demo.make_target(work / f"project-{scale}", source, version=source.tags[0], edits=True)
     praxis = target.praxis
     repo = SourceRepo(source.path)
     files = sum(1 for p in praxis.rglob("*") if p.is_file())

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from praxis_upgrade import environment, probe, process, toolnames
-from praxis_upgrade.sandbox import make_source, make_target, start_server
+from praxis_upgrade.demo import make_source, make_target, start_server
+from praxis_upgrade.server import lifecycle, probe, toolnames, venv
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -28,11 +28,11 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def bench_unchanged(target: Path, repeat: int) -> dict[str, float]:
     expected = toolnames.expected_tools(target)
-    fingerprint = environment.requirements_fingerprint(target, environment.venv_python(target))
+    fingerprint = venv.requirements_fingerprint(target, venv.venv_python(target))
     totals, checks, probes = [], [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        t_check, needed = _timed(lambda: environment.needs_install(target, fingerprint))
+        t_check, needed = _timed(lambda: venv.needs_install(target, fingerprint))
         assert not needed
         t_probe, result = _timed(lambda: probe.probe_server(target, expected=expected))
         assert result.ok, result.checks
@@ -50,9 +50,9 @@ def bench_changed(target: Path, wheels: Path, use_uv: bool, repeat: int) -> dict
     try:
         for _ in range(repeat):
             req.write_text(original.replace("fakedep==1.0", "fakedep==2.0"))
-            t_install, change = _timed(lambda: environment.install_requirements(
+            t_install, change = _timed(lambda: venv.install_requirements(
                 target, find_links=[wheels], no_index=True, use_uv=use_uv))
-            t_restore, _ = _timed(lambda: environment.restore_environment(target, change))  # noqa: B023
+            t_restore, _ = _timed(lambda: venv.restore_environment(target, change))  # noqa: B023
             installs.append(t_install)
             restores.append(t_restore)
     finally:
@@ -65,18 +65,18 @@ def bench_restart(target_obj: Any) -> dict[str, float]:
     server = start_server(target_obj, transport="http")
     target = target_obj.praxis
     deadline = time.monotonic() + 10
-    while not isinstance(found := process.find_server(target), process.ServerProcess):
+    while not isinstance(found := lifecycle.find_server(target), lifecycle.ServerProcess):
         if time.monotonic() > deadline:
             raise RuntimeError("stand-in server did not start")
         time.sleep(0.02)
     captured = found.capture()
-    t_stop, _ = _timed(lambda: process.stop_server(found))
+    t_stop, _ = _timed(lambda: lifecycle.stop_server(found))
     server.wait()
-    t_restart, outcome = _timed(lambda: process.restart_server(captured, target))
+    t_restart, outcome = _timed(lambda: lifecycle.restart_server(captured, target))
     if outcome.pid:
-        again = process.find_server(target)
-        if isinstance(again, process.ServerProcess):
-            process.stop_server(again)
+        again = lifecycle.find_server(target)
+        if isinstance(again, lifecycle.ServerProcess):
+            lifecycle.stop_server(again)
     return {"stop by pid": t_stop, "restart (http, until state file)": t_restart}
 
 
@@ -93,7 +93,7 @@ def main() -> None:
         rows |= bench_unchanged(tgt.praxis, args.repeat)
         rows |= bench_restart(tgt)
         rows |= bench_changed(tgt.praxis, source.path / "wheels", False, args.repeat)
-        if environment.uv_binary():
+        if venv.uv_binary():
             rows |= bench_changed(tgt.praxis, source.path / "wheels", True, args.repeat)
     if args.json:
         print(json.dumps({k: round(v, 4) for k, v in rows.items()}, indent=2))

@@ -21,9 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from praxis_upgrade import engine, hookimpl, sandbox
+from praxis_upgrade import demo, hookimpl
+from praxis_upgrade.engine import run as engine
+from praxis_upgrade.engine.session import SessionStore
 from praxis_upgrade.errors import RolledBack
-from praxis_upgrade.plugins import get_plugin_manager
+from praxis_upgrade.plugin.manager import get_plugin_manager
 
 
 class FailValidation:
@@ -41,7 +43,7 @@ def scenario(kind: str, project: Path, source: Path) -> dict[str, Any]:
             engine.run_upgrade(project, source_path=source, pm=pm)
         except RolledBack:
             pass
-        session = max(engine.sess.SessionStore(project / ".praxis-os").all(), key=lambda s: s.id)
+        session = max(SessionStore(project / ".praxis-os").all(), key=lambda s: s.id)
     else:
         session = engine.run_upgrade(project, source_path=source, dry_run=kind == "plan")
     return {
@@ -60,8 +62,8 @@ def child(kind: str, project: Path, source: Path) -> dict[str, Any]:
 
 
 def bench(scale: float, root: Path) -> dict[str, Any]:
-    source = sandbox.make_source(root / "praxis-os", scale=scale)
-    made = sandbox.make_target(root / "template", source, version="v1.5.0", venv=True)
+    source = demo.make_source(root / "praxis-os", scale=scale)
+    made = demo.make_target(root / "template", source, version="v1.5.0", venv=True)
     files = sum(1 for p in made.praxis.rglob("*") if p.is_file() and "venv" not in p.parts)
     results: dict[str, Any] = {"scale": scale, "install_files_without_venv": files}
     for kind in ("plan", "upgrade", "rollback"):

@@ -1,0 +1,1 @@
+"""Backups: manifest, creation, restore and the catalog (list, verify, prune)."""

@@ -1,0 +1,187 @@
+"""A backup's manifest: what it holds (checksums, modes, links), reading it and verifying it."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from praxis_upgrade.errors import BackupError, PathEscapeError
+from praxis_upgrade.store import BACKUPS_DIR, CACHE_DIR, VENV_DIR
+from praxis_upgrade.util import fs
+
+BACKUPS = BACKUPS_DIR
+MANIFEST, COMPLETE, GOOD, STARTED = "MANIFEST.json", "COMPLETE", "GOOD", "STARTED.json"
+FILES, OUTSIDE = "files", "outside"
+RUNTIME_DIRS = (VENV_DIR, "workspace", CACHE_DIR, BACKUPS)  # never copied wholesale
+ID_RE = re.compile(r"^\d{4}-\d{2}-\d{2}-\d{6}(?:-(\d+))?$")
+MIB = 1 << 20
+
+
+@dataclasses.dataclass
+class Entry:
+    """One recorded path: a regular file (sha256, mode, size) or a symlink (its link text)."""
+
+    kind: str  # "file" | "symlink"
+    stored: str  # where the copy lives, relative to the backup folder
+    sha256: str = ""
+    mode: int = 0
+    size: int = 0
+    link: str = ""
+
+
+@dataclasses.dataclass
+class Manifest:
+    """What a backup holds: target-relative files, recorded-absent paths, and files outside the install."""
+
+    meta: dict[str, Any]
+    files: dict[str, Entry] = dataclasses.field(default_factory=dict)
+    absent: list[str] = dataclasses.field(default_factory=list)
+    outside: dict[str, Entry] = dataclasses.field(default_factory=dict)  # absolute path -> entry
+    outside_absent: list[str] = dataclasses.field(default_factory=list)
+    keep_dirs: dict[str, str] = dataclasses.field(default_factory=dict)  # absent path -> deepest dir that existed
+
+    @property
+    def size(self) -> int:
+        return sum(e.size for e in [*self.files.values(), *self.outside.values()])
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        return cls(
+            meta=dict(data["meta"]),
+            files={k: Entry(**v) for k, v in data["files"].items()},
+            absent=list(data["absent"]),
+            outside={k: Entry(**v) for k, v in data["outside"].items()},
+            outside_absent=list(data["outside_absent"]),
+            keep_dirs=dict(data.get("keep_dirs", {})),
+        )
+
+
+@dataclasses.dataclass
+class Backup:
+    """One backup folder `.praxis-os/.backups/<id>/`; only `complete` ones are ever used or counted."""
+
+    id: str
+    path: Path
+    complete: bool
+    good: bool
+    size: int
+    created_at: str
+    meta: dict[str, Any]
+
+    @property
+    def target(self) -> str | None:
+        return self.meta.get("target")
+
+    @property
+    def session(self) -> str | None:
+        return self.meta.get("session")
+
+    @property
+    def from_version(self) -> str | None:
+        return self.meta.get("from_version")
+
+    @property
+    def to_version(self) -> str | None:
+        return self.meta.get("to_version")
+
+    def manifest(self) -> Manifest:
+        return read_manifest(self.path)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "path": str(self.path)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Backup:
+        return cls(**{**data, "path": Path(data["path"])})
+
+    @classmethod
+    def load(cls, folder: Path) -> Backup:
+        """Describe a backup folder; a missing COMPLETE marker or unreadable manifest makes it incomplete."""
+        complete = (folder / COMPLETE).is_file()
+        meta: dict[str, Any] = {}
+        size = 0
+        if complete:
+            try:
+                manifest = read_manifest(folder)
+                meta, size = manifest.meta, manifest.size
+            except BackupError as e:
+                complete, meta = False, {"error": e.message}
+        if not complete:
+            started = folder / STARTED
+            if started.is_file():
+                try:
+                    meta = {**fs.read_json(started), **meta}
+                except (OSError, ValueError):
+                    pass
+            size = sum(p.lstat().st_size for p in folder.rglob("*") if not p.is_dir())
+        created = meta.get("created_at") or dt.datetime.fromtimestamp(
+            folder.stat().st_mtime, dt.timezone.utc
+        ).isoformat(timespec="microseconds")
+        return cls(folder.name, folder, complete, complete and (folder / GOOD).is_file(), size, created, meta)
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """Read `MANIFEST.json` of a backup folder.
+
+    Raises:
+        BackupError: missing or unreadable manifest.
+    """
+    try:
+        return Manifest.from_json(fs.read_json(folder / MANIFEST))
+    except FileNotFoundError:
+        raise BackupError(f"{folder} has no {MANIFEST}", hint="it is not a usable backup") from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise BackupError(f"{folder / MANIFEST} is unreadable: {e}", hint="the backup is damaged") from None
+
+
+def check_entry(stored: Path, entry: Entry) -> str | None:
+    """Why the stored copy does not match its entry, or None when it does."""
+    if entry.kind == "symlink":
+        if not stored.is_symlink():
+            return f"missing (stored link {stored} is gone)"
+        now = os.readlink(stored)
+        return None if now == entry.link else f"tampered (link points to {now!r}, expected {entry.link!r})"
+    if stored.is_symlink() or not stored.is_file():
+        return f"missing ({stored} is gone)"
+    if stored.stat().st_size != entry.size or fs.sha256_file(stored) != entry.sha256:
+        return f"tampered ({stored} no longer matches its sha256 {entry.sha256[:12]}...)"
+    return None
+
+
+def check_contents(folder: Path, manifest: Manifest) -> list[str]:
+    """Re-read every stored copy against the manifest; one problem string per bad path."""
+    problems = []
+    for label, entry in [*manifest.files.items(), *manifest.outside.items()]:
+        try:
+            why = check_entry(fs.inside(folder, entry.stored), entry)
+        except PathEscapeError:
+            why = f"tampered (manifest points outside the backup: {entry.stored!r})"
+        if why:
+            problems.append(f"{label}: {why}")
+    return problems
+
+
+def verify_backup(backup_dir: Path) -> list[str]:
+    """Problems that make a backup unusable (incomplete, tampered or missing files, named); [] when sound."""
+    problems = []
+    marker = backup_dir / COMPLETE
+    if not marker.is_file():
+        problems.append(f"incomplete: {backup_dir} has no {COMPLETE} marker (it was interrupted while being made)")
+    try:
+        manifest = read_manifest(backup_dir)
+    except BackupError as e:
+        return [*problems, e.message]
+    if marker.is_file():
+        try:
+            expected = fs.read_json(marker).get("manifest_sha256")
+        except (OSError, ValueError, AttributeError):
+            expected = None
+        if expected != fs.sha256_file(backup_dir / MANIFEST):
+            problems.append(f"{MANIFEST}: tampered (it no longer matches the checksum recorded in {COMPLETE})")
+    return problems + check_contents(backup_dir, manifest)

@@ -1,0 +1,213 @@
+"""Exact restore from a backup: put back what it holds, remove what the upgrade added, keep user work."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import secrets
+import shlex
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from praxis_upgrade.backups.manifest import Backup, Entry, check_entry, read_manifest, verify_backup
+from praxis_upgrade.errors import BackupError, PraxisError
+from praxis_upgrade.util import fs
+
+Progress = Callable[[int, int, str], None]  # (done, total, path just handled)
+
+
+@dataclasses.dataclass
+class RestoreReport:
+    """What a restore did. `unrestorable` entries say how to finish by hand; `verified` is the final check."""
+
+    restored: list[str] = dataclasses.field(default_factory=list)
+    removed: list[str] = dataclasses.field(default_factory=list)
+    kept_user_files: list[str] = dataclasses.field(default_factory=list)
+    unrestorable: list[str] = dataclasses.field(default_factory=list)
+    verified: bool = False
+    unchanged: list[str] = dataclasses.field(default_factory=list)
+    displaced: list[str] = dataclasses.field(default_factory=list)  # user edits saved beside the restored file
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RestoreReport:
+        return cls(**data)
+
+
+@dataclasses.dataclass
+class _Item:
+    label: str  # target-relative path, or absolute path for files outside the install
+    dest: Path
+    entry: Entry | None  # None: the path was absent when the backup was made
+    root: Path | None = None  # the install, for paths inside it
+    keep_dir: Path | None = None
+
+
+def restore_backup(
+    target: Path,
+    backup: Backup,
+    *,
+    added_shas: dict[str, str] | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> RestoreReport:
+    """Make every path the backup recorded exactly as it was; touch nothing else.
+
+    Files present at backup time are copied back (atomically, with their mode) unless already equal,
+    so running it again after a crash finishes the job. Paths absent at backup time are removed only
+    when their sha256 equals `added_shas[path]` (what the upgrade wrote); anything else there is the
+    user's and is kept and reported. `added_shas` may also name files the upgrade changed: such a file
+    whose content is now neither the backup's nor the upgrade's (a user edit made meanwhile) is saved
+    beside it as `<name>.praxis-rollback-<backup id>` before the backup's version goes back.
+
+    Raises:
+        BackupError: the backup is for another install, or fails verification (unless `force`:
+            then damaged copies are skipped and listed as unrestorable).
+    """
+    problems = verify_backup(backup.path)
+    if backup.target != os.path.realpath(target) and not force:
+        raise BackupError(
+            f"backup {backup.id} was made for {backup.target}, not for {os.path.realpath(target)}",
+            hint="restore it into the install it came from",
+        )
+    if problems and not force:
+        raise BackupError(
+            f"backup {backup.id} failed verification; refusing to restore from it:\n  " + "\n  ".join(problems[:20]),
+            hint="choose another backup, or pass --force to restore only the files that still verify",
+        )
+    manifest = read_manifest(backup.path)
+    # removals first, so a file can come back where the upgrade had put a directory (and vice versa)
+    items = [_Item(rel, target / rel, None, target, _keep_dir(manifest.keep_dirs, rel)) for rel in manifest.absent]
+    items += [_Item(p, Path(p), None, None, _keep_dir(manifest.keep_dirs, p)) for p in manifest.outside_absent]
+    items += [_Item(rel, target / rel, e, target) for rel, e in manifest.files.items()]
+    items += [_Item(p, Path(p), e) for p, e in manifest.outside.items()]
+    report, failed = RestoreReport(), set()
+    for done, item in enumerate(items, 1):
+        try:
+            _restore_one(item, backup, added_shas, bool(problems), report)
+        except (OSError, PraxisError) as e:
+            failed.add(item.label)
+            report.unrestorable.append(_how_to_finish(item, backup, str(e)))
+        if progress is not None:
+            progress(done, len(items), item.label)
+    report.verified = _verify(items, backup, report, failed) and not report.unrestorable
+    return report
+
+
+def _keep_dir(keep_dirs: dict[str, str], label: str) -> Path | None:
+    return Path(keep_dirs[label]) if label in keep_dirs else None
+
+
+def _restore_one(item: _Item, backup: Backup, added: dict[str, str] | None, check: bool, report: RestoreReport) -> None:
+    if item.root is not None:  # refuse manifest paths, and symlinked parents, that lead outside the install
+        parent = Path(item.label).parent.as_posix()
+        if Path(item.label).is_absolute() or ".." in Path(item.label).parts or item.label in ("", "."):
+            raise BackupError(f"the manifest names a path outside the install: {item.label!r}")
+        if parent != ".":
+            fs.inside(item.root, parent)
+    _drop_temp_siblings(item.dest)
+    if item.entry is None:
+        _remove_added(item, added, report)
+        return
+    entry, dest = item.entry, item.dest
+    stored = fs.inside(backup.path, entry.stored)  # a tampered manifest cannot point elsewhere
+    now = _state(dest)
+    if now == _wanted(entry):
+        report.unchanged.append(item.label)
+        return
+    if check and (why := check_entry(stored, entry)):
+        raise BackupError(f"the backup copy is damaged: {why}")
+    if entry.kind == "file" and now[:2] == ("file", entry.sha256):
+        os.chmod(dest, entry.mode)
+        report.restored.append(item.label)
+        return
+    # neither what was backed up nor what the upgrade wrote: someone else changed it (the user,
+    # after the backup) - keep their bytes beside the file before the backup's version goes back
+    if added is not None and now[0] == "file" and added.get(item.label) != now[1]:
+        aside = dest.with_name(f"{dest.name}.praxis-rollback-{backup.id}")
+        fs.atomic_copy(dest, aside)
+        report.displaced.append(str(aside))
+    if now[0] == "dir":
+        dest.rmdir()  # only an empty directory goes; a full one raises and is reported
+    if entry.kind == "symlink":
+        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+        os.symlink(entry.link, tmp)
+        os.replace(tmp, dest)
+    else:
+        fs.atomic_copy(stored, dest, mode=entry.mode)
+        fs.drop_bytecode(dest)
+    report.restored.append(item.label)
+
+
+def _remove_added(item: _Item, added: dict[str, str] | None, report: RestoreReport) -> None:
+    now = _state(item.dest)
+    if now[0] == "absent":
+        return
+    if now[0] == "file" and added is not None and added.get(item.label) == now[1]:
+        item.dest.unlink()
+        fs.drop_bytecode(item.dest)
+        report.removed.append(item.label)
+        if item.keep_dir is not None:
+            fs.remove_empty_dirs(item.dest.parent, item.keep_dir)
+        return
+    report.kept_user_files.append(item.label)
+
+
+def _state(path: Path) -> tuple[Any, ...]:
+    try:
+        st = path.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return ("absent",)
+    if stat.S_ISLNK(st.st_mode):
+        return ("symlink", os.readlink(path))
+    if stat.S_ISDIR(st.st_mode):
+        return ("dir",)
+    if stat.S_ISREG(st.st_mode):
+        return ("file", fs.sha256_file(path), stat.S_IMODE(st.st_mode))
+    return ("other",)
+
+
+def _wanted(entry: Entry) -> tuple[Any, ...]:
+    return ("symlink", entry.link) if entry.kind == "symlink" else ("file", entry.sha256, entry.mode)
+
+
+def _drop_temp_siblings(dest: Path) -> None:
+    """Remove temp files a killed atomic write of `dest` left behind (`.<name>.<random>.tmp`)."""
+    pattern = re.compile(rf"^\.{re.escape(dest.name)}\.[A-Za-z0-9_]{{8}}\.tmp$")
+    try:
+        names = os.listdir(dest.parent)
+    except OSError:
+        return
+    for name in names:
+        if pattern.match(name):
+            (dest.parent / name).unlink(missing_ok=True)
+
+
+def _verify(items: list[_Item], backup: Backup, report: RestoreReport, failed: set[str]) -> bool:
+    kept = set(report.kept_user_files)
+    ok = True
+    for item in items:
+        if item.label in failed:
+            continue
+        if item.entry is None:
+            good = item.label in kept or _state(item.dest)[0] == "absent"
+        else:
+            good = _state(item.dest) == _wanted(item.entry)
+        if not good:
+            ok = False
+            report.unrestorable.append(_how_to_finish(item, backup, "still differs from the backup after restoring"))
+    return ok
+
+
+def _how_to_finish(item: _Item, backup: Backup, why: str) -> str:
+    dest = shlex.quote(str(item.dest))
+    if item.entry is None:
+        return f"{item.label}: {why}; to finish by hand, check it and remove it: rm {dest}"
+    if item.entry.kind == "symlink":
+        return f"{item.label}: {why}; to finish by hand: ln -sfn {shlex.quote(item.entry.link)} {dest}"
+    stored = shlex.quote(str(backup.path / item.entry.stored))
+    return f"{item.label}: {why}; to finish by hand: cp -p {stored} {dest}"

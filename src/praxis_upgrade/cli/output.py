@@ -1,0 +1,157 @@
+"""How the CLI shows sessions, plans and progress on a terminal (the only printing module besides cli)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from praxis_upgrade.content.diffs import entry_diffs
+from praxis_upgrade.content.plan import Plan
+from praxis_upgrade.engine.session import Session
+from praxis_upgrade.source.repo import SourceRepo
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def progress_printer(enabled: bool) -> Any:
+    """An events callback that shows one line per step (and file progress) on stderr."""
+    last: dict[str, Any] = {}
+
+    def show(event: dict[str, Any]) -> None:
+        if not enabled:
+            return
+        kind = event["event"]
+        if kind == "step":
+            click.secho(f"[{event['phase']}/5 {event['phase_name']}] {event['step']} ...", err=True, fg="cyan")
+        elif kind == "progress" and event.get("total"):
+            done, total = event["done"], event["total"]
+            if sys.stderr.isatty() and (done == total or done - last.get("done", 0) >= max(1, total // 20)):
+                last["done"] = done
+                click.echo(f"\r    {event.get('owner', '')}: {done}/{total} files", err=True, nl=done == total)
+        elif kind == "resume":
+            click.echo(f"Resuming session {event['session']} at phase {event['phase']} ({event['step']})", err=True)
+        elif kind == "info":
+            click.echo(f"    {event.get('message')}", err=True)
+        elif kind in ("warning", "rollback"):
+            click.secho(f"    {event.get('message') or event.get('reason')}", err=True, fg="yellow")
+
+    return show
+
+
+CONFLICT_RESULTS = {
+    "kept-local": "kept your version; upstream's is beside it as *.praxis-upstream",
+    "cannot-merge-kept-local": "binary, not merged: kept your version; upstream's is beside it",
+    "written": "took upstream's version (yours is in the backup)",
+    "merged": "merged cleanly",
+    "conflict-markers": "merged with conflict markers: edit the file to resolve them",
+    "skipped": "skipped: left as it was, resolve by hand",
+}
+UNSETTLED = ("conflict-markers", "skipped")
+
+
+def unsettled(session: Session) -> list[str]:
+    """Conflicts the user still has to resolve (markers written, or skipped at the prompt)."""
+    return [d["path"] for s in ("content", "server.code")
+            for d in (session.results.get(s) or {}).get("decisions", []) if d.get("result") in UNSETTLED]
+
+
+def conflict_lines(session: Session, praxis_prefix: str = ".praxis-os") -> list[str]:
+    """Conflicts as ``path:line: conflict: what was done`` (the VS Code problem matcher reads these)."""
+    lines = []
+    for step in ("content", "server.code"):
+        for d in (session.results.get(step) or {}).get("decisions", []):
+            if str(d.get("klass", "")).startswith("conflict"):
+                what = CONFLICT_RESULTS.get(d.get("result", ""), d.get("result", ""))
+                kind = "" if d.get("klass") == "conflict" else f" [{d.get('klass')}]"
+                lines.append(f"{praxis_prefix}/{d['path']}:{d.get('line') or 1}: conflict: {what}{kind}")
+    return lines
+
+
+def show_plan(result: dict[str, Any], *, verbose: bool) -> None:
+    summary = result.get("summary", {})
+    click.echo(f"Plan: {result.get('from_version')} -> {result.get('to_version')}")
+    if result.get("adopted"):
+        click.echo(f"  (no baseline recorded: adopted from upstream commit {result.get('adopted_from')})")
+    for action, count in sorted(summary.items()):
+        click.echo(f"  {action:<22} {count}")
+    if verbose:
+        for entry in result.get("plan", {}).get("entries", []):
+            if entry.get("action") not in ("none",):
+                click.echo(f"  {entry['action']:<14} {entry['klass']:<22} {entry['path']}")
+
+
+def show_session(session: Session) -> None:
+    plan = session.results.get("plan") or {}
+    took = sum(session.timings.values())
+    click.secho(
+        f"Upgrade {session.status}: {plan.get('from_version')} -> {plan.get('to_version')} "
+        f"in {took:.1f}s (session {session.id})",
+        fg="green" if session.status == "completed" else "yellow",
+        bold=True,
+    )
+    for step in ("content", "server.code"):
+        counts: dict[str, int] = {}
+        for d in (session.results.get(step) or {}).get("decisions", []):
+            counts[d.get("result", "?")] = counts.get(d.get("result", "?"), 0) + 1
+        if counts:
+            click.echo(f"  {step}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    for line in conflict_lines(session):
+        click.echo(line)
+    backup = session.results.get("backup") or {}
+    if backup.get("id"):
+        click.echo(f"  backup: {backup.get('path')}")
+    restart = session.results.get("server.restart") or {}
+    if restart.get("message"):
+        click.echo(f"  server: {restart['message']}")
+    for check in session.results.get("validation") or []:
+        mark = "ok" if check.get("ok") else ("FAILED" if check.get("required") else "warning")
+        detail = str(check.get("detail", "")).splitlines()[0] if check.get("detail") else ""
+        detail = detail if len(detail) <= 90 else detail[:87] + "..."
+        click.echo(f"  check {check.get('name')}: {mark} {detail}".rstrip())
+    for path in session.results.get("reports") or []:
+        click.echo(f"  report: {path}")
+
+
+def show_status(status: dict[str, Any]) -> None:
+    click.echo(f"Install:   {status['target']}")
+    click.echo(f"Installed: {status.get('installed_version') or 'unknown (no baseline yet)'}")
+    if status.get("adopted_from"):
+        click.echo(f"           (baseline adopted from upstream commit {status['adopted_from']})")
+    click.echo(f"Source:    {status.get('source') or '-'} ({status.get('source_version') or '?'})")
+    holder = status.get("lock")
+    running = f"yes: pid {holder.get('pid')}, session {holder.get('session')}" if holder else "no"
+    click.echo(f"Running:   {running}")
+    for s in status.get("sessions", []):
+        error = (s.get("error") or "").splitlines()[0] if s.get("error") else ""
+        click.echo(f"  {s['id']}  {s['kind']:<8} {s['state']:<12} phase {s['phase']} {s['step'] or ''} {error}".rstrip())
+    for bad in status.get("corrupt_sessions", []):
+        click.secho(f"  unreadable session file {bad['path']}: move it aside (it blocks new runs)", fg="red")
+    for path in status.get("conflict_leftovers", []):
+        click.echo(f"  needs attention: {path}")
+    for run in status.get("auto_runs", [])[-3:]:
+        result = "ok" if run.get("exit_code") == 0 else f"exit {run.get('exit_code')}"
+        click.echo(f"  background upgrade by the git hook at {run.get('at')}: {result} (log {run.get('log')})")
+    for note in status.get("notices", []):
+        click.echo(f"  update available since {note.get('at')} (source {note.get('source_rev')}): run `praxis-upgrade run`")
+
+
+def print_diffs(session_plan: dict, praxis: Path, source: Path) -> None:
+    """Unified diffs of every entry that would change; both sides' changes for a conflict."""
+    plan, repo = Plan.from_json(session_plan["plan"]), SourceRepo(source)
+    for entry in plan.entries:
+        if entry.action == "none" or entry.action == "keep" and not entry.klass.startswith("conflict"):
+            continue
+        click.secho(f"\n{entry.action}: {entry.path} ({entry.klass})", bold=True)
+        diffs = entry_diffs(entry, praxis, repo)
+        if "yours" in diffs:
+            click.secho("--- your change (base -> yours)", fg="cyan")
+            click.echo(diffs["yours"], nl=False)
+            click.secho("--- upstream's change (base -> upstream)", fg="cyan")
+            click.echo(diffs["upstream"], nl=False)
+        else:
+            click.echo(diffs["change"], nl=False)

@@ -1,0 +1,147 @@
+"""The upgrade commands: `run` (also `--all` and `--dry-run`), `resume` and `rollback`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from praxis_upgrade.backups import catalog
+from praxis_upgrade.cli._shared import (
+    Exit,
+    confirm_plan,
+    error_boundary,
+    exit_for,
+    finish,
+    interactive,
+    json_option,
+    prompt_conflict,
+    target_option,
+    target_path,
+)
+from praxis_upgrade.cli.output import emit_json, print_diffs, progress_printer, show_plan
+from praxis_upgrade.engine.context import POLICIES
+from praxis_upgrade.engine.run import resume_upgrade, rollback_upgrade, run_upgrade
+from praxis_upgrade.engine.session import Session
+from praxis_upgrade.errors import BackupError
+from praxis_upgrade.integrations import multi
+from praxis_upgrade.source import targets
+
+
+@click.command(name="run")
+@click.option("--source", "-s", metavar="PATH", help="praxis-os source clone (remembered after a successful run).")
+@target_option
+@click.option("--rev", metavar="REV", help="Source revision to upgrade to (default: HEAD of the clone).")
+@click.option("--dry-run", is_flag=True, help="Plan only: show what would change and write nothing.")
+@click.option("--diff", is_flag=True, help="With --dry-run: unified diffs (for conflicts: your change and upstream's).")
+@click.option("--no-restart", is_flag=True, help="Do not restart the MCP server afterwards.")
+@click.option("--skip-tests", is_flag=True, help="Skip the validation smoke calls (the MCP handshake still runs).")
+@click.option("--keep-backups", default=3, show_default=True, type=click.IntRange(1), help="Backups to keep.")
+@click.option("--conflicts", type=click.Choice(POLICIES), help="Conflict policy (default: prompt on a terminal, keep-local otherwise).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@click.option("--all", "all_projects", is_flag=True, help="Upgrade every registered project from its own source.")
+@click.option("--session-id", hidden=True, help="Use this id for the new session (for detached starts).")
+def run_cmd(source: str | None, target: str | None, rev: str | None, dry_run: bool, diff: bool, no_restart: bool,
+        skip_tests: bool, keep_backups: int, conflicts: str | None, yes: bool, as_json: bool,
+        all_projects: bool, session_id: str | None) -> None:
+    """Upgrade the install from the source clone (all six phases, rollback on failure)."""
+    on_terminal = interactive() and not as_json
+    policy = conflicts or ("prompt" if on_terminal else "keep-local")
+    if policy == "prompt" and not on_terminal:
+        policy = "keep-local"  # a run without a terminal never waits for input
+    if all_projects:
+        _run_all(policy, as_json, dict(dry_run=dry_run, auto_restart=not no_restart, skip_tests=skip_tests,
+                                       keep_backups=keep_backups, assume_yes=yes,
+                                       decide=prompt_conflict if policy == "prompt" else None,
+                                       events=progress_printer(not as_json)))
+        return
+    with error_boundary(as_json):
+        session = run_upgrade(
+            target_path(target), source_path=source, dry_run=dry_run, auto_restart=not no_restart,
+            skip_tests=skip_tests, keep_backups=keep_backups, conflicts=policy, assume_yes=yes, rev=rev, session_id=session_id,
+            decide=prompt_conflict if policy == "prompt" else None, events=progress_printer(not as_json),
+            confirm=confirm_plan if on_terminal and not dry_run else None,
+        )
+    if dry_run:
+        _finish_plan(session, as_json, diffs=diff)
+    else:
+        finish(session, as_json)
+
+
+def _run_all(policy: str, as_json: bool, options: dict[str, Any]) -> None:
+    with error_boundary(as_json):
+        rows = multi.upgrade_all(conflicts=policy, exit_for=exit_for, **options)
+    code = multi.worst([r["exit_code"] for r in rows])
+    if as_json:
+        emit_json({"ok": code == 0, "exit_code": code, "projects": rows})
+    elif not rows:
+        click.echo("No registered projects: register them with `praxis-upgrade hook install --project PATH`.")
+    else:
+        click.echo(f"{'project':<40} {'from -> to':<22} {'result':<22} conflicts")
+        for r in rows:
+            versions = f"{r.get('from_version') or '?'} -> {r.get('to_version') or '?'}"
+            click.echo(f"{r['project']:<40} {versions:<22} {r['result']:<22} {r.get('conflicts', '-')}")
+            if r.get("error"):
+                click.echo(f"    {r['error'].splitlines()[0]}")
+    if code:
+        raise Exit(code)
+
+
+def _finish_plan(session: Session, as_json: bool, *, diffs: bool) -> None:
+    if as_json:
+        emit_json({"ok": True, "exit_code": 0, "session": session.to_json()})
+        return
+    show_plan(session.results.get("plan") or {}, verbose=True)
+    if diffs:
+        print_diffs(session.results.get("plan") or {}, Path(session.target), Path(session.source or ""))
+
+
+@click.command(name="resume")
+@click.argument("session_id", required=False)
+@target_option
+@json_option
+def resume_cmd(session_id: str | None, target: str | None, as_json: bool) -> None:
+    """Continue an interrupted upgrade from its last completed step."""
+    on_terminal = interactive() and not as_json
+    with error_boundary(as_json):
+        session = resume_upgrade(
+            target_path(target), session_id, decide=prompt_conflict if on_terminal else None,
+            events=progress_printer(not as_json),
+        )
+    finish(session, as_json)
+
+
+@click.command(name="rollback")
+@click.argument("session_id", required=False)
+@target_option
+@click.option("--to", "to_backup", metavar="BACKUP", help="Restore this backup id instead.")
+@click.option("--last-good", is_flag=True, help="Restore the backup of the last successful upgrade.")
+@click.option("--force", is_flag=True, help="Restore even from a backup that fails verification.")
+@json_option
+def rollback_cmd(session_id: str | None, target: str | None, to_backup: str | None, last_good: bool, force: bool,
+             as_json: bool) -> None:
+    """Undo an interrupted or finished upgrade from its backup."""
+    with error_boundary(as_json):
+        if last_good:
+            good = catalog.last_good(targets.require_install(target_path(target)))
+            if good is None:
+                raise BackupError("there is no backup of a successful upgrade to go back to",
+                                  hint="`praxis-upgrade backups list` shows the backups there are")
+            to_backup = good.id
+        session = rollback_upgrade(
+            target_path(target), session_id, backup=to_backup, force=force, events=progress_printer(not as_json)
+        )
+    if as_json:
+        emit_json({"ok": True, "exit_code": 0, "session": session.to_json()})
+    else:
+        result = session.results.get("rollback") or {}
+        click.secho(f"Rolled back session {session.id}.", fg="green", bold=True)
+        for key in ("restored", "removed", "kept_user_files"):
+            if result.get(key):
+                click.echo(f"  {key.replace('_', ' ')}: {len(result[key])}")
+        for path in result.get("displaced") or []:
+            click.echo(f"  changed by someone else, kept beside it: {path}")
+
+
+COMMANDS: list[click.Command] = [run_cmd, resume_cmd, rollback_cmd]

@@ -1,0 +1,1 @@
+"""Managed content: layout table, baseline, adoption, three-way plan, apply and merge."""

@@ -1,0 +1,127 @@
+"""Adoption: build a baseline for an install that has none, from the source's git history."""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from praxis_upgrade.content.baseline import Baseline, FileRecord, hash_bytes
+from praxis_upgrade.errors import SourceError
+from praxis_upgrade.source import layout
+from praxis_upgrade.source.repo import HistoryIndex, SourceRepo
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    sha256: str
+    git_blob: str
+    size: int
+    mtime_ns: int
+
+
+def scan(target: Path) -> dict[str, LocalFile]:
+    """Every regular file (not symlink) in the install's upstream areas, hashed."""
+    found: dict[str, LocalFile] = {}
+    stack = [target / d for d in layout.MANAGED_TARGET_DIRS]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for item in entries:
+            rel = Path(item.path).relative_to(target).as_posix()
+            if layout.owner_of(rel) not in layout.OWNERS:
+                continue
+            if item.is_dir(follow_symlinks=False):
+                stack.append(Path(item.path))
+            elif item.is_file(follow_symlinks=False):
+                try:
+                    st = item.stat(follow_symlinks=False)
+                    with open(item.path, "rb") as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                sha, blob = hash_bytes(data)
+                found[rel] = LocalFile(sha, blob, st.st_size, st.st_mtime_ns)
+    return found
+
+
+def _best_commit(index: HistoryIndex, local: dict[str, LocalFile]) -> int:
+    """Index of the commit closest to the local files (fewest differing/missing/extra files)."""
+    known_local = sum(1 for p in local if p in index.versions)
+    memo: dict[tuple[int, bytes], tuple[int, int, int]] = {}
+    best_key: tuple[int, int, int] | None = None
+    best = -1
+    for pos, commit in enumerate(index.commits):
+        equal = differ = absent = 0
+        for part in commit.parts:
+            counts = memo.get(part)
+            if counts is None:
+                e = d = a = 0
+                for path, blob, _mode in index.files(part):
+                    mine = local.get(path)
+                    if mine is None:
+                        a += 1
+                    elif mine.git_blob == blob:
+                        e += 1
+                    else:
+                        d += 1
+                counts = memo[part] = (e, d, a)
+            equal, differ, absent = equal + counts[0], differ + counts[1], absent + counts[2]
+        extra = known_local - equal - differ
+        key = (differ + absent + extra, 0 if commit.tags else 1, pos)
+        if best_key is None or key < best_key:
+            best_key, best = key, pos
+    return best
+
+
+def adopt(target: Path, repo: SourceRepo) -> Baseline:
+    """A baseline for an install with none: files equal to any upstream version are unmodified.
+
+    The base commit is the one whose installable tree is closest to the install; a file whose
+    bytes equal any historical version of its path counts as unmodified at that version.
+    """
+    started = time.time_ns()
+    local = scan(target)
+    index = repo.history_index()
+    if not index.commits:
+        raise SourceError(f"the source clone {repo.path} has no commits", hint="clone praxis-os again")
+    commit = index.commits[_best_commit(index, local)]
+    records: dict[str, FileRecord] = {}
+    base_files = {p: (b, m) for part in commit.parts for p, b, m in index.files(part)}
+    for path in set(base_files) | {p for p in local if p in index.versions}:
+        mine = local.get(path)
+        if mine is not None and mine.git_blob in index.versions.get(path, {}):
+            mode = base_files[path][1] if path in base_files else _mode(target / path)
+            records[path] = FileRecord(mine.sha256, mine.git_blob, mode, mine.size, mine.mtime_ns)
+            continue
+        if path in base_files:
+            blob, mode = base_files[path]
+        else:  # a path upstream shipped once (not in the base commit), edited locally
+            blob = next(iter(index.versions[path]))
+            mode = _mode(target / path)
+        sha = hash_bytes(repo.blob(blob))[0]
+        if mine is None:
+            records[path] = FileRecord(sha, blob, mode)
+        else:
+            records[path] = FileRecord(sha, blob, mode, mine.size, mine.mtime_ns, mine.sha256)
+    version = repo.version(commit.sha)
+    return Baseline(
+        version=version,
+        commit=commit.sha,
+        source_path=str(repo.path),
+        installed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        adopted_from=f"{version} ({commit.sha[:10]})",
+        files=records,
+        recorded_ns=started,
+    )
+
+
+def _mode(path: Path) -> int:
+    try:
+        return 0o755 if path.stat().st_mode & 0o111 else 0o644
+    except OSError:
+        return 0o644

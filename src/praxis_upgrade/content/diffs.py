@@ -1,0 +1,46 @@
+"""Unified diffs for plan entries: your change (base to local) and upstream's (base to upstream)."""
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from praxis_upgrade.content import baseline
+from praxis_upgrade.content.merge import is_binary
+from praxis_upgrade.content.plan import PlanEntry
+from praxis_upgrade.source.repo import SourceRepo
+
+
+def _base(entry: PlanEntry, target: Path, repo: SourceRepo) -> bytes | None:
+    if entry.base_git_blob:
+        try:
+            return repo.blob(entry.base_git_blob)
+        except Exception:  # not in this clone (shallow, rewritten): the local blob cache has it
+            pass
+    return baseline.load_blob(target, entry.base_sha) if entry.base_sha else None
+
+
+def _diff(a: bytes | None, b: bytes | None, a_name: str, b_name: str) -> str:
+    if a is None and b is None:
+        return ""
+    if is_binary(a or b"") or is_binary(b or b""):
+        return f"Binary files {a_name} and {b_name} differ\n"
+    lines = difflib.unified_diff(
+        (a or b"").decode("utf-8", "replace").splitlines(keepends=True),
+        (b or b"").decode("utf-8", "replace").splitlines(keepends=True),
+        a_name if a is not None else "/dev/null", b_name if b is not None else "/dev/null",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def entry_diffs(entry: PlanEntry, target: Path, repo: SourceRepo) -> dict[str, str]:
+    """``{"yours": base->local, "upstream": base->upstream}`` for conflicts; ``{"change": local->upstream}`` else."""
+    local_path = target / entry.path
+    local = local_path.read_bytes() if local_path.is_file() else None
+    upstream = repo.blob(entry.upstream_git_blob) if entry.upstream_git_blob else None
+    if entry.klass.startswith("conflict"):
+        base = _base(entry, target, repo)
+        return {
+            "yours": _diff(base, local, f"base/{entry.path}", f"yours/{entry.path}"),
+            "upstream": _diff(base, upstream, f"base/{entry.path}", f"upstream/{entry.path}"),
+        }
+    return {"change": _diff(local, upstream, f"installed/{entry.path}", f"upstream/{entry.path}")}

@@ -1,0 +1,262 @@
+"""The three-way plan: base (baseline) x local (disk) x upstream (source rev), per managed path."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from praxis_upgrade.content.baseline import Baseline, FileRecord, load_blob
+from praxis_upgrade.content.merge import is_binary, merge3
+from praxis_upgrade.errors import PathEscapeError
+from praxis_upgrade.source import layout
+from praxis_upgrade.source.repo import Entry, MissingObject, SourceRepo
+from praxis_upgrade.util import fs
+
+RACY_NS = 100_000_000  # files modified this close to the recording time are hashed again
+
+# klass -> default action (DESIGN.md §3)
+UNCHANGED, UPSTREAM_CHANGED, LOCAL_CHANGED, BOTH_SAME = "unchanged", "upstream-changed", "local-changed", "both-same"
+CONFLICT, ADDED, ADD_ADD = "conflict", "added", "conflict-add-add"
+UPSTREAM_DELETED, KEPT_DELETED = "upstream-deleted", "local-changed-upstream-deleted"
+LOCALLY_DELETED, MODIFY_DELETE, BOTH_DELETED = "locally-deleted", "conflict-modify-delete", "both-deleted"
+UNREADABLE, BOTH_CHANGED = "unreadable", "both-changed"  # both-changed: edits merge without overlap
+ACTIONS = {
+    UNCHANGED: "none", UPSTREAM_CHANGED: "update", LOCAL_CHANGED: "keep", BOTH_SAME: "none",
+    CONFLICT: "merge", ADDED: "add", ADD_ADD: "merge", UPSTREAM_DELETED: "delete",
+    KEPT_DELETED: "keep", LOCALLY_DELETED: "stay-deleted", MODIFY_DELETE: "stay-deleted",
+    BOTH_DELETED: "none", UNREADABLE: "none", BOTH_CHANGED: "auto-merge",
+}
+WRITES = ("update", "add", "merge", "auto-merge", "delete")
+
+
+@dataclasses.dataclass
+class PlanEntry:
+    """One managed path: its three versions (sha256s; None = absent), class and action.
+
+    `local_size`/`local_mtime_ns` are the stat under which `local_sha` was seen.
+    """
+
+    path: str
+    owner: str
+    klass: str
+    action: str
+    base_sha: str | None = None
+    local_sha: str | None = None
+    upstream_sha: str | None = None
+    upstream_git_blob: str | None = None
+    mode: int | None = None
+    size: int = 0
+    base_git_blob: str | None = None
+    base_mode: int | None = None
+    local_size: int = -1
+    local_mtime_ns: int = -1
+
+    @property
+    def is_conflict(self) -> bool:
+        return self.klass.startswith("conflict")
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlanEntry:
+        return cls(**data)
+
+
+@dataclasses.dataclass
+class Plan:
+    """Every managed path with what the upgrade will do to it, computed once and re-checked."""
+
+    from_version: str | None
+    to_version: str
+    base_commit: str | None
+    upstream_commit: str
+    entries: list[PlanEntry] = dataclasses.field(default_factory=list)
+    problems: list[str] = dataclasses.field(default_factory=list)
+    hashed: int = 0  # local files read and hashed while planning (no-op runs hash none)
+    owners: list[str] = dataclasses.field(default_factory=lambda: list(layout.OWNERS))
+
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(e.klass for e in self.entries).items()))
+
+    def changes(self) -> list[PlanEntry]:
+        """Entries that write or delete a file."""
+        return [e for e in self.entries if e.action in WRITES]
+
+    def conflicts(self) -> list[PlanEntry]:
+        return [e for e in self.entries if e.is_conflict]
+
+    def touched_paths(self) -> list[str]:
+        """Target-relative paths apply may write or delete (side files included), for the backup."""
+        out: list[str] = []
+        for e in self.changes():
+            out.append(e.path)
+            if e.action == "merge" and e.upstream_sha is not None:
+                out.append(layout.side_file(e.path))
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["entries"] = [e.to_json() for e in self.entries]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        kwargs = {k: v for k, v in data.items() if k != "entries"}
+        return cls(entries=[PlanEntry.from_json(e) for e in data.get("entries", [])], **kwargs)
+
+
+def _classify(base: FileRecord | None, local: str | None, up: Entry | None, up_sha: str | None) -> str:
+    if base is None:
+        if local is None:
+            return ADDED
+        return BOTH_SAME if local == up_sha else ADD_ADD
+    up_same = up is not None and up.git_blob == base.git_blob and up.mode == base.mode
+    if local is None:
+        if up is None:
+            return BOTH_DELETED
+        return LOCALLY_DELETED if up_same else MODIFY_DELETE
+    if up is None:
+        return UPSTREAM_DELETED if local == base.sha256 else KEPT_DELETED
+    if local == base.sha256:
+        return UNCHANGED if up_same else UPSTREAM_CHANGED
+    if up_same:
+        return LOCAL_CHANGED
+    return BOTH_SAME if local == up_sha else CONFLICT
+
+
+class _Planner:
+    def __init__(self, target: Path, repo: SourceRepo, baseline: Baseline | None) -> None:
+        self.target, self.repo, self.baseline = target, repo, baseline
+        self.hashed = 0
+        self.problems: list[str] = []
+        self._up_sha: dict[str, str] = {}
+        self._folders: set[str] = set()
+
+    def inside(self, rel: str) -> Path:
+        """fs.inside, with each folder's real path resolved once."""
+        path = self.target / rel
+        if rel.startswith("/") or ".." in rel.split("/") or os.path.islink(path):
+            return fs.inside(self.target, rel)
+        parent = rel.rpartition("/")[0]
+        if parent not in self._folders:
+            fs.inside(self.target, parent or ".")
+            self._folders.add(parent)
+        return path
+
+    def upstream_sha(self, entry: Entry | None) -> str | None:
+        if entry is None:
+            return None
+        if entry.git_blob not in self._up_sha:
+            self._up_sha[entry.git_blob] = fs.sha256_bytes(self.repo.blob(entry.git_blob))
+        return self._up_sha[entry.git_blob]
+
+    def local(self, path: Path, record: FileRecord | None) -> tuple[str | None, int, int]:
+        """(sha256 or None if absent, size, mtime_ns); OSError if it exists but cannot be read."""
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            return None, -1, -1
+        if not os.path.isfile(path) or os.path.islink(path):
+            raise IsADirectoryError(f"{path} is not a regular file")
+        recorded_ns = self.baseline.recorded_ns if self.baseline else 0
+        if (record is not None and record.size == st.st_size and record.mtime_ns == st.st_mtime_ns
+                and st.st_mtime_ns + RACY_NS < recorded_ns and record.local is not None):
+            return record.local, st.st_size, st.st_mtime_ns
+        self.hashed += 1
+        return fs.sha256_file(path), st.st_size, st.st_mtime_ns
+
+    def entry(self, rel: str, base: FileRecord | None, up: Entry | None) -> PlanEntry | None:
+        owner = layout.owner_of(rel)
+        try:
+            path = self.inside(rel)
+        except PathEscapeError as e:
+            self.problems.append(f"{rel}: {e.message}")
+            return None
+        try:
+            local, size, mtime = self.local(path, base)
+        except OSError as e:
+            if base is not None and up is not None and up.git_blob == base.git_blob:
+                return PlanEntry(rel, owner, UNREADABLE, "none", base.sha256, None, base.sha256,
+                                 up.git_blob, up.mode, up.size, base.git_blob, base.mode)
+            self.problems.append(f"{rel}: cannot read it ({e.strerror or e})")
+            return None
+        if up is not None and base is not None and up.git_blob == base.git_blob:
+            up_sha: str | None = base.sha256
+        else:
+            up_sha = self.upstream_sha(up)
+        klass = _classify(base, local, up, up_sha)
+        if klass == CONFLICT and base is not None and up is not None and self.merges_cleanly(path, base, up):
+            klass = BOTH_CHANGED
+        action = ACTIONS[klass]
+        if action in WRITES:
+            self.check_writable(rel, path, local is not None)
+        return PlanEntry(
+            rel, owner, klass, action,
+            base.sha256 if base else None, local, up_sha,
+            up.git_blob if up else None, up.mode if up else None, up.size if up else 0,
+            base.git_blob if base else None, base.mode if base else None, size, mtime,
+        )
+
+    def merges_cleanly(self, path: Path, base: FileRecord, up: Entry) -> bool:
+        """Whether both sides' edits merge without overlap (so it is no conflict at all)."""
+        try:
+            local = path.read_bytes()
+            upstream = self.repo.blob(up.git_blob)
+        except (OSError, MissingObject):
+            return False
+        old = base_bytes(self.target, self.repo, base.git_blob, base.sha256)
+        if old is None or any(is_binary(x) for x in (old, local, upstream)):
+            return False
+        return not merge3(old, local, upstream).conflicted
+
+    def check_writable(self, rel: str, path: Path, exists: bool) -> None:
+        if exists and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
+            self.problems.append(f"{rel}: the file is read-only")
+        parent = path.parent
+        while not parent.exists() and parent != self.target:
+            parent = parent.parent
+        if not parent.is_dir():
+            self.problems.append(f"{rel}: {parent} is not a directory")
+        elif not os.access(parent, os.W_OK | os.X_OK) or not parent.stat().st_mode & 0o200:
+            self.problems.append(f"{rel}: the folder {parent} is not writable")
+
+
+def make_plan(
+    target: Path, repo: SourceRepo, rev: str, baseline: Baseline | None,
+    *, owners: tuple[str, ...] = ("content", "server"),
+) -> Plan:
+    """Compare base, local and upstream for every path the baseline or `rev` manages."""
+    upstream_commit = repo.resolve(rev)
+    upstream = {p: e for p, e in repo.tree(upstream_commit).items() if layout.owner_of(p) in owners}
+    base = {p: r for p, r in (baseline.files if baseline else {}).items() if layout.owner_of(p) in owners}
+    planner = _Planner(target, repo, baseline)
+    entries = []
+    for rel in sorted(set(upstream) | set(base)):
+        made = planner.entry(rel, base.get(rel), upstream.get(rel))
+        if made is not None:
+            entries.append(made)
+    return Plan(
+        from_version=baseline.version if baseline else None,
+        to_version=repo.version(upstream_commit),
+        base_commit=baseline.commit if baseline else None,
+        upstream_commit=upstream_commit,
+        entries=entries,
+        problems=planner.problems,
+        hashed=planner.hashed,
+        owners=list(owners),
+    )
+
+
+def base_bytes(target: Path, repo: SourceRepo, git_blob: str | None, sha256: str) -> bytes | None:
+    """The base version of a file: from the clone, else from the install's blob cache."""
+    if git_blob:
+        try:
+            data = repo.blob(git_blob)
+            if fs.sha256_bytes(data) == sha256:
+                return data
+        except MissingObject:
+            pass
+    return load_blob(target, sha256)

@@ -1,0 +1,1 @@
+"""The engine: steps, sessions, the lock and the run that drives the phases."""

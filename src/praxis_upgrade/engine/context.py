@@ -1,0 +1,88 @@
+"""Options of a run and the context object every hook receives."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from praxis_upgrade.engine.session import Session, SessionStore
+
+POLICIES = ("prompt", "keep-local", "take-upstream", "merge", "fail")
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """What the user asked for; names follow the upstream spec where it has one."""
+
+    source_path: str | None = None
+    dry_run: bool = False
+    auto_restart: bool = True
+    skip_tests: bool = False
+    keep_backups: int = 3
+    conflicts: str = "keep-local"
+    assume_yes: bool = False
+    rev: str | None = None
+
+    @property
+    def interactive_conflicts(self) -> bool:
+        return self.conflicts == "prompt"
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Options:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+Event = dict[str, Any]
+
+
+@dataclasses.dataclass
+class Context:
+    """Everything a hook may use. Hooks return data; they change the install, not the context.
+
+    Attributes:
+        target: the ``.praxis-os`` directory being upgraded.
+        options: what the user asked for.
+        session: the running session (read it; the engine owns writing it).
+        hook: the plugin manager's hook relay, to call other hooks.
+        decide: asks the user about one conflict (terminal runs with ``--conflicts prompt``),
+            returning ``keep-local`` / ``take-upstream`` / ``merge`` / ``skip``; None otherwise.
+        confirm: asked with the plan before anything is written (terminal runs without --yes).
+    """
+
+    target: Path
+    options: Options
+    session: Session
+    hook: pluggy.HookRelay
+    store: SessionStore | None = None
+    decide: Callable[[dict[str, Any]], str] | None = None
+    events: Callable[[Event], None] | None = None
+    confirm: Callable[[dict[str, Any]], bool] | None = None
+
+    @property
+    def project(self) -> Path:
+        return self.target.parent
+
+    @property
+    def source(self) -> Path | None:
+        return Path(self.session.source) if self.session.source else None
+
+    def result(self, step: str) -> Any:
+        """The saved result of an earlier step (``"plan"``, ``"backup"``, ...), or None."""
+        return self.session.results.get(step)
+
+    def checkpoint(self) -> None:
+        """Save the session now (long steps call this after a batch of idempotent work)."""
+        if self.store is not None:
+            self.store.save(self.session)
+
+    def emit(self, kind: str, **data: Any) -> None:
+        """Report progress; the CLI shows it on a terminal, ``--json`` hides it."""
+        if self.events is not None:
+            self.events({"event": kind, **data})

@@ -1,0 +1,393 @@
+"""The engine: runs the phases in order, saves the session after every step, owns rollback."""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from praxis_upgrade.engine import session as sess
+from praxis_upgrade.engine.context import Context, Event, Options
+from praxis_upgrade.engine.lock import UpgradeLock
+from praxis_upgrade.engine.steps import PHASES, ROLLBACK_PHASES, STEPS, Step
+from praxis_upgrade.errors import (
+    PluginError,
+    PraxisError,
+    PreflightError,
+    RollbackError,
+    RolledBack,
+    StateError,
+    StepFailed,
+    UserError,
+)
+from praxis_upgrade.plugin.manager import culprit, get_plugin_manager
+from praxis_upgrade.source import targets
+
+Decide = Callable[[dict[str, Any]], str]
+Events = Callable[[Event], None]
+
+
+def run_upgrade(
+    target: Path | str,
+    *,
+    source_path: Path | str | None = None,
+    dry_run: bool = False,
+    auto_restart: bool = True,
+    skip_tests: bool = False,
+    keep_backups: int = 3,
+    interactive_conflicts: bool = False,
+    conflicts: str | None = None,
+    assume_yes: bool = False,
+    rev: str | None = None,
+    session_id: str | None = None,
+    pm: pluggy.PluginManager | None = None,
+    decide: Decide | None = None,
+    events: Events | None = None,
+    confirm: Callable[[dict[str, Any]], bool] | None = None,
+) -> sess.Session:
+    """Upgrade the install at ``target`` (a project or its ``.praxis-os``) from ``source_path``.
+
+    Returns the finished session (``status`` completed, or a dry run's plan in ``results``).
+
+    Raises:
+        UserError: bad input; nothing was written.
+        LockedError: another upgrade holds the lock.
+        ConflictsError: policy ``fail`` met a conflict (found while planning; nothing written).
+        RolledBack: phase 2-4 failed and every change was undone.
+        RollbackError: phase 2-4 failed and the rollback could not restore everything.
+    """
+    praxis = targets.require_install(Path(target))
+    policy = conflicts or ("prompt" if interactive_conflicts else "keep-local")
+    source = targets.resolve_source(praxis, source_path)
+    options = Options(
+        source_path=str(source),
+        dry_run=dry_run,
+        auto_restart=auto_restart,
+        skip_tests=skip_tests,
+        keep_backups=keep_backups,
+        conflicts=policy,
+        assume_yes=assume_yes,
+        rev=rev,
+    )
+    pm = pm or get_plugin_manager()
+    session = sess.Session(
+        id=session_id or sess.new_id(), kind="upgrade", target=str(praxis), source=str(source),
+        options=options.to_json(),
+    )
+    if dry_run:  # a dry run takes no lock and writes nothing, not even its session
+        ctx = Context(praxis, options, session, pm.hook, None, decide, events)
+        _drive(ctx, pm, last_phase=0)
+        session.status = sess.COMPLETED
+        return session
+    with _locked(praxis, session.id) as (store, _):
+        for other in store.open_sessions():
+            raise UserError(
+                f"upgrade session {other.id} was interrupted in phase {other.phase} "
+                f"({PHASES[other.phase]}, step {other.step or '-'})",
+                hint=f"finish it with `praxis-upgrade resume {other.id}` or undo it with "
+                f"`praxis-upgrade rollback {other.id}`",
+            )
+        ctx = Context(praxis, options, session, pm.hook, store, decide, events, None if assume_yes else confirm)
+        return _run(ctx, pm)
+
+
+def resume_upgrade(
+    target: Path | str,
+    session_id: str | None = None,
+    *,
+    pm: pluggy.PluginManager | None = None,
+    decide: Decide | None = None,
+    events: Events | None = None,
+) -> sess.Session:
+    """Continue an interrupted session from its last completed step (or finish its rollback)."""
+    praxis = targets.require_install(Path(target))
+    with _locked(praxis, session_id or "resume") as (store, lock):
+        session = _pick_open(store, session_id, "resume")
+        lock.retag(session.id)
+        if session.status == sess.RUNNING and session.source and not Path(session.source).is_dir():
+            raise StateError(
+                f"the source clone of session {session.id} is gone: {session.source}",
+                hint=f"put the clone back there, or undo the session with `praxis-upgrade rollback {session.id}`",
+            )
+        session.pid = os.getpid()
+        pm = pm or get_plugin_manager()
+        ctx = Context(praxis, Options.from_json(session.options), session, pm.hook, store, decide, events)
+        ctx.emit("resume", session=session.id, phase=session.phase, step=session.step)
+        if session.status == sess.ROLLING_BACK:
+            _rollback(ctx, pm, session.error)
+            _report(ctx, pm)
+            raise RolledBack(
+                f"the interrupted rollback of session {session.id} was completed",
+                hint="the install is back at its previous version",
+            )
+        return _run(ctx, pm)
+
+
+def rollback_upgrade(
+    target: Path | str,
+    session_id: str | None = None,
+    *,
+    backup: str | None = None,
+    force: bool = False,
+    pm: pluggy.PluginManager | None = None,
+    events: Events | None = None,
+) -> sess.Session:
+    """Undo an interrupted, failed or completed session, or restore a named backup.
+
+    With no arguments: the open (interrupted) session if there is one, else the newest
+    completed upgrade (going back one version).
+    """
+    praxis = targets.require_install(Path(target))
+    with _locked(praxis, session_id or "rollback") as (store, lock):
+        pm = pm or get_plugin_manager()
+        owner = None if backup is None else next(
+            (s for s in store.all() if (s.results.get("backup") or {}).get("id") == backup), None)
+        if backup is not None and owner is None:  # a backup no session knows: restore it as it is
+            session = sess.Session(
+                id=sess.new_id(), kind="rollback", target=str(praxis), source=None,
+                options={}, results={"backup": {"id": backup}},
+            )
+        else:  # the session that made the backup knows what it wrote: its rollback is exact
+            session = owner if owner is not None else _pick_rollback(store, session_id)
+            _refuse_out_of_order(store, session)
+        lock.retag(session.id)
+        session.results["backup"]["force"] = force
+        previous, saved = session.status, store.path(session.id).exists()
+        session.status = sess.ROLLING_BACK
+        ctx = Context(praxis, Options.from_json(session.options), session, pm.hook, store, None, events)
+        try:
+            _rollback(ctx, pm, None)
+        except UserError:  # refused before anything was restored (unknown or damaged backup)
+            session.status = previous
+            if saved:
+                ctx.checkpoint()
+            else:  # a rollback that never started leaves no session behind
+                store.path(session.id).unlink(missing_ok=True)
+            raise
+        _report(ctx, pm)
+        return session
+
+
+# -- internals ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(praxis: Path, holder: str) -> Iterator[tuple[sess.SessionStore, UpgradeLock]]:
+    """Hold the install's upgrade lock for the block; yields its session store and the lock."""
+    lock = UpgradeLock(praxis)
+    lock.acquire(holder)
+    try:
+        yield sess.SessionStore(praxis), lock
+    finally:
+        lock.release()
+
+
+
+
+def _pick_open(store: sess.SessionStore, session_id: str | None, verb: str) -> sess.Session:
+    if session_id:
+        session = store.load(session_id)
+        if session.status not in sess.OPEN:
+            raise StateError(
+                f"session {session.id} is {session.status}; there is nothing to {verb}",
+                hint="`praxis-upgrade status` lists sessions and their states",
+            )
+        return session
+    open_ = store.open_sessions()
+    if not open_:
+        raise StateError(f"no interrupted session to {verb}", hint="start one with `praxis-upgrade run`")
+    return open_[-1]
+
+
+def _pick_rollback(store: sess.SessionStore, session_id: str | None) -> sess.Session:
+    if session_id:
+        session = store.load(session_id)
+    else:
+        candidates = store.open_sessions() or [
+            s for s in store.all() if s.kind == "upgrade" and s.status == sess.COMPLETED
+        ]
+        if not candidates:
+            raise StateError(
+                "no session to roll back",
+                hint="use `praxis-upgrade rollback --to BACKUP` (see `praxis-upgrade backups list`)",
+            )
+        session = candidates[-1]
+    if session.status == sess.ROLLED_BACK:
+        raise StateError(f"session {session.id} is already rolled back", hint="see `praxis-upgrade status`")
+    session.results.setdefault("backup", {})
+    if session.status not in sess.OPEN and not session.results["backup"].get("id"):
+        raise StateError(
+            f"session {session.id} made no backup, so it changed nothing that needs undoing",
+            hint="see `praxis-upgrade backups list` for older backups",
+        )
+    return session
+
+
+def _refuse_out_of_order(store: sess.SessionStore, session: sess.Session) -> None:
+    """Going back past a later upgrade would mix two versions: undo the later one first."""
+    later = [s for s in store.all() if s.id > session.id and s.kind == "upgrade"
+             and s.status in (sess.COMPLETED, *sess.OPEN) and (s.results.get("backup") or {}).get("id")]
+    if later:
+        raise StateError(
+            f"session {later[-1].id} upgraded this install after session {session.id}",
+            hint=f"roll back the newer one first: `praxis-upgrade rollback {later[-1].id}`",
+        )
+
+
+def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
+    session = ctx.session
+    session.status = sess.RUNNING
+    store, ctx.store = ctx.store, None  # phase 0 writes nothing: a refused run leaves no trace
+    try:
+        _drive(ctx, pm, last_phase=0)
+    except PraxisError:
+        session.status = sess.FAILED
+        raise
+    except Exception as e:
+        session.status = sess.FAILED
+        raise _as_step_failure(pm, e) from e
+    finally:
+        ctx.store = store
+    if ctx.confirm is not None and "backup" not in session.completed_steps and not ctx.confirm(session.results["plan"]):
+        session.status = sess.FAILED
+        raise UserError("upgrade cancelled; nothing was changed", hint="`praxis-upgrade plan --diff` shows every change")
+    try:
+        _drive(ctx, pm, last_phase=5)
+    except (KeyboardInterrupt, SystemExit):
+        session.error = "interrupted"
+        ctx.checkpoint()  # stays "running": status shows it as interrupted once the lock is free
+        raise
+    except PraxisError as e:
+        _fail(ctx, pm, e)
+    except Exception as e:
+        _fail(ctx, pm, _as_step_failure(pm, e))
+    session.status = sess.COMPLETED
+    session.step = ""
+    ctx.checkpoint()
+    _report(ctx, pm)
+    return session
+
+
+def _fail(ctx: Context, pm: pluggy.PluginManager, error: PraxisError) -> None:
+    session = ctx.session
+    session.error = error.message
+    where = f"phase {session.phase} ({PHASES[session.phase]}), step {session.step}"
+    if session.phase not in ROLLBACK_PHASES:
+        session.status = sess.FAILED
+        ctx.checkpoint()
+        _report(ctx, pm)
+        raise error
+    session.status = sess.ROLLING_BACK
+    try:
+        ctx.checkpoint()
+    except OSError as e:  # e.g. a full disk: roll back all the same, from what is in memory
+        ctx.emit("warning", message=f"could not save the session before rolling back: {e}")
+    ctx.emit("rollback", reason=error.message)
+    _rollback(ctx, pm, error.message)
+    _report(ctx, pm)
+    raise RolledBack(
+        f"upgrade failed in {where}: {error.message}\nEvery change was rolled back.",
+        hint=error.hint or "see the report under .praxis-os/.cache/ and `praxis-upgrade status`",
+    ) from error
+
+
+def _rollback(ctx: Context, pm: pluggy.PluginManager, error: str | None) -> None:
+    session = ctx.session
+    started = time.monotonic()
+    try:
+        result = pm.hook.praxis_rollback(ctx=ctx, error=error)
+        session.timings["rollback"] = round(time.monotonic() - started, 4)
+    except PraxisError:
+        ctx.checkpoint()
+        raise
+    except Exception as e:
+        ctx.checkpoint()
+        raise RollbackError(
+            f"rollback of session {session.id} failed: {type(e).__name__}: {e}",
+            hint=f"run `praxis-upgrade rollback {session.id}` again; it continues where it stopped",
+        ) from e
+    if result is None:
+        raise PluginError("no plugin implements praxis_rollback", plugin="-", hint="re-enable builtin-rollback")
+    session.results["rollback"] = result
+    if not result.get("complete", False):
+        session.status = sess.ROLLING_BACK  # still open: no run may start over a half-restored install
+        ctx.checkpoint()
+        left = "\n".join(f"  - {line}" for line in result.get("unrestorable", []))
+        raise RollbackError(
+            f"rollback of session {session.id} could not restore everything:\n{left}",
+            hint=f"finish the listed items by hand, or retry `praxis-upgrade rollback {session.id}`",
+        )
+    session.status = sess.ROLLED_BACK
+    ctx.checkpoint()
+
+
+def _report(ctx: Context, pm: pluggy.PluginManager) -> None:
+    try:
+        paths = [p for group in pm.hook.praxis_report(ctx=ctx) for p in (group or [])]
+    except Exception as e:  # a report must never change the outcome
+        ctx.emit("warning", message=f"writing reports failed: {e}")
+        return
+    ctx.session.results["reports"] = paths
+    ctx.checkpoint()
+
+
+def _drive(ctx: Context, pm: pluggy.PluginManager, *, last_phase: int) -> None:
+    session = ctx.session
+    for step in STEPS:
+        if step.phase > last_phase or step.name in session.completed_steps:
+            continue
+        session.phase, session.step = step.phase, step.name
+        ctx.checkpoint()
+        ctx.emit("step", phase=step.phase, phase_name=PHASES[step.phase], step=step.name)
+        started = time.monotonic()
+        result = _call(ctx, pm, step)
+        session.results[step.name] = result
+        session.timings[step.name] = round(time.monotonic() - started, 4)
+        session.completed_steps.append(step.name)
+        ctx.checkpoint()
+        ctx.emit("done", phase=step.phase, step=step.name, seconds=session.timings[step.name])
+
+
+def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
+    hook = getattr(pm.hook, step.hook)
+    try:
+        result = hook(ctx=ctx)
+    except PraxisError:
+        raise
+    except Exception as e:
+        raise _as_step_failure(pm, e) from e
+    if step.collect:
+        items = [item for group in result for item in (group or [])]
+        if step.name == "preflight" and items:
+            raise PreflightError(
+                "pre-flight found problems; nothing was changed:\n" + "\n".join(f"  - {p}" for p in items),
+                hint="fix the listed problems and run again",
+                problems=items,
+            )
+        if step.name == "validation":
+            failed = [c for c in items if c.get("required") and not c.get("ok")]
+            if failed:
+                raise StepFailed(
+                    "validation failed: " + "; ".join(f"{c['name']}: {c.get('detail', '')}" for c in failed)
+                )
+        return items
+    if result is None:
+        raise PluginError(
+            f"no plugin implements {step.hook} (step {step.name})",
+            plugin="-",
+            hint="a default plugin may be disabled through PRAXIS_UPGRADE_DISABLE_PLUGINS",
+        )
+    return result
+
+
+def _as_step_failure(pm: pluggy.PluginManager, e: BaseException) -> PraxisError:
+    if isinstance(e, PraxisError):
+        return e
+    who = culprit(pm, sys.exc_info()[2] or e.__traceback__)
+    by = f" (raised by plugin {who!r})" if who and not who.startswith("builtin-") else ""
+    return StepFailed(f"{type(e).__name__}: {e}{by}")

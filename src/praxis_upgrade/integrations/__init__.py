@@ -1,0 +1,1 @@
+"""Integrations: git hook, VS Code tasks, MCP tools for assistants, several projects."""

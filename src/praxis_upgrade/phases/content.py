@@ -1,0 +1,49 @@
+"""Default phase 2: apply the content part of the plan, then the `.gitignore` block."""
+from __future__ import annotations
+
+from typing import Any
+
+from praxis_upgrade.content import gitignore
+from praxis_upgrade.content.apply import apply_plan
+from praxis_upgrade.content.plan import Plan
+from praxis_upgrade.engine.context import Context
+from praxis_upgrade.plugin.spec import hookimpl
+from praxis_upgrade.source.repo import SourceRepo
+from praxis_upgrade.util import fs
+
+
+def apply_owner(ctx: Context, owner: str, step: str) -> dict[str, Any]:
+    """Apply the plan's entries of one owner ("content" or "server") with the run's policy."""
+
+    assert ctx.source is not None
+    plan = Plan.from_json(ctx.result("plan")["plan"])
+    repo = SourceRepo(ctx.source)
+    decide = None
+    if ctx.options.conflicts == "prompt" and ctx.decide is not None:
+        ask = ctx.decide
+
+        def decide(entry: Any, info: Any) -> str:
+            return ask({"path": entry.path, "klass": entry.klass, "info": info})
+
+    def progress(done: int, total: int) -> None:
+        ctx.emit("progress", owner=owner, done=done, total=total)
+
+    result = apply_plan(
+        plan, ctx.target, repo, policy=ctx.options.conflicts, decide=decide, progress=progress, only_owner=owner
+    ).to_json()
+    # saved at once, not only when the hook returns: if anything fails after this point, rollback
+    # must know which files this step wrote
+    ctx.session.results[step] = result
+    ctx.checkpoint()
+    return result
+
+
+@hookimpl(trylast=True)
+def praxis_content(ctx: Context) -> dict[str, Any]:
+    result = apply_owner(ctx, "content", "content")
+    path = ctx.project / ".gitignore"
+    result["gitignore_changed"] = gitignore.update_gitignore(ctx.project, gitignore.required_entries(ctx.target))
+    if result["gitignore_changed"]:
+        # outside the install, keyed by absolute path: rollback removes it only if it is still ours
+        result["written"][str(path)] = fs.sha256_file(path)
+    return result

@@ -1,0 +1,56 @@
+"""Default planner: baseline (or adoption), three-way plan, conflict policy `fail`, disk space."""
+from __future__ import annotations
+
+from typing import Any
+
+from praxis_upgrade.backups import catalog
+from praxis_upgrade.content import baseline
+from praxis_upgrade.content.adopt import adopt
+from praxis_upgrade.content.plan import make_plan
+from praxis_upgrade.engine.context import Context
+from praxis_upgrade.errors import ConflictsError, PreflightError
+from praxis_upgrade.plugin.spec import hookimpl
+from praxis_upgrade.server.ideconfig import ide_config_paths
+from praxis_upgrade.source.repo import SourceRepo
+
+
+@hookimpl(trylast=True)
+def praxis_plan(ctx: Context) -> dict[str, Any]:
+    assert ctx.source is not None
+    repo = SourceRepo(ctx.source)
+    base = baseline.load(ctx.target)
+    adopted = base is None
+    if base is None:
+        ctx.emit("info", message="no baseline recorded: adopting the install from the source's history")
+        base = adopt(ctx.target, repo)
+    plan = make_plan(ctx.target, repo, ctx.options.rev or "HEAD", base)
+    if plan.problems:
+        raise PreflightError(
+            "these planned paths cannot be written; nothing was changed:\n"
+            + "\n".join(f"  - {p}" for p in plan.problems),
+            hint="fix their permissions (or remove the offending links), then run again",
+            problems=list(plan.problems),
+        )
+    conflicts = [e.path for e in plan.entries if e.klass.startswith("conflict")]
+    if conflicts and ctx.options.conflicts == "fail":
+        raise ConflictsError(
+            f"{len(conflicts)} conflict(s) and --conflicts fail; nothing was changed:\n"
+            + "\n".join(f"  - {p}" for p in conflicts[:20]),
+            hint="see them with `praxis-upgrade plan --diff`, then choose another --conflicts policy",
+        )
+    touched = plan.touched_paths()
+    outside = [str(p) for p in ide_config_paths(ctx.project)] + [str(ctx.project / ".gitignore")]
+    write_bytes = sum(e.size for e in plan.changes() if getattr(e, "size", None))
+    if not ctx.options.dry_run:
+        catalog.check_space(ctx.target, catalog.space_needed(ctx.target, touched, write_bytes=write_bytes))
+    return {
+        "summary": plan.counts(),
+        "touched": touched,
+        "outside": outside,
+        "conflicts": conflicts,
+        "from_version": plan.from_version,
+        "to_version": plan.to_version,
+        "adopted": adopted,
+        "adopted_from": base.adopted_from if adopted else None,
+        "plan": plan.to_json(),
+    }

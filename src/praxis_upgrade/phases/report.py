@@ -1,0 +1,99 @@
+"""Default reports: a Markdown summary, the validation JSON and one UPDATE_LOG.txt entry."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from praxis_upgrade.engine.context import Context
+from praxis_upgrade.engine.session import Session
+from praxis_upgrade.plugin.spec import hookimpl
+from praxis_upgrade.store import Store
+from praxis_upgrade.util import fs
+
+
+@hookimpl(trylast=True)
+def praxis_report(ctx: Context) -> list[str]:
+    return [str(p) for p in write_reports(ctx.target, ctx.session, stamp=_stamp())]
+
+
+def _stamp() -> str:
+    return dt.datetime.now().strftime("%Y-%m-%d-%H%M%S")
+
+
+def _free(path: Path) -> Path:
+    """``path``, or ``name-2.ext``... when a report of the same second exists."""
+    n, candidate = 2, path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
+def summary_markdown(session: Session) -> str:
+    plan = session.results.get("plan") or {}
+    lines = [
+        f"# prAxIs OS upgrade {session.status}",
+        "",
+        f"- session: `{session.id}` ({session.kind})",
+        f"- from: {plan.get('from_version')} to: {plan.get('to_version')}",
+        f"- source: {session.source}",
+        f"- started: {session.created_at}, finished: {session.updated_at}",
+    ]
+    if plan.get("adopted"):
+        lines.append(f"- baseline adopted from upstream commit {plan.get('adopted_from')}")
+    if session.error:
+        lines += ["", "## Error", "", "```", session.error, "```"]
+    if plan.get("summary"):
+        lines += ["", "## Plan", "", "| action | files |", "| --- | --- |"]
+        lines += [f"| {k} | {v} |" for k, v in sorted(plan["summary"].items())]
+    decisions = [d for s in ("content", "server.code") for d in (session.results.get(s) or {}).get("decisions", [])]
+    conflicts = [d for d in decisions if str(d.get("klass", "")).startswith("conflict")]
+    if conflicts:
+        lines += ["", "## Conflicts", "", "| file | class | decision | result |", "| --- | --- | --- | --- |"]
+        lines += [f"| `{d['path']}` | {d.get('klass')} | {d.get('decision')} | {d.get('result', '')} |" for d in conflicts]
+    kept = [d for d in decisions if d.get("action") in ("keep", "keep-report") and d not in conflicts]
+    if kept:
+        lines += ["", "## Your edits kept", ""] + [f"- `{d['path']}` ({d.get('klass')})" for d in kept]
+    checks = session.results.get("validation") or []
+    if checks:
+        lines += ["", "## Validation", ""]
+        lines += [f"- {'ok' if c.get('ok') else 'FAILED'} {c.get('name')}: {c.get('detail', '')}" for c in checks]
+    rollback = session.results.get("rollback")
+    if rollback:
+        lines += ["", "## Rollback", "", f"- complete: {rollback.get('complete')}"]
+        lines += [f"- could not restore: {u}" for u in rollback.get("unrestorable", [])]
+    restart = session.results.get("server.restart") or {}
+    if restart.get("message"):
+        lines += ["", "## Server", "", restart["message"]]
+    backup = session.results.get("backup") or {}
+    if backup.get("id"):
+        lines += ["", f"Backup: `{backup.get('path')}`. Undo with `praxis-upgrade rollback {session.id}`."]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(target: Path, session: Session, *, stamp: str) -> list[Path]:
+    """Write the reports of ``session`` into ``target`` and return their paths."""
+    if session.options.get("dry_run"):
+        return []
+    store = Store(target)
+    written = []
+    summary = _free(store.summary_report(stamp))
+    fs.atomic_write_text(summary, summary_markdown(session))
+    written.append(summary)
+    checks = session.results.get("validation")
+    if checks is not None:
+        report: dict[str, Any] = {"session": session.id, "generated_at": session.updated_at, "checks": checks,
+                                  "passed": all(c.get("ok") or not c.get("required") for c in checks)}
+        path = _free(store.validation_report(stamp))
+        fs.atomic_write_json(path, report)
+        written.append(path)
+    if session.kind == "upgrade":
+        plan = session.results.get("plan") or {}
+        log = store.update_log
+        old = log.read_text(encoding="utf-8") if log.exists() else ""
+        entry = (f"{session.updated_at} {session.status}: {plan.get('from_version')} -> "
+                 f"{plan.get('to_version')} (session {session.id}; {summary.name})\n")
+        fs.atomic_write_text(log, old + ("" if not old or old.endswith("\n") else "\n") + entry)
+        written.append(log)
+    return written

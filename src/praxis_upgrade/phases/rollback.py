@@ -1,0 +1,87 @@
+"""Default rollback: restore the session's backup exactly, the venv, and the server."""
+from __future__ import annotations
+
+from typing import Any
+
+from praxis_upgrade.backups.catalog import find_backup
+from praxis_upgrade.backups.manifest import verify_backup
+from praxis_upgrade.backups.restore import restore_backup
+from praxis_upgrade.content.plan import WRITES
+from praxis_upgrade.engine.context import Context
+from praxis_upgrade.errors import BackupError
+from praxis_upgrade.plugin.spec import hookimpl
+from praxis_upgrade.server import lifecycle, venv
+from praxis_upgrade.source import layout
+from praxis_upgrade.store import TOOL_FILES, Store
+from praxis_upgrade.util import fs
+
+
+@hookimpl(trylast=True)
+def praxis_rollback(ctx: Context, error: str | None) -> dict[str, Any]:
+    info = ctx.result("backup") or {}
+    if not info.get("id"):
+        return {"complete": True, "message": "nothing was written before the failure", "restored": []}
+    made = find_backup(ctx.target, info["id"])
+    problems = [] if info.get("force") else verify_backup(made.path)
+    if problems:  # refuse before anything (server, venv, files) is touched
+        raise BackupError(
+            f"backup {made.id} failed verification: " + "; ".join(problems[:5]),
+            hint="`praxis-upgrade backups verify` names every damaged file; `--force` restores the rest",
+        )
+    added = _written_by_upgrade(ctx)
+    new_server = _stop_new_server(ctx)
+    _restore_venv(ctx)
+    report = restore_backup(ctx.target, made, added_shas=added, force=bool(info.get("force")))
+    out = report.to_json()
+    out["complete"] = report.verified and not report.unrestorable
+    if new_server is not None:
+        out["stopped_new_server"] = new_server
+    stop = ctx.result("server.stop") or {}
+    if stop.get("state") == "stopped":
+        restart = ctx.hook.praxis_restart_server(ctx=ctx)
+        out["server"] = restart
+    return out
+
+
+def _stop_new_server(ctx: Context) -> dict[str, Any] | None:
+    """The server phase 3 restarted runs the new version: stop it (by pid) before going back."""
+
+    if not (ctx.result("server.restart") or {}).get("restarted"):
+        return None
+    found = lifecycle.find_server(ctx.target)
+    if isinstance(found, lifecycle.ServerProcess):
+        return lifecycle.stop_server(found).to_json()
+    return None
+
+
+def _restore_venv(ctx: Context) -> None:
+    """Give the venv its previous package set back: a rename while the old venv is kept aside
+    (also after a crash mid-install), an exact reinstall after a finished upgrade discarded it."""
+
+    env = ctx.result("server.environment") or {}
+    if env.get("changed") or Store(ctx.target).previous_venv.exists():
+        venv.restore_environment(ctx.target, venv.EnvChange.from_json(env.get("change") or {}))
+
+
+def _written_by_upgrade(ctx: Context) -> dict[str, str]:
+    """Paths this upgrade wrote, with the content it wrote: rollback removes a file that did not
+    exist before only while it still holds exactly that (otherwise it is the user's now).
+
+    The plan says what an add or a side file would contain, which covers a crash in the middle of
+    a step; the steps' own records add merges, the .gitignore and anything else they wrote.
+    """
+
+    added: dict[str, str] = {}
+
+    for entry in ((ctx.result("plan") or {}).get("plan") or {}).get("entries", []):
+        if entry.get("upstream_sha") and entry.get("action") in WRITES:
+            added[entry["path"]] = entry["upstream_sha"]  # what an update or add writes
+        if entry.get("upstream_sha") and str(entry.get("klass", "")).startswith("conflict"):
+            added[layout.side_file(entry["path"])] = entry["upstream_sha"]
+    for step in ("content", "server.code"):
+        added.update((ctx.result(step) or {}).get("written") or {})
+
+    for rel in TOOL_FILES:  # the baseline and settings are this tool's own files, never the user's
+        if (ctx.target / rel).is_file():
+            added[rel] = fs.sha256_file(ctx.target / rel)
+    return added

@@ -1,0 +1,1 @@
+"""The project's MCP server: process control, probe, venv and its requirements."""

@@ -1,0 +1,102 @@
+"""Steps after a dependency install (``playwright install chromium``), run with the venv's executables."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from praxis_upgrade.server.requirements import requirement_names
+from praxis_upgrade.store import Store
+
+POST_INSTALL = {"playwright": ["playwright", "install", "chromium"]}
+Progress = Callable[[str], None]
+
+
+def bin_dir(venv: Path) -> Path:
+    """Where a venv keeps its executables (``bin``, or ``Scripts`` on Windows)."""
+    return venv / ("Scripts" if os.name == "nt" else "bin")
+
+
+def run_streamed(
+    cmd: Sequence[str], progress: Progress | None, *, timeout: float, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """Run `cmd` (stdin closed), feeding each output line to `progress`; kill it after `timeout`.
+
+    Returns:
+        The exit code (127 when it cannot start, negative when killed) and the last 60 output lines.
+    """
+    lines: list[str] = []
+    try:
+        proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, text=True, env=env)
+    except OSError as exc:
+        return 127, str(exc)
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if progress:
+                progress(lines[-1])
+    finally:
+        timer.cancel()
+    code = proc.wait()
+    if code < 0:
+        lines.append(f"killed (signal {-code}); the limit was {timeout:.0f}s")
+    return code, "\n".join(lines[-60:])
+
+
+@dataclasses.dataclass
+class StepOutcome:
+    """One post-install command (e.g. ``playwright install chromium``) and how it went."""
+
+    command: list[str]
+    ok: bool
+    returncode: int | None
+    seconds: float
+    output: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StepOutcome:
+        return cls(**data)
+
+
+def post_install_steps(requirements_text: str) -> list[list[str]]:
+    """Commands needed after installing these requirements (``playwright`` -> browser download).
+
+    Commands name executables of the venv (``playwright``), resolved by ``run_post_install``.
+    """
+    names = requirement_names(requirements_text)
+    return [list(POST_INSTALL[n]) for n in POST_INSTALL if n in names]
+
+
+def run_post_install(target: Path, steps: Sequence[Sequence[str]], *, timeout: float = 1800,
+                     progress: Progress | None = None) -> list[StepOutcome]:
+    """Run each step with the venv's own executables (never PATH's); report every failure."""
+    bindir = bin_dir(Store(target).venv)
+    env = dict(os.environ, VIRTUAL_ENV=str(Store(target).venv),
+               PATH=str(bindir) + os.pathsep + os.environ.get("PATH", ""))
+    outcomes = []
+    for step in steps:
+        exe = bindir / (step[0] + (".exe" if os.name == "nt" else ""))
+        cmd = [str(exe), *step[1:]]
+        started = time.monotonic()
+        if not exe.exists():
+            outcomes.append(StepOutcome(cmd, False, None, 0.0, "",
+                                        f"{exe} is missing: is {step[0]} installed in the venv?"))
+            continue
+        code, output = run_streamed(cmd, progress, timeout=timeout, env=env)
+        ok = code == 0
+        outcomes.append(StepOutcome(cmd, ok, code, time.monotonic() - started, output[-2000:],
+                                    "done" if ok else f"{' '.join(step)} failed (exit {code}); run it by hand: {' '.join(cmd)}"))
+    return outcomes

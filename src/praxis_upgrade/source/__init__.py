@@ -1,0 +1,1 @@
+"""The praxis-os source clone and the installs it targets."""

@@ -1,0 +1,113 @@
+"""`plan`, `run --dry-run`, `install` and `adopt` through the real command line on the sandbox."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from praxis_upgrade.demo import make_source, make_target
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "praxis_upgrade", *args], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    return make_source(tmp_path_factory.mktemp("src") / "praxis-os")
+
+
+def stat_tree(root: Path, *, lock: bool = False) -> dict[str, tuple[int, int]]:
+    """inode and mtime of everything; with `lock`, minus the (empty) lock file a real run creates."""
+    lock_dir = root / ".cache" / "praxis-upgrade"
+    return {str(p): (p.lstat().st_ino, p.lstat().st_mtime_ns) for p in root.rglob("*")
+            if not (lock and (p == lock_dir or lock_dir in p.parents or p == root / ".cache"))}
+
+
+def test_dry_run_and_plan_write_nothing_and_show_both_sides_of_a_conflict(source, tmp_path):
+    target = make_target(tmp_path / "project", source, version="v1.5.0")
+    before = stat_tree(target.project)
+    out = cli("plan", "--diff", "--source", str(source.path), "--target", str(target.project))
+    assert out.returncode == 0, out.stderr
+    conflict = next(p for p, k in target.user_edits.items() if k == "edit-conflict")
+    assert f"merge: {conflict} (conflict)" in out.stdout
+    assert "--- your change (base -> yours)" in out.stdout
+    assert "--- upstream's change (base -> upstream)" in out.stdout
+    dry = cli("run", "--dry-run", "--json", "--source", str(source.path), "--target", str(target.project))
+    assert dry.returncode == 0
+    plan = json.loads(dry.stdout)["session"]["results"]["plan"]
+    assert plan["conflicts"] == [conflict]
+    assert plan["from_version"] == "v1.5.0" and plan["to_version"] == "v1.6.0"
+    assert stat_tree(target.project) == before
+
+
+def test_plan_json_lists_every_managed_path(source, tmp_path):
+    target = make_target(tmp_path / "project", source, version="v1.4.0", edits=False)
+    out = cli("plan", "--json", "--source", str(source.path), "--target", str(target.project))
+    data = json.loads(out.stdout)
+    entries = data["plan"]["entries"]
+    assert len(entries) > 300
+    assert not data["conflicts"]  # an untouched install has no false conflicts
+    assert {e["klass"] for e in entries} >= {"unchanged", "upstream-changed", "added", "upstream-deleted"}
+
+
+def test_policy_fail_refuses_before_writing(source, tmp_path):
+    target = make_target(tmp_path / "project", source, version="v1.5.0", venv=True)
+    before = stat_tree(target.praxis, lock=True)
+    out = cli("run", "--conflicts", "fail", "--source", str(source.path), "--target", str(target.project))
+    assert out.returncode == 3
+    assert "conflict" in out.stderr and "--conflicts" in out.stderr
+    assert stat_tree(target.praxis, lock=True) == before
+    assert not (target.praxis / ".cache" / "state" / "praxis-upgrade").exists()
+    assert not (target.praxis / ".backups").exists()
+
+
+def test_missing_venv_is_a_preflight_problem_but_not_for_a_plan(source, tmp_path):
+    target = make_target(tmp_path / "project", source, version="v1.5.0")
+    out = cli("run", "--source", str(source.path), "--target", str(target.project))
+    assert out.returncode == 1
+    assert "venv" in out.stderr and "hint:" in out.stderr
+    assert not (target.praxis / ".backups").exists()
+    assert cli("plan", "--source", str(source.path), "--target", str(target.project)).returncode == 0
+
+
+def test_install_makes_a_working_install_with_a_baseline(source, tmp_path):
+    project = tmp_path / "fresh"
+    project.mkdir()
+    out = cli("install", "--source", str(source.path), "--rev", "v1.5.0", "--json", cwd=project)
+    assert out.returncode == 0, out.stderr
+    praxis = project / ".praxis-os"
+    for rel in ("standards/development", "specs/approved", "workspace/scratch", "venv/bin/python"):
+        assert (praxis / rel).exists(), rel
+    status = json.loads(cli("status", "--json", cwd=project).stdout)
+    assert status["installed_version"] == "v1.5.0"
+    assert (praxis / "standards" / "universal").is_dir()
+    again = cli("install", "--source", str(source.path), cwd=project)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    upgraded = cli("run", "--json", cwd=project)  # the source is remembered
+    assert upgraded.returncode == 0, upgraded.stderr
+    session = json.loads(upgraded.stdout)["session"]
+    assert session["results"]["plan"]["from_version"] == "v1.5.0"
+    assert not session["results"]["plan"]["adopted"]
+
+
+def test_corrupt_baseline_names_the_adopt_command_and_adopt_repairs_it(source, tmp_path):
+    target = make_target(tmp_path / "project", source, version="v1.4.0", edits=False)
+    record = target.praxis / ".praxis-upgrade" / "baseline.json"
+    record.parent.mkdir(parents=True)
+    record.write_text("{ broken")
+    out = cli("run", "--dry-run", "--source", str(source.path), "--target", str(target.project))
+    assert out.returncode == 1
+    assert "praxis-upgrade adopt" in out.stderr
+    fixed = cli("adopt", "--source", str(source.path), "--target", str(target.project))
+    assert fixed.returncode == 0, fixed.stderr
+    assert "v1.4.0" in fixed.stdout
+    assert (record.parent / "baseline.json.corrupt").read_text() == "{ broken"
+    plan = json.loads(cli("plan", "--json", "--target", str(target.project)).stdout)
+    assert plan["from_version"] == "v1.4.0" and not plan["conflicts"]
+    assert os.path.exists(record)

@@ -1,0 +1,83 @@
+"""The managed `.gitignore` block: entries from the installed standard, idempotent, user lines kept."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from kits.contentkit import install, make_source
+from praxis_upgrade.content import gitignore
+from praxis_upgrade.demo.source_shape import GITIGNORE_STANDARD
+
+
+def _target(tmp_path: Path, standard: str = GITIGNORE_STANDARD) -> Path:
+    target = tmp_path / "project" / ".praxis-os"
+    path = target / gitignore.STANDARD
+    path.parent.mkdir(parents=True)
+    path.write_text(standard)
+    return target
+
+
+def test_required_entries_come_from_the_required_block_without_trailing_comments(tmp_path: Path) -> None:
+    entries = gitignore.required_entries(_target(tmp_path))
+    assert entries[:6] == [".praxis-os/.cache/", ".praxis-os/venv/", ".praxis-os/mcp_server/__pycache__/",
+                           ".praxis-os/scripts/__pycache__/", ".praxis-os.backup.*", ".praxis-os/.upgrade_lock"]
+    assert ".praxis-os/.backups/" in entries and ".praxis-os/.mcp_server_state.json" in entries
+    assert not any("#" in e for e in entries) and len(entries) == len(set(entries))
+    assert ".praxis-os/.praxis-upgrade/" not in entries  # the baseline is meant to be committed
+
+
+def test_trailing_comments_are_cut_so_patterns_match(tmp_path: Path) -> None:
+    standard = "## Required Entries\n\n```\n.praxis-os/.cache/   # ~1.3GB index\n```\n"
+    assert gitignore.parse_required(standard) == [".praxis-os/.cache/"]
+
+
+def test_no_standard_still_ignores_the_tools_runtime_paths(tmp_path: Path) -> None:
+    assert gitignore.required_entries(tmp_path / "nothing") == list(gitignore.TOOL_ENTRIES)
+
+
+def test_the_block_is_written_once_and_the_second_run_writes_nothing(tmp_path: Path) -> None:
+    target = _target(tmp_path)
+    project = target.parent
+    (project / ".gitignore").write_text("__pycache__/\n.praxis-os/venv/\n")
+    entries = gitignore.required_entries(target)
+    assert gitignore.update_gitignore(project, entries) is True
+    text = (project / ".gitignore").read_text()
+    assert text.startswith("__pycache__/\n.praxis-os/venv/\n\n# >>> praxis-upgrade (managed) >>>\n")
+    assert text.count(".praxis-os/venv/") == 1  # the user's line already covers it
+    mtime = (project / ".gitignore").stat().st_mtime_ns
+    assert gitignore.update_gitignore(project, entries) is False
+    assert (project / ".gitignore").stat().st_mtime_ns == mtime
+
+
+def test_user_lines_around_the_block_are_never_moved_or_removed(tmp_path: Path) -> None:
+    project = tmp_path
+    gitignore.update_gitignore(project, ["a/", "b/"])
+    with open(project / ".gitignore", "a") as f:
+        f.write("# mine\nb/\n")
+    (project / ".gitignore").write_text("top\n" + (project / ".gitignore").read_text())
+    assert gitignore.update_gitignore(project, ["a/", "b/", "c/"]) is True
+    lines = (project / ".gitignore").read_text().splitlines()
+    assert lines[0] == "top" and lines[-2:] == ["# mine", "b/"]
+    block = lines[lines.index(gitignore.BEGIN):lines.index(gitignore.END) + 1]
+    assert block[2:-1] == ["a/", "c/"]
+
+
+def test_crlf_files_stay_crlf(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_bytes(b"node_modules/\r\n")
+    gitignore.update_gitignore(tmp_path, ["x/"])
+    data = (tmp_path / ".gitignore").read_bytes()
+    assert data.startswith(b"node_modules/\r\n") and b"\nx/\r\n" in data and b"x/\n" not in data.replace(b"\r\n", b"")
+
+
+def test_the_written_entries_really_ignore_the_runtime_paths(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    target = install(tmp_path / "project", src.path)
+    project = target.parent
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    gitignore.update_gitignore(project, gitignore.required_entries(target))
+    for path in (".praxis-os/.cache/state/x.json", ".praxis-os/venv/bin/python", ".praxis-os/.backups/b/f",
+                 ".praxis-os/.mcp_server_state.json", ".praxis-os/.upgrade_lock"):
+        check = subprocess.run(["git", "-C", str(project), "check-ignore", "-q", path], check=False)
+        assert check.returncode == 0, path
+    check = subprocess.run(["git", "-C", str(project), "check-ignore", "-q", ".praxis-os/.praxis-upgrade/baseline.json"])
+    assert check.returncode == 1

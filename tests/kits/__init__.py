@@ -1,0 +1,1 @@
+"""Shared test kits: content and upgrade helpers, a fake plugin."""

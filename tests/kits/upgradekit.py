@@ -1,0 +1,59 @@
+"""Shared helpers for end-to-end upgrade tests on the sandbox: prepared installs, tree hashes."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from praxis_upgrade.demo import Source, Target, make_source, make_target
+
+# runtime files an upgrade writes on purpose and a rollback leaves: reports, logs, sessions, backups
+RUNTIME = (".cache", ".backups", "UPDATE_LOG.txt", ".mcp_server_state.json")
+
+
+def tree_hash(praxis: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """path -> sha256 + mode (or link target) of the install, minus runtime files and __pycache__."""
+    out = {}
+    runtime = RUNTIME + skip
+    for root, dirs, files in os.walk(praxis):
+        rel_root = os.path.relpath(root, praxis)
+        dirs[:] = [d for d in dirs if d != "__pycache__" and (rel_root != "." or d not in runtime)]
+        for name in files:
+            if rel_root == "." and name in runtime:
+                continue
+            path = Path(root) / name
+            rel = os.path.relpath(path, praxis)
+            if path.is_symlink():
+                out[rel] = "link:" + os.readlink(path)
+            else:
+                st = path.lstat()
+                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest() + f":{st.st_mode & 0o7777:o}"
+        for name in dirs:
+            out[os.path.relpath(Path(root) / name, praxis) + "/"] = "dir"
+    return out
+
+
+def outside_files(project: Path) -> dict[str, bytes | None]:
+    paths = (".gitignore", ".cursor/mcp.json", ".mcp.json")
+    return {p: (project / p).read_bytes() if (project / p).exists() else None for p in paths}
+
+
+class Prepared:
+    """One sandbox source and one install per (version, edits), copied fresh for every test."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.source: Source = make_source(root / "praxis-os")
+        self._targets: dict[tuple[str, bool, bool], Target] = {}
+
+    def target(self, dest: Path, version: str = "v1.5.0", *, edits: bool = True, venv: bool = True) -> Target:
+        key = (version, edits, venv)
+        if key not in self._targets:
+            self._targets[key] = make_target(self.root / f"t-{version}-{edits}-{venv}", self.source,
+                                             version=version, edits=edits, venv=venv)
+        made = self._targets[key]
+        shutil.copytree(made.project, dest, symlinks=True)
+        praxis = dest / ".praxis-os"
+        return Target(project=dest, praxis=praxis, version=made.version, user_edits=made.user_edits,
+                      user_files=made.user_files)
