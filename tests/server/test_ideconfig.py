@@ -36,7 +36,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def _fix(project: Path, **kw: bool) -> list[ideconfig.IdeChange]:
-    return ideconfig.fix_ide_configs(project, project / ".praxis-os", requires_transport=kw.pop("required", True), **kw)
+    return ideconfig.fix_ide_configs(project, requires_transport=kw.pop("required", True), **kw)
 
 
 def test_this_projects_entry_gains_transport_after_mcp_server(project: Path) -> None:

@@ -13,6 +13,7 @@ import click
 
 from praxis_upgrade import store
 from praxis_upgrade.cli.output import emit_json, show_plan, show_session, unsettled
+from praxis_upgrade.content.vocab import Choice
 from praxis_upgrade.engine.session import Session
 from praxis_upgrade.errors import ExitCode, PraxisError
 
@@ -112,9 +113,9 @@ json_option = click.option(
 )
 
 
-def prompt_conflict(item: dict[str, Any]) -> str:
+def prompt_conflict(item: dict[str, Any]) -> Choice:
     """Ask about one conflict; an empty answer asks again, it never overwrites."""
-    choices = {"k": "keep-local", "t": "take-upstream", "m": "merge", "s": "skip"}
+    choices = {"k": Choice.KEEP_LOCAL, "t": Choice.TAKE_UPSTREAM, "m": Choice.MERGE, "s": Choice.SKIP}
     info = item.get("info") or {}
     while True:
         click.echo(f"\nconflict ({item.get('klass')}): {item['path']}")

@@ -11,9 +11,8 @@ from praxis_upgrade.backups.manifest import verify_backup
 from praxis_upgrade.cli._shared import Exit, error_boundary
 from praxis_upgrade.cli.output import emit_json
 from praxis_upgrade.engine import session as sess
-from praxis_upgrade.engine.context import Context, Options
+from praxis_upgrade.engine.run import validate_install
 from praxis_upgrade.errors import ExitCode
-from praxis_upgrade.plugin.manager import get_plugin_manager
 from praxis_upgrade.source import targets
 
 
@@ -85,11 +84,7 @@ def prune_cmd(target: str | None, keep: int) -> None:
 def validate_cmd(target: str | None, skip_tests: bool, as_json: bool) -> None:
     """Run phase 4 (validation) alone on an install: start its server and talk MCP to it."""
     with error_boundary(as_json):
-        praxis = _install(target)
-        pm = get_plugin_manager()
-        session = sess.Session(id=sess.new_id(), kind="validate", target=str(praxis), source=None, options={})
-        ctx = Context(praxis, Options(skip_tests=skip_tests), session, pm.hook)
-        checks = [c for group in pm.hook.praxis_validate(ctx=ctx) for c in (group or [])]
+        checks = validate_install(_install(target), skip_tests=skip_tests)
     failed = [c for c in checks if c.get("required") and not c.get("ok")]
     if as_json:
         emit_json({"ok": not failed, "checks": checks})

@@ -9,6 +9,7 @@ from praxis_upgrade.cli._shared import error_boundary, finish
 from praxis_upgrade.cli.output import emit_json, print_diffs, progress_printer, show_plan
 from praxis_upgrade.content import adopt, baseline
 from praxis_upgrade.content.install import prepare_install
+from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine.run import run_upgrade
 from praxis_upgrade.errors import BaselineError, TargetError
 from praxis_upgrade.source import targets
@@ -48,7 +49,7 @@ def install_cmd(source: str, rev: str | None, target: str | None, no_restart: bo
     project = Path(target) if target else Path.cwd()
     with error_boundary(as_json):
         praxis = prepare_install(project.resolve(), Path(source), rev=rev)
-        session = run_upgrade(praxis, source_path=source, rev=rev, conflicts="keep-local",
+        session = run_upgrade(praxis, source_path=source, rev=rev, conflicts=Policy.KEEP_LOCAL,
                                      auto_restart=not no_restart, assume_yes=True,
                                      events=progress_printer(not as_json))
     finish(session, as_json)

@@ -9,6 +9,7 @@ import click
 from praxis_upgrade import demo
 from praxis_upgrade.cli._shared import error_boundary, json_option
 from praxis_upgrade.cli.output import emit_json, progress_printer, show_session
+from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine.run import run_upgrade
 from praxis_upgrade.errors import UserError
 
@@ -27,7 +28,7 @@ def demo_cmd(directory: str | None, scale: float, as_json: bool) -> None:
             click.echo(f"Building a sandbox in {base} ...", err=True)
         built = demo.make_demo(base, scale=scale)
         session = run_upgrade(
-            built.target.project, source_path=built.source.path, conflicts="keep-local", assume_yes=True,
+            built.target.project, source_path=built.source.path, conflicts=Policy.KEEP_LOCAL, assume_yes=True,
             events=progress_printer(not as_json),
         )
     if as_json:

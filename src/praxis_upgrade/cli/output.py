@@ -10,6 +10,7 @@ import click
 
 from praxis_upgrade.content.diffs import entry_diffs
 from praxis_upgrade.content.plan import Plan
+from praxis_upgrade.content.vocab import Action, Klass
 from praxis_upgrade.engine.session import Session
 from praxis_upgrade.source.repo import SourceRepo
 
@@ -65,9 +66,9 @@ def conflict_lines(session: Session, praxis_prefix: str = ".praxis-os") -> list[
     lines = []
     for step in ("content", "server.code"):
         for d in (session.results.get(step) or {}).get("decisions", []):
-            if str(d.get("klass", "")).startswith("conflict"):
+            if Klass.conflicting(d.get("klass")):
                 what = CONFLICT_RESULTS.get(d.get("result", ""), d.get("result", ""))
-                kind = "" if d.get("klass") == "conflict" else f" [{d.get('klass')}]"
+                kind = "" if d.get("klass") == Klass.CONFLICT else f" [{d.get('klass')}]"
                 lines.append(f"{praxis_prefix}/{d['path']}:{d.get('line') or 1}: conflict: {what}{kind}")
     return lines
 
@@ -81,7 +82,7 @@ def show_plan(result: dict[str, Any], *, verbose: bool) -> None:
         click.echo(f"  {action:<22} {count}")
     if verbose:
         for entry in result.get("plan", {}).get("entries", []):
-            if entry.get("action") not in ("none",):
+            if entry.get("action") != Action.NONE:
                 click.echo(f"  {entry['action']:<14} {entry['klass']:<22} {entry['path']}")
 
 
@@ -144,7 +145,7 @@ def print_diffs(session_plan: dict, praxis: Path, source: Path) -> None:
     """Unified diffs of every entry that would change; both sides' changes for a conflict."""
     plan, repo = Plan.from_json(session_plan["plan"]), SourceRepo(source)
     for entry in plan.entries:
-        if entry.action == "none" or entry.action == "keep" and not entry.klass.startswith("conflict"):
+        if entry.action == Action.NONE or entry.action == Action.KEEP and not entry.is_conflict:
             continue
         click.secho(f"\n{entry.action}: {entry.path} ({entry.klass})", bold=True)
         diffs = entry_diffs(entry, praxis, repo)

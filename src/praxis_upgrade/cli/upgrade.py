@@ -20,7 +20,7 @@ from praxis_upgrade.cli._shared import (
     target_path,
 )
 from praxis_upgrade.cli.output import emit_json, print_diffs, progress_printer, show_plan
-from praxis_upgrade.engine.context import POLICIES
+from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine.run import resume_upgrade, rollback_upgrade, run_upgrade
 from praxis_upgrade.engine.session import Session
 from praxis_upgrade.errors import BackupError
@@ -37,7 +37,7 @@ from praxis_upgrade.source import targets
 @click.option("--no-restart", is_flag=True, help="Do not restart the MCP server afterwards.")
 @click.option("--skip-tests", is_flag=True, help="Skip the validation smoke calls (the MCP handshake still runs).")
 @click.option("--keep-backups", default=3, show_default=True, type=click.IntRange(1), help="Backups to keep.")
-@click.option("--conflicts", type=click.Choice(POLICIES), help="Conflict policy (default: prompt on a terminal, keep-local otherwise).")
+@click.option("--conflicts", type=click.Choice([p.value for p in Policy]), help="Conflict policy (default: prompt on a terminal, keep-local otherwise).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @json_option
 @click.option("--all", "all_projects", is_flag=True, help="Upgrade every registered project from its own source.")
@@ -47,20 +47,20 @@ def run_cmd(source: str | None, target: str | None, rev: str | None, dry_run: bo
         all_projects: bool, session_id: str | None) -> None:
     """Upgrade the install from the source clone (all six phases, rollback on failure)."""
     on_terminal = interactive() and not as_json
-    policy = conflicts or ("prompt" if on_terminal else "keep-local")
-    if policy == "prompt" and not on_terminal:
-        policy = "keep-local"  # a run without a terminal never waits for input
+    policy = Policy(conflicts) if conflicts else (Policy.PROMPT if on_terminal else Policy.KEEP_LOCAL)
+    if policy == Policy.PROMPT and not on_terminal:
+        policy = Policy.KEEP_LOCAL  # a run without a terminal never waits for input
     if all_projects:
         _run_all(policy, as_json, dict(dry_run=dry_run, auto_restart=not no_restart, skip_tests=skip_tests,
                                        keep_backups=keep_backups, assume_yes=yes,
-                                       decide=prompt_conflict if policy == "prompt" else None,
+                                       decide=prompt_conflict if policy == Policy.PROMPT else None,
                                        events=progress_printer(not as_json)))
         return
     with error_boundary(as_json):
         session = run_upgrade(
             target_path(target), source_path=source, dry_run=dry_run, auto_restart=not no_restart,
             skip_tests=skip_tests, keep_backups=keep_backups, conflicts=policy, assume_yes=yes, rev=rev, session_id=session_id,
-            decide=prompt_conflict if policy == "prompt" else None, events=progress_printer(not as_json),
+            decide=prompt_conflict if policy == Policy.PROMPT else None, events=progress_printer(not as_json),
             confirm=confirm_plan if on_terminal and not dry_run else None,
         )
     if dry_run:

@@ -12,14 +12,13 @@ from typing import Any
 
 from praxis_upgrade.content import baseline as bl
 from praxis_upgrade.content.merge import has_markers, is_binary, merge3
-from praxis_upgrade.content.plan import WRITES, Plan, PlanEntry, base_bytes
+from praxis_upgrade.content.plan import Plan, PlanEntry, base_bytes
+from praxis_upgrade.content.vocab import Action, Choice, Klass, Policy
 from praxis_upgrade.errors import ConflictsError
 from praxis_upgrade.source import layout
 from praxis_upgrade.source.repo import MissingObject, SourceRepo
 from praxis_upgrade.util import fs
 
-POLICIES = ("keep-local", "take-upstream", "merge", "fail", "prompt")
-DECISIONS = ("keep-local", "take-upstream", "merge", "skip")
 #: results after which the file is not what the plan meant; its old base is kept
 NOT_APPLIED = ("changed-since-plan", "skipped", "failed")
 DIFF_LINES = 400  # of the diff shown at a prompt
@@ -31,9 +30,9 @@ class Decision:
     """What happened to one path: its class, planned action, decision taken, and result."""
 
     path: str
-    klass: str
-    action: str
-    decision: str
+    klass: Klass
+    action: Action
+    decision: str  # a Choice for a conflict, else the Action taken (keep, stay-deleted)
     result: str
     sha256: str | None = None  # of the file written, if any
     line: int | None = None  # first conflict marker's line, when markers were written
@@ -50,6 +49,8 @@ class ApplyResult:
     deleted: list[str] = dataclasses.field(default_factory=list)
     changed_since_plan: list[str] = dataclasses.field(default_factory=list)
     unresolved: list[str] = dataclasses.field(default_factory=list)  # conflicts left for the user
+    gitignore_changed: bool = False  # step content: the project's .gitignore block was written
+    ide_configs: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # step server.code
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -57,7 +58,8 @@ class ApplyResult:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ApplyResult:
         kwargs = {k: v for k, v in data.items() if k in {f.name for f in dataclasses.fields(cls)}}
-        kwargs["decisions"] = [Decision(**d) for d in data.get("decisions", [])]
+        kwargs["decisions"] = [Decision(**{**d, "klass": Klass(d["klass"]), "action": Action(d["action"])})
+                               for d in data.get("decisions", [])]
         return cls(**kwargs)
 
     def decision_for(self, path: str) -> Decision | None:
@@ -94,7 +96,7 @@ def _current(path: Path) -> str | None:
 
 
 class _Applier:
-    def __init__(self, target: Path, repo: SourceRepo, policy: str, decide: Decide | None) -> None:
+    def __init__(self, target: Path, repo: SourceRepo, policy: Policy, decide: Decide | None) -> None:
         self.target, self.repo, self.policy, self.decide = target, repo, policy, decide
         self.result = ApplyResult()
 
@@ -139,23 +141,23 @@ class _Applier:
         elif e.action in ("add", "update"):
             if current is not None and current == e.upstream_sha and _mode_for(path, e.mode) == _mode_of(path):
                 self.wrote(e.path, current, new=e.local_sha is None)
-                self.record(e, "take-upstream", "already-applied", current)
+                self.record(e, Choice.TAKE_UPSTREAM, "already-applied", current)
             elif current not in (e.local_sha, e.upstream_sha):
                 self.changed(e)
             else:
                 sha = self.write(e, self.upstream(e), _mode_for(path, e.mode))
-                self.record(e, "take-upstream", "written", sha)
-        elif e.action in ("merge", "auto-merge"):
+                self.record(e, Choice.TAKE_UPSTREAM, "written", sha)
+        elif e.action in (Action.MERGE, Action.AUTO_MERGE):
             self.conflict(e, path, current)
 
     def changed(self, e: PlanEntry) -> None:
         self.result.changed_since_plan.append(e.path)
-        self.record(e, "none", "changed-since-plan")
+        self.record(e, Action.NONE, "changed-since-plan")
 
     def delete(self, e: PlanEntry, path: Path, current: str | None) -> None:
         if current is None:
             self.result.deleted.append(e.path)
-            self.record(e, "delete", "already-applied")
+            self.record(e, Action.DELETE, "already-applied")
         elif current != e.local_sha:
             self.changed(e)
         else:
@@ -165,7 +167,7 @@ class _Applier:
                 fs.remove_empty_dirs(path.parent / "__pycache__", self.target)
             fs.remove_empty_dirs(path.parent, self.target)
             self.result.deleted.append(e.path)
-            self.record(e, "delete", "deleted")
+            self.record(e, Action.DELETE, "deleted")
 
     def merged(self, e: PlanEntry, local: bytes) -> tuple[bytes, bool] | None:
         base, upstream = self.base(e), self.upstream(e)
@@ -192,15 +194,15 @@ class _Applier:
             outcome = self.merged(e, local)
             if outcome is not None and not outcome[1]:
                 bl.store_blob(self.target, local)
-                self.record(e, "merge", "merged", self.write(e, outcome[0], mode))
+                self.record(e, Choice.MERGE, "merged", self.write(e, outcome[0], mode))
                 return
         decision = self.choose(e, local)
-        if decision in ("take-upstream", "merge") and current is not None:
+        if decision in (Choice.TAKE_UPSTREAM, Choice.MERGE) and current is not None:
             bl.store_blob(self.target, local)  # lets a resumed run recognise its own merge
-        if decision == "take-upstream":
+        if decision == Choice.TAKE_UPSTREAM:
             self.record(e, decision, "written", self.write(e, self.upstream(e), _mode_for(path, e.mode)))
             return
-        if decision == "merge":
+        if decision == Choice.MERGE:
             outcome = self.merged(e, local)
             if outcome is not None:
                 sha = self.write(e, outcome[0], mode)
@@ -210,8 +212,8 @@ class _Applier:
                 if outcome[1]:
                     self.result.decisions[-1].line = _first_marker(outcome[0])
                 return
-            decision, fallback = "keep-local", "cannot-merge-kept-local"
-        elif decision == "skip":
+            decision, fallback = Choice.KEEP_LOCAL, "cannot-merge-kept-local"
+        elif decision == Choice.SKIP:
             self.result.unresolved.append(e.path)
             self.record(e, decision, "skipped")
             return
@@ -219,13 +221,13 @@ class _Applier:
             fallback = "kept-local"
         sha = self.write(e, self.upstream(e), 0o644, rel=layout.side_file(e.path))
         self.result.unresolved.append(e.path)
-        self.record(e, "keep-local", fallback, sha)
+        self.record(e, Choice.KEEP_LOCAL, fallback, sha)
 
-    def choose(self, e: PlanEntry, local: bytes) -> str:
-        if self.policy != "prompt":
-            return self.policy
+    def choose(self, e: PlanEntry, local: bytes) -> Choice:
+        if self.policy != Policy.PROMPT:
+            return Choice(self.policy.value)
         if self.decide is None:
-            return "keep-local"  # never wait for an answer nobody can give
+            return Choice.KEEP_LOCAL  # never wait for an answer nobody can give
         upstream = self.upstream(e)
         binary = is_binary(local) or is_binary(upstream)
         info: dict[str, Any] = {"path": e.path, "klass": e.klass, "binary": binary,
@@ -240,11 +242,11 @@ class _Applier:
             outcome = self.merged(e, local)
             info["merge_clean"] = outcome is not None and not outcome[1]
         answer = (self.decide(e, info) or "").strip()
-        return answer if answer in DECISIONS else "skip"
+        return Choice(answer) if answer in set(Choice) else Choice.SKIP
 
 
 def apply_plan(
-    plan: Plan, target: Path, repo: SourceRepo, *, policy: str,
+    plan: Plan, target: Path, repo: SourceRepo, *, policy: Policy | str,
     decide: Decide | None = None, progress: Callable[[int, int], None] | None = None,
     only_owner: str | None = None,
 ) -> ApplyResult:
@@ -253,12 +255,13 @@ def apply_plan(
     Each file is re-hashed first: one that changed since planning is skipped and reported, and one
     already at its planned content (an interrupted earlier run) is counted as done.
     """
-    if policy not in POLICIES:
-        raise ValueError(f"unknown conflict policy {policy!r} (one of {', '.join(POLICIES)})")
+    if policy not in set(Policy):
+        raise ValueError(f"unknown conflict policy {policy!r} (one of {', '.join(Policy)})")
+    policy = Policy(policy)
     entries = [e for e in plan.entries if only_owner is None or e.owner == only_owner]
-    todo = [e for e in entries if e.action in WRITES]
+    todo = [e for e in entries if e.action.writes]
     conflicts = [e.path for e in entries if e.is_conflict]
-    if policy == "fail" and conflicts:
+    if policy == Policy.FAIL and conflicts:
         raise ConflictsError(
             f"{len(conflicts)} conflict(s) and the policy is `fail`; nothing was written:\n"
             + "\n".join(f"  - {p}" for p in conflicts[:20]),
@@ -267,10 +270,10 @@ def apply_plan(
     applier = _Applier(target, repo, policy, decide)
     applier.result.owner = only_owner
     for e in entries:
-        if e.action == "keep":
-            applier.record(e, "keep", "kept" if e.klass == "local-changed" else "reported")
-        elif e.action == "stay-deleted" and e.is_conflict:
-            applier.record(e, "stay-deleted", "reported")
+        if e.action == Action.KEEP:
+            applier.record(e, Action.KEEP, "kept" if e.klass == Klass.LOCAL_CHANGED else "reported")
+        elif e.action == Action.STAY_DELETED and e.is_conflict:
+            applier.record(e, Action.STAY_DELETED, "reported")
             applier.result.unresolved.append(e.path)
     for done, e in enumerate(todo, 1):
         applier.apply(e)

@@ -37,7 +37,7 @@ def entry_diffs(entry: PlanEntry, target: Path, repo: SourceRepo) -> dict[str, s
     local_path = target / entry.path
     local = local_path.read_bytes() if local_path.is_file() else None
     upstream = repo.blob(entry.upstream_git_blob) if entry.upstream_git_blob else None
-    if entry.klass.startswith("conflict"):
+    if entry.is_conflict:
         base = _base(entry, target, repo)
         return {
             "yours": _diff(base, local, f"base/{entry.path}", f"yours/{entry.path}"),

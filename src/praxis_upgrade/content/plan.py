@@ -9,27 +9,13 @@ from typing import Any
 
 from praxis_upgrade.content.baseline import Baseline, FileRecord, load_blob
 from praxis_upgrade.content.merge import is_binary, merge3
+from praxis_upgrade.content.vocab import Action, Klass
 from praxis_upgrade.errors import PathEscapeError
 from praxis_upgrade.source import layout
 from praxis_upgrade.source.repo import Entry, MissingObject, SourceRepo
 from praxis_upgrade.util import fs
 
 RACY_NS = 100_000_000  # files modified this close to the recording time are hashed again
-
-# klass -> default action (DESIGN.md §3)
-UNCHANGED, UPSTREAM_CHANGED, LOCAL_CHANGED, BOTH_SAME = "unchanged", "upstream-changed", "local-changed", "both-same"
-CONFLICT, ADDED, ADD_ADD = "conflict", "added", "conflict-add-add"
-UPSTREAM_DELETED, KEPT_DELETED = "upstream-deleted", "local-changed-upstream-deleted"
-LOCALLY_DELETED, MODIFY_DELETE, BOTH_DELETED = "locally-deleted", "conflict-modify-delete", "both-deleted"
-UNREADABLE, BOTH_CHANGED = "unreadable", "both-changed"  # both-changed: edits merge without overlap
-ACTIONS = {
-    UNCHANGED: "none", UPSTREAM_CHANGED: "update", LOCAL_CHANGED: "keep", BOTH_SAME: "none",
-    CONFLICT: "merge", ADDED: "add", ADD_ADD: "merge", UPSTREAM_DELETED: "delete",
-    KEPT_DELETED: "keep", LOCALLY_DELETED: "stay-deleted", MODIFY_DELETE: "stay-deleted",
-    BOTH_DELETED: "none", UNREADABLE: "none", BOTH_CHANGED: "auto-merge",
-}
-WRITES = ("update", "add", "merge", "auto-merge", "delete")
-
 
 @dataclasses.dataclass
 class PlanEntry:
@@ -40,8 +26,8 @@ class PlanEntry:
 
     path: str
     owner: str
-    klass: str
-    action: str
+    klass: Klass
+    action: Action
     base_sha: str | None = None
     local_sha: str | None = None
     upstream_sha: str | None = None
@@ -55,14 +41,14 @@ class PlanEntry:
 
     @property
     def is_conflict(self) -> bool:
-        return self.klass.startswith("conflict")
+        return self.klass.is_conflict
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PlanEntry:
-        return cls(**data)
+        return cls(**{**data, "klass": Klass(data["klass"]), "action": Action(data["action"])})
 
 
 @dataclasses.dataclass
@@ -83,7 +69,7 @@ class Plan:
 
     def changes(self) -> list[PlanEntry]:
         """Entries that write or delete a file."""
-        return [e for e in self.entries if e.action in WRITES]
+        return [e for e in self.entries if e.action.writes]
 
     def conflicts(self) -> list[PlanEntry]:
         return [e for e in self.entries if e.is_conflict]
@@ -93,7 +79,7 @@ class Plan:
         out: list[str] = []
         for e in self.changes():
             out.append(e.path)
-            if e.action == "merge" and e.upstream_sha is not None:
+            if e.action == Action.MERGE and e.upstream_sha is not None:
                 out.append(layout.side_file(e.path))
         return out
 
@@ -108,23 +94,23 @@ class Plan:
         return cls(entries=[PlanEntry.from_json(e) for e in data.get("entries", [])], **kwargs)
 
 
-def _classify(base: FileRecord | None, local: str | None, up: Entry | None, up_sha: str | None) -> str:
+def _classify(base: FileRecord | None, local: str | None, up: Entry | None, up_sha: str | None) -> Klass:
     if base is None:
         if local is None:
-            return ADDED
-        return BOTH_SAME if local == up_sha else ADD_ADD
+            return Klass.ADDED
+        return Klass.BOTH_SAME if local == up_sha else Klass.ADD_ADD
     up_same = up is not None and up.git_blob == base.git_blob and up.mode == base.mode
     if local is None:
         if up is None:
-            return BOTH_DELETED
-        return LOCALLY_DELETED if up_same else MODIFY_DELETE
+            return Klass.BOTH_DELETED
+        return Klass.LOCALLY_DELETED if up_same else Klass.MODIFY_DELETE
     if up is None:
-        return UPSTREAM_DELETED if local == base.sha256 else KEPT_DELETED
+        return Klass.UPSTREAM_DELETED if local == base.sha256 else Klass.KEPT_DELETED
     if local == base.sha256:
-        return UNCHANGED if up_same else UPSTREAM_CHANGED
+        return Klass.UNCHANGED if up_same else Klass.UPSTREAM_CHANGED
     if up_same:
-        return LOCAL_CHANGED
-    return BOTH_SAME if local == up_sha else CONFLICT
+        return Klass.LOCAL_CHANGED
+    return Klass.BOTH_SAME if local == up_sha else Klass.CONFLICT
 
 
 class _Planner:
@@ -179,7 +165,7 @@ class _Planner:
             local, size, mtime = self.local(path, base)
         except OSError as e:
             if base is not None and up is not None and up.git_blob == base.git_blob:
-                return PlanEntry(rel, owner, UNREADABLE, "none", base.sha256, None, base.sha256,
+                return PlanEntry(rel, owner, Klass.UNREADABLE, Action.NONE, base.sha256, None, base.sha256,
                                  up.git_blob, up.mode, up.size, base.git_blob, base.mode)
             self.problems.append(f"{rel}: cannot read it ({e.strerror or e})")
             return None
@@ -188,10 +174,10 @@ class _Planner:
         else:
             up_sha = self.upstream_sha(up)
         klass = _classify(base, local, up, up_sha)
-        if klass == CONFLICT and base is not None and up is not None and self.merges_cleanly(path, base, up):
-            klass = BOTH_CHANGED
-        action = ACTIONS[klass]
-        if action in WRITES:
+        if klass == Klass.CONFLICT and base is not None and up is not None and self.merges_cleanly(path, base, up):
+            klass = Klass.BOTH_CHANGED
+        action = klass.action
+        if action.writes:
             self.check_writable(rel, path, local is not None)
         return PlanEntry(
             rel, owner, klass, action,

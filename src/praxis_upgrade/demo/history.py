@@ -94,7 +94,7 @@ class History:
             self.md(root + "phases/dynamic/phase-template.md", "Dynamic phase template", 1500)
             self.md(root + "phases/dynamic/task-template.md", "Dynamic task template", 1200)
 
-    def sync_workflow_meta(self, rel: Release, rel_index: int) -> None:
+    def sync_workflow_meta(self, rel_index: int) -> None:
         """(Re)write metadata.json and gates from each workflow's phase/task structure."""
         for name, wf in self.workflows.items():
             root = f"{WF}{name}/"
@@ -223,12 +223,12 @@ def build_history(scale: float = 1, seed: int = 0) -> list[tuple[Release, Files]
     shapes = sorted(source_shape.WORKFLOW_SHAPES)
     for i in range(max(0, round(len(shapes) * (scale - 1)))):
         h.add_workflow(f"extra_{i:03d}_flow_v1", 0, shape=shapes[i % len(shapes)])
-    h.sync_workflow_meta(first, 0)
+    h.sync_workflow_meta(0)
     h.server()
     h.scripts()
     out = [(first, h.snapshot(first))]
     for idx in range(1, len(RELEASES)):
         h.evolve(RELEASES[idx - 1], RELEASES[idx], idx)
-        h.sync_workflow_meta(RELEASES[idx], idx)
+        h.sync_workflow_meta(idx)
         out.append((RELEASES[idx], h.snapshot(RELEASES[idx])))
     return out

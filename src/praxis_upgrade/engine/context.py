@@ -4,13 +4,22 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar, overload
 
 import pluggy
 
+from praxis_upgrade.content.vocab import Policy
+from praxis_upgrade.engine.results import as_json
 from praxis_upgrade.engine.session import Session, SessionStore
 
-POLICIES = ("prompt", "keep-local", "take-upstream", "merge", "fail")
+
+class _FromJson(Protocol):
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Any: ...
+
+
+R = TypeVar("R", bound=_FromJson)
+
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,13 +31,13 @@ class Options:
     auto_restart: bool = True
     skip_tests: bool = False
     keep_backups: int = 3
-    conflicts: str = "keep-local"
+    conflicts: str = Policy.KEEP_LOCAL  # a Policy value
     assume_yes: bool = False
     rev: str | None = None
 
     @property
     def interactive_conflicts(self) -> bool:
-        return self.conflicts == "prompt"
+        return self.conflicts == Policy.PROMPT
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -73,9 +82,30 @@ class Context:
     def source(self) -> Path | None:
         return Path(self.session.source) if self.session.source else None
 
-    def result(self, step: str) -> Any:
-        """The saved result of an earlier step (``"plan"``, ``"backup"``, ...), or None."""
-        return self.session.results.get(step)
+    @overload
+    def result(self, step: str) -> Any: ...
+
+    @overload
+    def result(self, step: str, kind: type[R]) -> R | None: ...
+
+    def result(self, step: str, kind: type[R] | None = None) -> Any:
+        """The saved result of an earlier step (``"plan"``, ``"backup"``, ...), or None.
+
+        With ``kind`` (e.g. ``PlanResult``) it comes back as that type; without, as saved JSON.
+        """
+        raw = self.session.results.get(step)
+        if kind is None or raw is None:
+            return raw
+        return kind.from_json(raw)
+
+    def record(self, step: str, result: Any) -> None:
+        """Save a step's result (or its partial progress) now, before the step returns.
+
+        A step that has changed files calls this before anything that may still fail, so that a
+        rollback knows what the step wrote. The step's return value replaces it when it finishes.
+        """
+        self.session.results[step] = as_json(result)
+        self.checkpoint()
 
     def checkpoint(self) -> None:
         """Save the session now (long steps call this after a batch of idempotent work)."""

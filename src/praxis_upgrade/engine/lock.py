@@ -16,7 +16,8 @@ from praxis_upgrade.util.clock import now
 
 
 class UpgradeLock:
-    """``with UpgradeLock(target).hold(session_id): ...`` guards one upgrade of one install.
+    """Guards one upgrade of one install: ``acquire(session_id)`` or a LockedError naming the
+    holder, ``retag`` when the holder turns out to be a resumed session, ``release`` at the end.
 
     The lock itself is ``flock``/``LockFileEx`` through filelock, so the OS drops it when the
     holder dies: a crashed run never blocks the next one. The JSON beside it is informational

@@ -11,9 +11,11 @@ from typing import Any
 
 import pluggy
 
+from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine import session as sess
 from praxis_upgrade.engine.context import Context, Event, Options
 from praxis_upgrade.engine.lock import UpgradeLock
+from praxis_upgrade.engine.results import as_json
 from praxis_upgrade.engine.steps import PHASES, ROLLBACK_PHASES, STEPS, Step
 from praxis_upgrade.errors import (
     PluginError,
@@ -62,7 +64,7 @@ def run_upgrade(
         RollbackError: phase 2-4 failed and the rollback could not restore everything.
     """
     praxis = targets.require_install(Path(target))
-    policy = conflicts or ("prompt" if interactive_conflicts else "keep-local")
+    policy = conflicts or (Policy.PROMPT if interactive_conflicts else Policy.KEEP_LOCAL)
     source = targets.resolve_source(praxis, source_path)
     options = Options(
         source_path=str(source),
@@ -156,12 +158,11 @@ def rollback_upgrade(
             session = owner if owner is not None else _pick_rollback(store, session_id)
             _refuse_out_of_order(store, session)
         lock.retag(session.id)
-        session.results["backup"]["force"] = force
         previous, saved = session.status, store.path(session.id).exists()
         session.status = sess.ROLLING_BACK
         ctx = Context(praxis, Options.from_json(session.options), session, pm.hook, store, None, events)
         try:
-            _rollback(ctx, pm, None)
+            _rollback(ctx, pm, None, force=force)
         except UserError:  # refused before anything was restored (unknown or damaged backup)
             session.status = previous
             if saved:
@@ -296,11 +297,11 @@ def _fail(ctx: Context, pm: pluggy.PluginManager, error: PraxisError) -> None:
     ) from error
 
 
-def _rollback(ctx: Context, pm: pluggy.PluginManager, error: str | None) -> None:
+def _rollback(ctx: Context, pm: pluggy.PluginManager, error: str | None, *, force: bool = False) -> None:
     session = ctx.session
     started = time.monotonic()
     try:
-        result = pm.hook.praxis_rollback(ctx=ctx, error=error)
+        result = as_json(pm.hook.praxis_rollback(ctx=ctx, error=error, force=force))
         session.timings["rollback"] = round(time.monotonic() - started, 4)
     except PraxisError:
         ctx.checkpoint()
@@ -346,7 +347,7 @@ def _drive(ctx: Context, pm: pluggy.PluginManager, *, last_phase: int) -> None:
         ctx.emit("step", phase=step.phase, phase_name=PHASES[step.phase], step=step.name)
         started = time.monotonic()
         result = _call(ctx, pm, step)
-        session.results[step.name] = result
+        session.results[step.name] = as_json(result)
         session.timings[step.name] = round(time.monotonic() - started, 4)
         session.completed_steps.append(step.name)
         ctx.checkpoint()
@@ -362,7 +363,7 @@ def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
     except Exception as e:
         raise _as_step_failure(pm, e) from e
     if step.collect:
-        items = [item for group in result for item in (group or [])]
+        items = _collected(result)
         if step.name == "preflight" and items:
             raise PreflightError(
                 "pre-flight found problems; nothing was changed:\n" + "\n".join(f"  - {p}" for p in items),
@@ -383,6 +384,24 @@ def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
             hint="a default plugin may be disabled through PRAXIS_UPGRADE_DISABLE_PLUGINS",
         )
     return result
+
+
+def _collected(results: list[Any]) -> list[Any]:
+    """A collect hook's results as saved: a list from a plugin adds its items, anything else is one item."""
+    items = [item for group in results if group is not None
+             for item in (group if isinstance(group, list) else [group])]
+    return list(as_json(items))
+
+
+def validate_install(
+    target: Path | str, *, skip_tests: bool = False, pm: pluggy.PluginManager | None = None
+) -> list[dict[str, Any]]:
+    """Phase 4 alone on an install as it is: every validation check, as saved in a session."""
+    praxis = targets.require_install(Path(target))
+    pm = pm or get_plugin_manager()
+    session = sess.Session(id=sess.new_id(), kind="validate", target=str(praxis), source=None, options={})
+    ctx = Context(praxis, Options(skip_tests=skip_tests), session, pm.hook)
+    return _collected(pm.hook.praxis_validate(ctx=ctx))
 
 
 def _as_step_failure(pm: pluggy.PluginManager, e: BaseException) -> PraxisError:

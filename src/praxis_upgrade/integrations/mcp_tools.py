@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine import session
 from praxis_upgrade.engine.lock import UpgradeLock
 from praxis_upgrade.engine.status import get_status, session_state
@@ -31,7 +32,7 @@ def start_upgrade(target: str, source: str | None = None, conflicts: str = "keep
     """
     praxis = targets.require_install(Path(target))
     src = targets.resolve_source(praxis, source)
-    if conflicts not in ("keep-local", "take-upstream", "merge", "fail"):
+    if conflicts not in {p.value for p in Policy} - {Policy.PROMPT.value}:  # nobody to ask
         raise StateError(f"conflict policy {conflicts!r} is not allowed here", hint="use keep-local, take-upstream, merge or fail")
     sid = session.new_id()
     args = ["run", "--target", str(praxis), "--source", str(src), "--conflicts", conflicts, "--yes", "--json",

@@ -2,27 +2,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from praxis_upgrade.backups.create import create_backup
 from praxis_upgrade.engine.context import Context
+from praxis_upgrade.engine.results import BackupResult, PlanResult
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.store import TOOL_FILES
 
 
 @hookimpl(trylast=True)
-def praxis_backup(ctx: Context) -> dict[str, Any]:
-    plan = ctx.result("plan")
-    paths = sorted(set(plan["touched"]) | set(TOOL_FILES))
+def praxis_backup(ctx: Context) -> BackupResult:
+    plan = ctx.result("plan", PlanResult)
+    assert plan is not None
+    paths = sorted(set(plan.touched) | set(TOOL_FILES))
     made = create_backup(
         ctx.target,
         paths,
-        outside=[Path(p) for p in plan.get("outside", [])],
-        meta={
-            "session": ctx.session.id,
-            "from_version": plan.get("from_version"),
-            "to_version": plan.get("to_version"),
-        },
+        outside=[Path(p) for p in plan.outside],
+        meta={"session": ctx.session.id, "from_version": plan.from_version, "to_version": plan.to_version},
     )
     ctx.emit("info", message=f"backup {made.id}: {len(paths)} paths, verified")
-    return {"id": made.id, "path": str(made.path), "paths": len(paths)}
+    return BackupResult(id=made.id, path=str(made.path), paths=len(paths))

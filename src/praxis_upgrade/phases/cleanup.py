@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from praxis_upgrade.backups import catalog
 from praxis_upgrade.content import baseline
 from praxis_upgrade.content.apply import ApplyResult, new_baseline
-from praxis_upgrade.content.plan import Plan
 from praxis_upgrade.engine import registry
 from praxis_upgrade.engine.context import Context
+from praxis_upgrade.engine.results import BackupResult, CleanupResult, EnvironmentResult, PlanResult
 from praxis_upgrade.errors import StateError
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import venv
@@ -18,35 +17,37 @@ from praxis_upgrade.source.repo import SourceRepo
 
 
 @hookimpl(trylast=True)
-def praxis_cleanup(ctx: Context) -> dict[str, Any]:
+def praxis_cleanup(ctx: Context) -> CleanupResult:
     assert ctx.source is not None
-    plan = Plan.from_json(ctx.result("plan")["plan"])
+    planned = ctx.result("plan", PlanResult)
+    assert planned is not None
+    plan = planned.entries()
     repo = SourceRepo(ctx.source)
-    applied = [ApplyResult.from_json(ctx.result(s)) for s in ("content", "server.code") if ctx.result(s)]
-    env = ctx.result("server.environment") or {}
+    applied = [a for a in (ctx.result(s, ApplyResult) for s in ("content", "server.code")) if a is not None]
+    env = ctx.result("server.environment", EnvironmentResult) or EnvironmentResult()
     old = baseline.load(ctx.target)
     unchanged = (
-        old is not None and not plan.changes() and not env.get("changed") and old.commit == plan.upstream_commit
-        and old.environment == env.get("fingerprint")
+        old is not None and not plan.changes() and not env.changed and old.commit == plan.upstream_commit
+        and old.environment == env.fingerprint
     )
     if unchanged and old is not None:  # a no-op upgrade writes nothing, not even a fresh timestamp
         record = old
     else:
         record = new_baseline(plan, ctx.target, repo, applied)
-        if env.get("fingerprint"):
-            record.environment = env["fingerprint"]
+        if env.fingerprint:
+            record.environment = env.fingerprint
         baseline.save(ctx.target, record)
     if targets.remembered_source(ctx.target) != Path(ctx.source):
         targets.remember_source(ctx.target, Path(ctx.source))
-    backup_id = (ctx.result("backup") or {}).get("id")
+    backup_id = (ctx.result("backup", BackupResult) or BackupResult()).id
     if backup_id:
         catalog.mark_good(catalog.find_backup(ctx.target, backup_id))
-    if env.get("changed"):
-        venv.discard_previous(ctx.target, venv.EnvChange.from_json(env["change"]))
+    if env.changed:
+        venv.discard_previous(ctx.target, venv.EnvChange.from_json(env.change or {}))
     open_ids = [s.id for s in ctx.store.open_sessions()] if ctx.store else []
     pruned = catalog.prune_backups(ctx.target, ctx.options.keep_backups, protect=[i for i in [backup_id] if i] + open_ids)
     _clear_update_notices(ctx)
-    return {"baseline": record.version, "pruned_backups": pruned}
+    return CleanupResult(baseline=record.version, pruned_backups=pruned)
 
 
 def _clear_update_notices(ctx: Context) -> None:

@@ -4,22 +4,24 @@ from __future__ import annotations
 from typing import Any
 
 from praxis_upgrade.content import gitignore
-from praxis_upgrade.content.apply import apply_plan
-from praxis_upgrade.content.plan import Plan
+from praxis_upgrade.content.apply import ApplyResult, apply_plan
+from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine.context import Context
+from praxis_upgrade.engine.results import PlanResult
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.source.repo import SourceRepo
 from praxis_upgrade.util import fs
 
 
-def apply_owner(ctx: Context, owner: str, step: str) -> dict[str, Any]:
+def apply_owner(ctx: Context, owner: str, step: str) -> ApplyResult:
     """Apply the plan's entries of one owner ("content" or "server") with the run's policy."""
-
     assert ctx.source is not None
-    plan = Plan.from_json(ctx.result("plan")["plan"])
+    planned = ctx.result("plan", PlanResult)
+    assert planned is not None
+    plan = planned.entries()
     repo = SourceRepo(ctx.source)
     decide = None
-    if ctx.options.conflicts == "prompt" and ctx.decide is not None:
+    if ctx.options.conflicts == Policy.PROMPT and ctx.decide is not None:
         ask = ctx.decide
 
         def decide(entry: Any, info: Any) -> str:
@@ -30,20 +32,19 @@ def apply_owner(ctx: Context, owner: str, step: str) -> dict[str, Any]:
 
     result = apply_plan(
         plan, ctx.target, repo, policy=ctx.options.conflicts, decide=decide, progress=progress, only_owner=owner
-    ).to_json()
+    )
     # saved at once, not only when the hook returns: if anything fails after this point, rollback
     # must know which files this step wrote
-    ctx.session.results[step] = result
-    ctx.checkpoint()
+    ctx.record(step, result)
     return result
 
 
 @hookimpl(trylast=True)
-def praxis_content(ctx: Context) -> dict[str, Any]:
+def praxis_content(ctx: Context) -> ApplyResult:
     result = apply_owner(ctx, "content", "content")
     path = ctx.project / ".gitignore"
-    result["gitignore_changed"] = gitignore.update_gitignore(ctx.project, gitignore.required_entries(ctx.target))
-    if result["gitignore_changed"]:
+    result.gitignore_changed = gitignore.update_gitignore(ctx.project, gitignore.required_entries(ctx.target))
+    if result.gitignore_changed:
         # outside the install, keyed by absolute path: rollback removes it only if it is still ours
-        result["written"][str(path)] = fs.sha256_file(path)
+        result.written[str(path)] = fs.sha256_file(path)
     return result

@@ -1,13 +1,13 @@
 """Default planner: baseline (or adoption), three-way plan, conflict policy `fail`, disk space."""
 from __future__ import annotations
 
-from typing import Any
-
 from praxis_upgrade.backups import catalog
 from praxis_upgrade.content import baseline
 from praxis_upgrade.content.adopt import adopt
 from praxis_upgrade.content.plan import make_plan
+from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine.context import Context
+from praxis_upgrade.engine.results import PlanResult
 from praxis_upgrade.errors import ConflictsError, PreflightError
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server.ideconfig import ide_config_paths
@@ -15,7 +15,7 @@ from praxis_upgrade.source.repo import SourceRepo
 
 
 @hookimpl(trylast=True)
-def praxis_plan(ctx: Context) -> dict[str, Any]:
+def praxis_plan(ctx: Context) -> PlanResult:
     assert ctx.source is not None
     repo = SourceRepo(ctx.source)
     base = baseline.load(ctx.target)
@@ -31,8 +31,8 @@ def praxis_plan(ctx: Context) -> dict[str, Any]:
             hint="fix their permissions (or remove the offending links), then run again",
             problems=list(plan.problems),
         )
-    conflicts = [e.path for e in plan.entries if e.klass.startswith("conflict")]
-    if conflicts and ctx.options.conflicts == "fail":
+    conflicts = [e.path for e in plan.conflicts()]
+    if conflicts and ctx.options.conflicts == Policy.FAIL:
         raise ConflictsError(
             f"{len(conflicts)} conflict(s) and --conflicts fail; nothing was changed:\n"
             + "\n".join(f"  - {p}" for p in conflicts[:20]),
@@ -43,14 +43,14 @@ def praxis_plan(ctx: Context) -> dict[str, Any]:
     write_bytes = sum(e.size for e in plan.changes() if getattr(e, "size", None))
     if not ctx.options.dry_run:
         catalog.check_space(ctx.target, catalog.space_needed(ctx.target, touched, write_bytes=write_bytes))
-    return {
-        "summary": plan.counts(),
-        "touched": touched,
-        "outside": outside,
-        "conflicts": conflicts,
-        "from_version": plan.from_version,
-        "to_version": plan.to_version,
-        "adopted": adopted,
-        "adopted_from": base.adopted_from if adopted else None,
-        "plan": plan.to_json(),
-    }
+    return PlanResult(
+        summary=plan.counts(),
+        touched=touched,
+        outside=outside,
+        conflicts=conflicts,
+        from_version=plan.from_version,
+        to_version=plan.to_version,
+        adopted=adopted,
+        adopted_from=base.adopted_from if adopted else None,
+        plan=plan.to_json(),
+    )

@@ -5,6 +5,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from praxis_upgrade.content.vocab import Action, Klass
 from praxis_upgrade.engine.context import Context
 from praxis_upgrade.engine.session import Session
 from praxis_upgrade.plugin.spec import hookimpl
@@ -45,14 +46,14 @@ def summary_markdown(session: Session) -> str:
     if session.error:
         lines += ["", "## Error", "", "```", session.error, "```"]
     if plan.get("summary"):
-        lines += ["", "## Plan", "", "| action | files |", "| --- | --- |"]
+        lines += ["", "## Plan", "", "| class | files |", "| --- | --- |"]
         lines += [f"| {k} | {v} |" for k, v in sorted(plan["summary"].items())]
     decisions = [d for s in ("content", "server.code") for d in (session.results.get(s) or {}).get("decisions", [])]
-    conflicts = [d for d in decisions if str(d.get("klass", "")).startswith("conflict")]
+    conflicts = [d for d in decisions if Klass.conflicting(d.get("klass"))]
     if conflicts:
         lines += ["", "## Conflicts", "", "| file | class | decision | result |", "| --- | --- | --- | --- |"]
         lines += [f"| `{d['path']}` | {d.get('klass')} | {d.get('decision')} | {d.get('result', '')} |" for d in conflicts]
-    kept = [d for d in decisions if d.get("action") in ("keep", "keep-report") and d not in conflicts]
+    kept = [d for d in decisions if d.get("action") == Action.KEEP and d not in conflicts]
     if kept:
         lines += ["", "## Your edits kept", ""] + [f"- `{d['path']}` ({d.get('klass')})" for d in kept]
     checks = session.results.get("validation") or []

@@ -6,8 +6,17 @@ from typing import Any
 from praxis_upgrade.backups.catalog import find_backup
 from praxis_upgrade.backups.manifest import verify_backup
 from praxis_upgrade.backups.restore import restore_backup
-from praxis_upgrade.content.plan import WRITES
+from praxis_upgrade.content.apply import ApplyResult
 from praxis_upgrade.engine.context import Context
+from praxis_upgrade.engine.results import (
+    BackupResult,
+    EnvironmentResult,
+    PlanResult,
+    RestartResult,
+    RollbackResult,
+    StopResult,
+    as_json,
+)
 from praxis_upgrade.errors import BackupError
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import lifecycle, venv
@@ -17,12 +26,12 @@ from praxis_upgrade.util import fs
 
 
 @hookimpl(trylast=True)
-def praxis_rollback(ctx: Context, error: str | None) -> dict[str, Any]:
-    info = ctx.result("backup") or {}
-    if not info.get("id"):
-        return {"complete": True, "message": "nothing was written before the failure", "restored": []}
-    made = find_backup(ctx.target, info["id"])
-    problems = [] if info.get("force") else verify_backup(made.path)
+def praxis_rollback(ctx: Context, force: bool) -> RollbackResult:
+    info = ctx.result("backup", BackupResult) or BackupResult()
+    if not info.id:
+        return RollbackResult(complete=True, message="nothing was written before the failure")
+    made = find_backup(ctx.target, info.id)
+    problems = [] if force else verify_backup(made.path)
     if problems:  # refuse before anything (server, venv, files) is touched
         raise BackupError(
             f"backup {made.id} failed verification: " + "; ".join(problems[:5]),
@@ -31,22 +40,20 @@ def praxis_rollback(ctx: Context, error: str | None) -> dict[str, Any]:
     added = _written_by_upgrade(ctx)
     new_server = _stop_new_server(ctx)
     _restore_venv(ctx)
-    report = restore_backup(ctx.target, made, added_shas=added, force=bool(info.get("force")))
-    out = report.to_json()
-    out["complete"] = report.verified and not report.unrestorable
+    report = restore_backup(ctx.target, made, added_shas=added, force=force)
+    out = RollbackResult.from_json(report.to_json())
+    out.complete = report.verified and not report.unrestorable
     if new_server is not None:
-        out["stopped_new_server"] = new_server
-    stop = ctx.result("server.stop") or {}
-    if stop.get("state") == "stopped":
-        restart = ctx.hook.praxis_restart_server(ctx=ctx)
-        out["server"] = restart
+        out.extra["stopped_new_server"] = new_server
+    stop = ctx.result("server.stop", StopResult) or StopResult()
+    if stop.state == "stopped":
+        out.extra["server"] = as_json(ctx.hook.praxis_restart_server(ctx=ctx))
     return out
 
 
 def _stop_new_server(ctx: Context) -> dict[str, Any] | None:
     """The server phase 3 restarted runs the new version: stop it (by pid) before going back."""
-
-    if not (ctx.result("server.restart") or {}).get("restarted"):
+    if not (ctx.result("server.restart", RestartResult) or RestartResult()).restarted:
         return None
     found = lifecycle.find_server(ctx.target)
     if isinstance(found, lifecycle.ServerProcess):
@@ -58,9 +65,9 @@ def _restore_venv(ctx: Context) -> None:
     """Give the venv its previous package set back: a rename while the old venv is kept aside
     (also after a crash mid-install), an exact reinstall after a finished upgrade discarded it."""
 
-    env = ctx.result("server.environment") or {}
-    if env.get("changed") or Store(ctx.target).previous_venv.exists():
-        venv.restore_environment(ctx.target, venv.EnvChange.from_json(env.get("change") or {}))
+    env = ctx.result("server.environment", EnvironmentResult) or EnvironmentResult()
+    if env.changed or Store(ctx.target).previous_venv.exists():
+        venv.restore_environment(ctx.target, venv.EnvChange.from_json(env.change or {}))
 
 
 def _written_by_upgrade(ctx: Context) -> dict[str, str]:
@@ -73,13 +80,15 @@ def _written_by_upgrade(ctx: Context) -> dict[str, str]:
 
     added: dict[str, str] = {}
 
-    for entry in ((ctx.result("plan") or {}).get("plan") or {}).get("entries", []):
-        if entry.get("upstream_sha") and entry.get("action") in WRITES:
-            added[entry["path"]] = entry["upstream_sha"]  # what an update or add writes
-        if entry.get("upstream_sha") and str(entry.get("klass", "")).startswith("conflict"):
-            added[layout.side_file(entry["path"])] = entry["upstream_sha"]
+    planned = ctx.result("plan", PlanResult)
+    for entry in planned.entries().entries if planned is not None else []:
+        if entry.upstream_sha and entry.action.writes:
+            added[entry.path] = entry.upstream_sha  # what an update or add writes
+        if entry.upstream_sha and entry.is_conflict:
+            added[layout.side_file(entry.path)] = entry.upstream_sha
     for step in ("content", "server.code"):
-        added.update((ctx.result(step) or {}).get("written") or {})
+        applied = ctx.result(step, ApplyResult)
+        added.update(applied.written if applied is not None else {})
 
     for rel in TOOL_FILES:  # the baseline and settings are this tool's own files, never the user's
         if (ctx.target / rel).is_file():

@@ -1,10 +1,10 @@
 """Default phase 3: stop this project's server by pid, upgrade its code and venv, restart it."""
 from __future__ import annotations
 
-from typing import Any
-
 from praxis_upgrade.content import baseline
+from praxis_upgrade.content.apply import ApplyResult
 from praxis_upgrade.engine.context import Context
+from praxis_upgrade.engine.results import EnvironmentResult, RestartResult, StopResult
 from praxis_upgrade.phases.content import apply_owner
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import ideconfig, lifecycle, venv
@@ -13,42 +13,42 @@ from praxis_upgrade.util import fs
 
 
 @hookimpl(trylast=True)
-def praxis_stop_server(ctx: Context) -> dict[str, Any]:
+def praxis_stop_server(ctx: Context) -> StopResult:
     found = lifecycle.find_server(ctx.target)
     if found is None:
-        return {"state": "not-running", "message": "no server was running for this project"}
+        return StopResult(state="not-running", message="no server was running for this project")
     if not isinstance(found, lifecycle.ServerProcess):
-        return {"state": found.kind, "message": found.message}
+        return StopResult(state=found.kind, message=found.message)
     stopped = lifecycle.stop_server(found)
-    return {"state": "stopped", "captured": found.capture().to_json(), "stop": stopped.to_json(),
-            "message": f"stopped server pid {found.pid}"}
+    return StopResult(state="stopped", captured=found.capture().to_json(), stop=stopped.to_json(),
+                      message=f"stopped server pid {found.pid}")
 
 
 @hookimpl(trylast=True)
-def praxis_server_code(ctx: Context) -> dict[str, Any]:
+def praxis_server_code(ctx: Context) -> ApplyResult:
     result = apply_owner(ctx, "server", "server.code")
     # IDE entries that launch this project's server get what the new server needs (--transport);
     # they were backed up in phase 1 with the other files outside the install
     changes = ideconfig.fix_ide_configs(
-        ctx.project, ctx.target, requires_transport=lifecycle.knows_transport(ctx.target / "mcp_server")
+        ctx.project, requires_transport=lifecycle.knows_transport(ctx.target / "mcp_server")
     )
-    result["ide_configs"] = [c.to_json() for c in changes]
+    result.ide_configs = [c.to_json() for c in changes]
     for path in {ctx.project / c.path for c in changes if c.changed}:  # absolute paths stay absolute
-        result["written"][str(path)] = fs.sha256_file(path)  # so rollback knows the bytes are ours
-    ctx.session.results["server.code"] = result
-    ctx.checkpoint()
+        result.written[str(path)] = fs.sha256_file(path)  # so rollback knows the bytes are ours
+    ctx.record("server.code", result)
     return result
 
 
 @hookimpl(trylast=True)
-def praxis_environment(ctx: Context) -> dict[str, Any]:
+def praxis_environment(ctx: Context) -> EnvironmentResult:
     if Store(ctx.target).previous_venv.exists():  # a crash mid-install: start from the real old venv
         venv.restore_environment(ctx.target, venv.EnvChange.from_json({}))
     record = baseline.load(ctx.target)
     before = getattr(record, "environment", None) if record else None
     if not venv.needs_install(ctx.target, before):
         fingerprint = before or venv.requirements_fingerprint(ctx.target, venv.venv_python(ctx.target))
-        return {"changed": False, "fingerprint": fingerprint, "message": "requirements and interpreter unchanged"}
+        return EnvironmentResult(changed=False, fingerprint=fingerprint,
+                                 message="requirements and interpreter unchanged")
     assert ctx.source is not None
     wheels = ctx.source / "wheels"
     change = venv.install_requirements(
@@ -56,25 +56,26 @@ def praxis_environment(ctx: Context) -> dict[str, Any]:
     )
     steps = venv.run_post_install(ctx.target, venv.post_install_steps(
         (ctx.target / "mcp_server" / "requirements.txt").read_text(encoding="utf-8")))
-    result = {
-        "changed": True,
-        "change": change.to_json(),
-        "fingerprint": venv.requirements_fingerprint(ctx.target, venv.venv_python(ctx.target)),
-        "post_install": [s.to_json() for s in steps],
-    }
-    ctx.session.results["server.environment"] = result  # rollback must know, whatever fails next
-    ctx.checkpoint()
+    result = EnvironmentResult(
+        changed=True,
+        change=change.to_json(),
+        fingerprint=venv.requirements_fingerprint(ctx.target, venv.venv_python(ctx.target)),
+        post_install=[s.to_json() for s in steps],
+    )
+    ctx.record("server.environment", result)  # rollback must know, whatever fails next
     return result
 
 
 @hookimpl(trylast=True)
-def praxis_restart_server(ctx: Context) -> dict[str, Any]:
-    stop = ctx.result("server.stop") or {}
-    if stop.get("state") != "stopped":
-        return {"restarted": False, "message": stop.get("message") or "server was not running; nothing to restart"}
+def praxis_restart_server(ctx: Context) -> RestartResult:
+    stop = ctx.result("server.stop", StopResult) or StopResult()
+    if stop.state != "stopped" or stop.captured is None:
+        return RestartResult(restarted=False,
+                             message=stop.message or "server was not running; nothing to restart")
     if not ctx.options.auto_restart:
-        return {"restarted": False, "message": "not restarted (--no-restart): start it or reload it in your IDE"}
-    captured = lifecycle.Captured.from_json(stop["captured"])
+        return RestartResult(restarted=False,
+                             message="not restarted (--no-restart): start it or reload it in your IDE")
+    captured = lifecycle.Captured.from_json(stop.captured)
     # generous: a loaded machine can take a while to start Python and import the server
     outcome = lifecycle.restart_server(captured, ctx.target, extra_args=[], timeout=30)
-    return outcome.to_json()
+    return RestartResult.from_json(outcome.to_json())

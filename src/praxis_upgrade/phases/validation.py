@@ -1,16 +1,14 @@
 """Default phase 4: start the upgraded server from the project venv and talk MCP to it."""
 from __future__ import annotations
 
-from typing import Any
-
 from praxis_upgrade.engine.context import Context
 from praxis_upgrade.plugin.spec import hookimpl
-from praxis_upgrade.server.probe import probe_server
+from praxis_upgrade.server.probe import Check, probe_server
 from praxis_upgrade.server.toolnames import expected_tools
 
 
 @hookimpl(trylast=True)
-def praxis_validate(ctx: Context) -> list[dict[str, Any]]:
+def praxis_validate(ctx: Context) -> list[Check]:
     expected = expected_tools(ctx.target / "mcp_server")
     result = probe_server(ctx.target, expected=expected, smoke=not ctx.options.skip_tests)
-    return [c.to_json() for c in result.checks]
+    return result.checks

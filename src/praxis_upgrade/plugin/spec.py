@@ -1,9 +1,14 @@
 """Hook specifications: one per phase concern of the upgrade, plus rollback and reporting.
 
-Every hook takes ``ctx`` (a :class:`praxis_upgrade.engine.context.Context`) first; call and implement
-with keyword arguments. Results must be JSON-serialisable (dicts, lists, strings, numbers):
-the engine stores them in the session file so that an interrupted upgrade resumes in a new
-process. Hooks marked *first result* are "who does this?" questions: the first implementation
+Every hook takes ``ctx`` (a :class:`praxis_upgrade.engine.context.Context`) first; call and
+implement with keyword arguments. A step's result has a type (``praxis_upgrade.engine.results``:
+``PlanResult``, ``BackupResult``, ``StopResult``, ``EnvironmentResult``, ``RestartResult``,
+``CleanupResult``, ``RollbackResult``; ``ApplyResult`` for content and server code; ``Check``
+for validation). Return that type, or a plain JSON dict with the same keys (extra keys are kept):
+the engine saves it in the session file so that an interrupted upgrade resumes in a new process,
+and later steps read it back typed with ``ctx.result("plan", PlanResult)``. A step that changes
+files saves its partial progress with ``ctx.record(step, result)`` before anything that may still
+fail, so a rollback knows what it wrote; never write ``ctx.session`` yourself. Hooks marked *first result* are "who does this?" questions: the first implementation
 that returns something other than ``None`` wins, and built-in defaults are registered first
 (and run last), so an installed plugin replaces a default just by returning a value. Hooks marked
 *collect* call every implementation and gather the non-``None`` results in a list.
@@ -18,7 +23,18 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from praxis_upgrade.content.apply import ApplyResult
     from praxis_upgrade.engine.context import Context
+    from praxis_upgrade.engine.results import (
+        BackupResult,
+        CleanupResult,
+        EnvironmentResult,
+        PlanResult,
+        RestartResult,
+        RollbackResult,
+        StopResult,
+    )
+    from praxis_upgrade.server.probe import Check
 
 hookspec = pluggy.HookspecMarker("praxis_upgrade")
 """Marker for the hook specifications below."""
@@ -43,12 +59,12 @@ def praxis_preflight(ctx: Context) -> list[str] | None:
 
 
 @hookspec(firstresult=True)
-def praxis_plan(ctx: Context) -> dict[str, Any] | None:
+def praxis_plan(ctx: Context) -> PlanResult | dict[str, Any] | None:
     """Compute the upgrade plan: every managed path, its class, its action, expected hashes.
 
     Called: once per session, after pre-flight; the result is saved and later phases read it
     from ``ctx.result("plan")``. ``--dry-run`` stops after this step.
-    Kind: first result. Return the plan as a dict (it must contain ``"summary"``: counts by
+    Kind: first result. Return a ``PlanResult`` (or a dict that must contain ``"summary"``: counts by
     action, and ``"touched"``: the target-relative paths the upgrade may write or delete), or
     ``None`` to leave planning to the next implementation (the built-in one).
     """
@@ -60,11 +76,11 @@ def praxis_plan(ctx: Context) -> dict[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def praxis_backup(ctx: Context) -> dict[str, Any] | None:
+def praxis_backup(ctx: Context) -> BackupResult | dict[str, Any] | None:
     """Back up exactly what the plan may touch, and verify the backup before returning.
 
     Called: once per session, after the plan; skipped by ``--dry-run``.
-    Kind: first result. Return ``{"id": <backup id>, ...}`` describing a complete, verified
+    Kind: first result. Return a ``BackupResult`` (``id``: the backup id, ...) describing a complete, verified
     backup, or ``None`` to leave it to the next implementation.
     """
 
@@ -75,11 +91,11 @@ def praxis_backup(ctx: Context) -> dict[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def praxis_content(ctx: Context) -> dict[str, Any] | None:
+def praxis_content(ctx: Context) -> ApplyResult | dict[str, Any] | None:
     """Apply the plan's content entries (standards, workflows, usage) and the ``.gitignore`` block.
 
     Called: once per session after the backup (again after a resume: must be idempotent).
-    Kind: first result. Return a dict with per-file decisions (``"decisions"``) and written
+    Kind: first result. Return an ``ApplyResult`` with per-file decisions (``decisions``) and written
     paths, or ``None`` to leave it to the next implementation. Raising rolls the upgrade back.
     """
 
@@ -90,17 +106,17 @@ def praxis_content(ctx: Context) -> dict[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def praxis_stop_server(ctx: Context) -> dict[str, Any] | None:
+def praxis_stop_server(ctx: Context) -> StopResult | dict[str, Any] | None:
     """Stop this project's running MCP server (by its own pid, never by pattern).
 
     Called: once per session, at the start of phase 3.
-    Kind: first result. Return what was found and done (including how to start it again), or
+    Kind: first result. Return a ``StopResult``: what was found and done (including how to start it again), or
     ``None`` to leave it to the next implementation.
     """
 
 
 @hookspec(firstresult=True)
-def praxis_server_code(ctx: Context) -> dict[str, Any] | None:
+def praxis_server_code(ctx: Context) -> ApplyResult | dict[str, Any] | None:
     """Apply the plan's server entries (``mcp_server/``, ``scripts/``).
 
     Called: once per session, after the server was stopped.
@@ -109,22 +125,22 @@ def praxis_server_code(ctx: Context) -> dict[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def praxis_environment(ctx: Context) -> dict[str, Any] | None:
+def praxis_environment(ctx: Context) -> EnvironmentResult | dict[str, Any] | None:
     """Bring the project's venv up to the new ``requirements.txt``.
 
     Called: once per session, after the server code. Must leave the live venv either old or
     new, never half-installed, and return what rollback needs to restore it.
-    Kind: first result. Return ``{"changed": bool, ...}``, or ``None``.
+    Kind: first result. Return an ``EnvironmentResult`` (``changed``, ...), or ``None``.
     """
 
 
 @hookspec(firstresult=True)
-def praxis_restart_server(ctx: Context) -> dict[str, Any] | None:
+def praxis_restart_server(ctx: Context) -> RestartResult | dict[str, Any] | None:
     """Start the server again the way it was started, or say how the user restarts it.
 
     Called: once per session at the end of phase 3, and after a rollback when the server had
     been running. ``ctx.options.auto_restart`` is False with ``--no-restart``.
-    Kind: first result. Return ``{"restarted": bool, "message": str, ...}``, or ``None``.
+    Kind: first result. Return a ``RestartResult`` (``restarted``, ``message``), or ``None``.
     """
 
 
@@ -134,7 +150,7 @@ def praxis_restart_server(ctx: Context) -> dict[str, Any] | None:
 
 
 @hookspec
-def praxis_validate(ctx: Context) -> list[dict[str, Any]] | None:
+def praxis_validate(ctx: Context) -> list[Check] | list[dict[str, Any]] | None:
     """Check the upgraded install.
 
     Called: once per session in phase 4 (also by ``praxis-upgrade validate``).
@@ -150,11 +166,12 @@ def praxis_validate(ctx: Context) -> list[dict[str, Any]] | None:
 
 
 @hookspec
-def praxis_cleanup(ctx: Context) -> dict[str, Any] | None:
+def praxis_cleanup(ctx: Context) -> CleanupResult | dict[str, Any] | None:
     """Finish a successful upgrade: record the new baseline, prune old backups.
 
     Called: once per successful session, after validation (never after a failure).
-    Kind: collect. Return a dict of what was done, or ``None``.
+    Kind: collect. Return what was done (a ``CleanupResult`` or a dict), or ``None``; each
+    implementation's result is one item of the saved list.
     """
 
 
@@ -164,13 +181,14 @@ def praxis_cleanup(ctx: Context) -> dict[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def praxis_rollback(ctx: Context, error: str | None) -> dict[str, Any] | None:
+def praxis_rollback(ctx: Context, error: str | None, force: bool) -> RollbackResult | dict[str, Any] | None:
     """Undo the session's changes from its backup.
 
     Called: when phase 2, 3 or 4 fails (``error`` is its message), or by
     ``praxis-upgrade rollback`` (``error`` is ``None``); again after a crash mid-rollback, so it
-    must be idempotent.
-    Kind: first result. Return ``{"complete": bool, "unrestorable": [...], ...}``, or ``None``
+    must be idempotent. ``force`` is True with ``rollback --force``: restore what can be restored
+    even from a backup that fails verification.
+    Kind: first result. Return a ``RollbackResult`` (``complete``, ``unrestorable``, ...), or ``None``
     to leave it to the next implementation. ``complete`` False makes the engine report a
     partial rollback (exit code 7) with the listed manual steps.
     """

@@ -107,12 +107,11 @@ def _fix_file(path: Path, project: Path, write: bool) -> list[IdeChange]:
     return changes
 
 
-def fix_ide_configs(project: Path, target: Path, *, requires_transport: bool, write: bool = True) -> list[IdeChange]:
+def fix_ide_configs(project: Path, *, requires_transport: bool, write: bool = True) -> list[IdeChange]:
     """Make this project's IDE server entries pass ``--transport`` when the new version requires it.
 
     Args:
         project: the project root (``target.parent``).
-        target: the ``.praxis-os`` install (kept for symmetry with the other phase-3 calls).
         requires_transport: the new server version's CLI requires ``--transport``.
         write: False to only report what would change.
 

@@ -13,7 +13,7 @@ class Rule:
     owner: str  # "content" | "server"
 
 
-#: The whole mapping (DESIGN.md §2). Order matters only for readability: prefixes never overlap.
+#: The whole mapping (source -> target, as installed upstream). Order matters only for readability: prefixes never overlap.
 RULES: tuple[Rule, ...] = (
     Rule("universal/standards/", "standards/universal/", "content"),
     Rule("universal/workflows/", "workflows/", "content"),
