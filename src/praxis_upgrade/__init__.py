@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from praxis_upgrade.engine.context import Context, Options  # noqa: E402
 from praxis_upgrade.engine.run import resume_upgrade, rollback_upgrade, run_upgrade  # noqa: E402
+from praxis_upgrade.engine.results import StepResult  # noqa: E402
 from praxis_upgrade.engine.session import Session  # noqa: E402
 from praxis_upgrade.errors import (  # noqa: E402
     ConflictsError,
@@ -35,6 +36,7 @@ __all__ = [
     "RollbackError",
     "RolledBack",
     "Session",
+    "StepResult",
     "UserError",
     "__version__",
     "hookimpl",
