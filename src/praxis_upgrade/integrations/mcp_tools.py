@@ -113,7 +113,7 @@ TOOLS = (start_upgrade, get_upgrade_state, get_current_phase, resume_upgrade, ro
 
 def build_server() -> Any:
     """The MCP server object (official SDK) exposing :data:`TOOLS`; errors come back as data."""
-
+    # lazy on purpose: the MCP SDK is heavy and only `praxis-upgrade mcp` serves it
     from mcp.server.mcpserver import MCPServer
 
     server = MCPServer("praxis-upgrade", instructions="Upgrade an installed prAxIs OS safely. Start with "

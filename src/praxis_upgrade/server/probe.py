@@ -188,6 +188,7 @@ def _stderr_tail(errlog: IO[str]) -> str:
 
 async def _probe(run: _Run, command: list[str], env: dict[str, str], cwd: Path, timeout: float,
                  errlog: TextIO, token: str) -> None:
+    # lazy on purpose: the MCP SDK is heavy (~0.8 s of imports) and only validation needs it
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
