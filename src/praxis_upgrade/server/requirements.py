@@ -1,11 +1,17 @@
 """Requirement files: the real lines, project names, and whether a venv already satisfies them."""
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
-_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+import packaging
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 
 def requirement_lines(text: str) -> list[str]:
@@ -18,87 +24,67 @@ def requirement_lines(text: str) -> list[str]:
     return lines
 
 
+def _parse(line: str) -> Requirement | None:
+    """The PEP 508 requirement of a line, without pip's per-line options (``--hash``) or ``\\``."""
+    spec = re.split(r"\s-", line, maxsplit=1)[0].rstrip("\\").strip()
+    try:
+        return Requirement(spec)
+    except InvalidRequirement:
+        return None  # a URL or a local path: no project name to read
+
+
 def requirement_names(text: str) -> list[str]:
     """Normalised project names of the real requirement lines."""
-    names = []
-    for line in requirement_lines(text):
-        m = _NAME.match(line)
-        if m:
-            names.append(re.sub(r"[-_.]+", "-", m.group(1)).lower())
-    return names
+    return [canonicalize_name(req.name) for req in map(_parse, requirement_lines(text)) if req]
 
 
-_SATISFIED = r"""
-import re, sys, importlib.metadata as md
-try:
-    from packaging.requirements import Requirement
-except ImportError:
+# Run by the venv's interpreter: its import path, and its marker environment computed by
+# `packaging` (the venv's own copy, else ours, put last on its path).
+_PROBE = (
+    "import json, sys\n"
+    "path = [p for p in sys.path if p]\n"
+    "sys.path.append(sys.argv[1])\n"
+    "from packaging.markers import default_environment\n"
+    "print(json.dumps({'path': path, 'environment': default_environment()}))\n"
+)
+
+
+def _probe(python: Path) -> dict[str, Any] | None:
+    """``{"path": [...], "environment": {...}}`` of `python`'s environment, or None."""
+    ours = str(Path(packaging.__file__).parent.parent)
     try:
-        from pip._vendor.packaging.requirements import Requirement
-    except ImportError:
-        Requirement = None
+        out = subprocess.run([str(python), "-c", _PROBE, ours],
+                             capture_output=True, text=True, timeout=60)
+        found = json.loads(out.stdout) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
-def rel(v):
-    m = re.match(r"\d+(\.\d+)*$", v)
-    if not m:
-        raise ValueError(v)
-    parts = [int(x) for x in v.split(".")]
-    while parts and parts[-1] == 0:
-        parts.pop()
-    return tuple(parts)
 
-def simple_ok(spec, have):
-    for clause in filter(None, (c.strip() for c in spec.split(","))):
-        op, want = re.match(r"(~=|===|==|!=|>=|<=|>|<)\s*(\S+)$", clause).groups()
-        if want.endswith(".*"):
-            prefix = want[:-2].split(".")
-            hit = have.split(".")[:len(prefix)] == prefix
-            ok = hit if op == "==" else not hit
-        elif op == "~=":
-            w = want.split(".")
-            ok = rel(have) >= rel(want) and have.split(".")[:len(w) - 1] == w[:-1]
-        else:
-            a, b = rel(have), rel(want)
-            ok = {"==": a == b, "===": have == want, "!=": a != b, ">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b}[op]
-        if not ok:
-            return False
-    return True
+def _installed_version(name: str, path: list[str]) -> str | None:
+    """The version importlib.metadata finds first for `name` along `path` (the venv's sys.path)."""
+    dist = next(iter(importlib.metadata.distributions(name=name, path=path)), None)
+    return dist.version if dist else None
 
-try:
-    for line in sys.argv[1:]:
-        if Requirement is not None:
-            r = Requirement(line)
-            if r.marker is not None and not r.marker.evaluate():
-                continue
-            name, check = r.name, lambda v: r.specifier.contains(v, prereleases=True)
-        else:
-            m = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([^;]*?)\s*(;.*)?$", line)
-            if m.group(4):
-                raise ValueError("marker")
-            name, spec = m.group(1), m.group(3)
-            check = lambda v: simple_ok(spec, v)
-        try:
-            have = md.version(name)
-        except md.PackageNotFoundError:
-            print("missing " + name); raise SystemExit
-        if not check(have):
-            print("mismatch " + name); raise SystemExit
-except (ValueError, AttributeError):
-    print("unknown"); raise SystemExit
-print("ok")
-"""
+
+def _satisfied(line: str, probe: dict[str, Any]) -> bool:
+    """Whether one requirement line holds in the probed environment (False when unsure)."""
+    try:
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate(probe["environment"]):
+            return True
+        have = _installed_version(req.name, probe["path"])
+        return have is not None and req.specifier.contains(Version(have), prereleases=True)
+    except ValueError:  # not a PEP 508 line, an unknown marker variable, a non-PEP 440 version
+        return False
 
 
 def requirements_satisfied(python: Path, requirements: Path) -> bool:
     """Whether `python`'s environment satisfies every line of `requirements` (False when unsure).
 
-    Evaluated by that interpreter (markers, installed versions) with ``packaging`` (its own or
-    pip's vendored copy), or a small fallback for plain ``name<op>version`` lines.
+    That interpreter reports its import path and marker environment; the installed versions are
+    read from that path with ``importlib.metadata`` and checked with ``packaging``.
     """
     lines = requirement_lines(requirements.read_text(encoding="utf-8")) if requirements.exists() else []
-    try:
-        out = subprocess.run([str(python), "-c", _SATISFIED, *lines],
-                             capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return out.returncode == 0 and out.stdout.strip() == "ok"
+    probe = _probe(python)
+    return probe is not None and all(_satisfied(line, probe) for line in lines)

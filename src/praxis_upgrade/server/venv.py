@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.metadata
 import os
 import re
 import shutil
@@ -28,6 +29,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from packaging.utils import canonicalize_name
 
 from praxis_upgrade.errors import PraxisError, RollbackError, StepFailed, TargetError
 from praxis_upgrade.server.postinstall import (
@@ -200,6 +203,14 @@ def _site_packages(venv: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def _distributions(site: Path) -> dict[str, importlib.metadata.Distribution]:
+    """A site-packages directory's distributions by normalised name (its interpreter not run)."""
+    found: dict[str, importlib.metadata.Distribution] = {}
+    for dist in importlib.metadata.distributions(path=[str(site)]):
+        found.setdefault(canonicalize_name(dist.name or ""), dist)
+    return found
+
+
 def _carry_seed(prev: Path, live: Path) -> None:
     """Link pip/setuptools/wheel, file by file from their RECORD, from the old venv into the new one.
 
@@ -209,15 +220,14 @@ def _carry_seed(prev: Path, live: Path) -> None:
     old_sp, new_sp = _site_packages(prev), _site_packages(live)
     if old_sp is None or new_sp is None:
         return
-    for info in old_sp.glob("*.dist-info"):
-        if info.name.split("-")[0].lower().replace("_", "-") not in SEED or not (info / "RECORD").exists():
+    for name, dist in _distributions(old_sp).items():
+        if name not in SEED or dist.read_text("RECORD") is None:
             continue
-        for row in (info / "RECORD").read_text(encoding="utf-8").splitlines():
-            rel = row.rsplit(",", 2)[0].strip('"') if row else ""
-            src = Path(os.path.normpath(old_sp / rel)) if rel else None
-            if src is None or not src.is_file() or "__pycache__" in src.parts:
+        for file in dist.files or []:
+            src = Path(os.path.normpath(old_sp / file))
+            if not src.is_file() or "__pycache__" in src.parts:
                 continue
-            dst = Path(os.path.normpath(new_sp / rel))
+            dst = Path(os.path.normpath(new_sp / file))
             if not str(dst).startswith(str(live) + os.sep) or dst.exists():
                 continue
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -261,7 +271,7 @@ def _rebuild(target: Path, req: Path, find_links: Sequence[str | Path], no_index
             _step([uv, "pip", "install", "--python", python, "-r", str(req), *opts], progress, timeout, req)
         else:
             new_site = _site_packages(live)
-            if new_site is None or not any(new_site.glob("pip-*.dist-info")):
+            if new_site is None or "pip" not in _distributions(new_site):
                 _step([python, "-m", "ensurepip", "--default-pip"], progress, timeout, req)
             _step([python, "-m", "pip", "install", "--disable-pip-version-check", "-r", str(req), *opts],
                   progress, timeout, req)
