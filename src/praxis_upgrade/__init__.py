@@ -10,8 +10,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from praxis_upgrade.engine.context import Context, Options  # noqa: E402
-from praxis_upgrade.engine.run import resume_upgrade, rollback_upgrade, run_upgrade  # noqa: E402
 from praxis_upgrade.engine.results import StepResult  # noqa: E402
+from praxis_upgrade.engine.run import resume_upgrade, rollback_upgrade, run_upgrade  # noqa: E402
 from praxis_upgrade.engine.session import Session  # noqa: E402
 from praxis_upgrade.errors import (  # noqa: E402
     ConflictsError,
