@@ -13,6 +13,7 @@ from pathlib import Path
 from praxis_upgrade import store
 from praxis_upgrade.engine import registry
 from praxis_upgrade.errors import SourceError, TargetError, UserError
+from praxis_upgrade.integrations import spawn
 from praxis_upgrade.util import fs
 
 HOOK = "post-merge"
@@ -202,13 +203,11 @@ def start_worker(source: Path, projects: list[str]) -> Path:
     logs.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     log = logs / f"auto-{stamp}-{os.getpid()}.log"
-    args = [sys.executable, "-m", "praxis_upgrade.cli.git_hook", "hook", "auto-worker",
-            "--source", str(source), "--log", str(log)]
+    args = ["hook", "auto-worker", "--source", str(source), "--log", str(log)]
     for p in projects:
         args += ["--project", p]
-    with open(log, "ab") as out:
-        subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                         env=clean_env(), cwd=source, start_new_session=True, close_fds=True)
+    spawn.spawn(args, log, env=clean_env(), module="praxis_upgrade.cli.git_hook", cwd=source,
+                merge_stderr=True)
     return log
 
 
