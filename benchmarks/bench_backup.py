@@ -3,6 +3,7 @@
 Shows that backup cost follows the listed (touched) paths only: a 150 MB venv and a 20 MB workspace
 in the install change nothing. Run: `python benchmarks/bench_backup.py [--json] [--repeat N]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,9 @@ MB = 1_000_000
 AREAS = ("standards/universal", "workflows/spec_execution_v1", "mcp_server/server", "scripts")
 
 
-def make_install(root: Path, *, files: int, total_bytes: int, venv_bytes: int, workspace_bytes: int) -> list[str]:
+def make_install(
+    root: Path, *, files: int, total_bytes: int, venv_bytes: int, workspace_bytes: int
+) -> list[str]:
     """Write an install of `files` managed files (`total_bytes` in all) plus runtime bulk; return the paths."""
     rng = random.Random(files)
     target = root / ".praxis-os"
@@ -69,7 +72,9 @@ def one_run(files: int, total: int, venv: int, workspace: int) -> dict[str, floa
     """Build an install, back it up, upgrade it, restore it, restore it again; return seconds and sizes."""
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-backup-") as tmp:
-        rels = make_install(Path(tmp), files=files, total_bytes=total, venv_bytes=venv, workspace_bytes=workspace)
+        rels = make_install(
+            Path(tmp), files=files, total_bytes=total, venv_bytes=venv, workspace_bytes=workspace
+        )
         target = Path(tmp) / ".praxis-os"
         added = [f"workflows/new_wf/phase{i}.md" for i in range(20)]
         start = time.perf_counter()
@@ -90,13 +95,23 @@ def one_run(files: int, total: int, venv: int, workspace: int) -> dict[str, floa
     return out
 
 
-def run_case(name: str, files: int, total: int, venv: int, workspace: int, repeat: int) -> dict[str, Any]:
+def run_case(
+    name: str, files: int, total: int, venv: int, workspace: int, repeat: int
+) -> dict[str, Any]:
     runs = [one_run(files, total, venv, workspace) for _ in range(repeat)]
-    medians = {k: round(statistics.median(r[k] for r in runs), 4) for k in ("backup", "restore", "restore_again")}
+    medians = {
+        k: round(statistics.median(r[k] for r in runs), 4)
+        for k in ("backup", "restore", "restore_again")
+    }
     sizes = {k: int(runs[0][k]) for k in ("install_bytes", "backup_bytes")}
     return {
-        "case": name, "files": files, "managed_bytes": total, "venv_bytes": venv, "workspace_bytes": workspace,
-        **sizes, **medians,
+        "case": name,
+        "files": files,
+        "managed_bytes": total,
+        "venv_bytes": venv,
+        "workspace_bytes": workspace,
+        **sizes,
+        **medians,
     }
 
 
@@ -119,7 +134,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{'case':<22}{'files':>6}{'install MB':>12}{'backup MB':>11}{'backup s':>10}{'restore s':>11}{'again s':>9}")
+    print(
+        f"{'case':<22}{'files':>6}{'install MB':>12}{'backup MB':>11}{'backup s':>10}{'restore s':>11}{'again s':>9}"
+    )
     for r in results:
         print(
             f"{r['case']:<22}{r['files']:>6}{r['install_bytes'] / MB:>12.1f}{r['backup_bytes'] / MB:>11.2f}"

@@ -3,6 +3,7 @@
 Run: python benchmarks/bench_content.py [--scales 1 10] [--json]
 Aims: plan < 0.5 s at scale 1, < 3 s at scale 10.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@ smoke calls (target < 2 s wall). Changed (fakedep 1.0 -> 2.0): install into a fr
 roll back, with pip and with uv. Also stop + restart of an http server by pid.
 Run: `python benchmarks/bench_server.py [--json] [--repeat N]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,11 @@ def bench_unchanged(target: Path, repeat: int) -> dict[str, float]:
         totals.append(time.perf_counter() - t0)
         checks.append(t_check)
         probes.append(t_probe)
-    return {"fingerprint check": statistics.median(checks), "probe (start+MCP+smoke)": statistics.median(probes),
-            "phases 3-4 unchanged": statistics.median(totals)}
+    return {
+        "fingerprint check": statistics.median(checks),
+        "probe (start+MCP+smoke)": statistics.median(probes),
+        "phases 3-4 unchanged": statistics.median(totals),
+    }
 
 
 def bench_changed(target: Path, wheels: Path, use_uv: bool, repeat: int) -> dict[str, float]:
@@ -50,15 +54,21 @@ def bench_changed(target: Path, wheels: Path, use_uv: bool, repeat: int) -> dict
     try:
         for _ in range(repeat):
             req.write_text(original.replace("fakedep==1.0", "fakedep==2.0"))
-            t_install, change = _timed(lambda: venv.install_requirements(
-                target, find_links=[wheels], no_index=True, use_uv=use_uv))
+            t_install, change = _timed(
+                lambda: venv.install_requirements(
+                    target, find_links=[wheels], no_index=True, use_uv=use_uv
+                )
+            )
             t_restore, _ = _timed(lambda: venv.restore_environment(target, change))  # noqa: B023
             installs.append(t_install)
             restores.append(t_restore)
     finally:
         req.write_text(original)
     name = "uv" if use_uv else "pip"
-    return {f"install ({name})": statistics.median(installs), f"rollback ({name})": statistics.median(restores)}
+    return {
+        f"install ({name})": statistics.median(installs),
+        f"rollback ({name})": statistics.median(restores),
+    }
 
 
 def bench_restart(target_obj: Any) -> dict[str, float]:
@@ -103,7 +113,9 @@ def main() -> None:
     for name, secs in rows.items():
         print(f"{name:<{width}}  {secs:7.3f}")
     total = rows["phases 3-4 unchanged"]
-    print(f"\nunchanged dependencies: {total:.2f} s wall ({'OK' if total < 2 else 'OVER'} the 2 s target)")
+    print(
+        f"\nunchanged dependencies: {total:.2f} s wall ({'OK' if total < 2 else 'OVER'} the 2 s target)"
+    )
 
 
 if __name__ == "__main__":

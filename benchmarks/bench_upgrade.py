@@ -8,6 +8,7 @@ real venv), then times with the engine's own per-step timings:
   - a second, no-op run on the upgraded install.
 Peak RSS is measured per scenario in a child process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,12 @@ def scenario(kind: str, project: Path, source: Path) -> dict[str, Any]:
 
 
 def child(kind: str, project: Path, source: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(project), str(source)],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(project), str(source)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.splitlines()[-1])
 
 
@@ -92,11 +97,15 @@ def main() -> None:
         print(json.dumps(rows, indent=2))
         return
     for r in rows:
-        print(f"\nscale {r['scale']:g}: {r['install_files_without_venv']} files in the install (without venv)")
+        print(
+            f"\nscale {r['scale']:g}: {r['install_files_without_venv']} files in the install (without venv)"
+        )
         for kind in ("plan", "upgrade", "rollback", "noop"):
             x = r[kind]
             steps = ", ".join(f"{k} {v:.2f}" for k, v in x["steps_s"].items() if v >= 0.01)
-            print(f"  {kind:<8} {x['status']:<11} wall {x['wall_s']:6.2f} s  peak RSS {x['peak_rss_mib']:6.1f} MiB")
+            print(
+                f"  {kind:<8} {x['status']:<11} wall {x['wall_s']:6.2f} s  peak RSS {x['peak_rss_mib']:6.1f} MiB"
+            )
             print(f"           steps: {steps}")
 
 

@@ -5,6 +5,7 @@ What is promised is listed in ``__all__``: the Python API of the README (``run_u
 (``hookimpl``, ``Context``, ``Options``, ``Session``, ``StepResult``) and the errors. Everything
 else is internal and may move; the sandbox for tests and plugin authors is ``praxis_upgrade.demo``.
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"

@@ -1,4 +1,5 @@
 """`python -m praxis_upgrade` runs the CLI."""
+
 from __future__ import annotations
 
 from praxis_upgrade.cli import main

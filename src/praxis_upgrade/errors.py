@@ -1,4 +1,5 @@
 """Domain errors: each carries a message, a hint for the user, and the process exit code."""
+
 from __future__ import annotations
 
 import enum
@@ -65,7 +66,9 @@ class BaselineError(UserError):
 class PreflightError(UserError):
     """Pre-flight checks found blocking problems; nothing was written."""
 
-    def __init__(self, message: str, *, hint: str | None = None, problems: list[str] | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, problems: list[str] | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.problems = list(problems or [])
 

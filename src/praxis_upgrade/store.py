@@ -1,4 +1,5 @@
 """The one place that names every path this tool owns, in an install and in the user's folders."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """Backups over time: list and find them, mark the good ones, prune old ones, budget disk space."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,15 +23,26 @@ def list_backups(target: Path) -> list[Backup]:
     root = target / BACKUPS
     if not root.is_dir():
         return []
-    found = [Backup.load(p) for p in root.iterdir() if ID_RE.match(p.name) and p.is_dir() and not p.is_symlink()]
-    return sorted(found, key=lambda b: (b.created_at, int(ID_RE.match(b.id).group(1) or 1)), reverse=True)  # type: ignore[union-attr]
+    found = [
+        Backup.load(p)
+        for p in root.iterdir()
+        if ID_RE.match(p.name) and p.is_dir() and not p.is_symlink()
+    ]
+    return sorted(
+        found, key=lambda b: (b.created_at, int(ID_RE.match(b.id).group(1) or 1)), reverse=True
+    )  # type: ignore[union-attr]
 
 
 def _available(target: Path) -> str:
     ids = [b.id for b in list_backups(target) if b.complete]
     if not ids:
         return f"there are no complete backups in {target / BACKUPS}"
-    return "available: " + ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else "") + " (`praxis-upgrade backups list`)"
+    return (
+        "available: "
+        + ", ".join(ids[:5])
+        + (" ..." if len(ids) > 5 else "")
+        + " (`praxis-upgrade backups list`)"
+    )
 
 
 def find_backup(target: Path, backup_id: str) -> Backup:
@@ -40,10 +52,15 @@ def find_backup(target: Path, backup_id: str) -> Backup:
         BackupError: unknown id, incomplete backup, or a backup made for another install.
     """
     if not ID_RE.match(backup_id or ""):
-        raise BackupError(f"{backup_id!r} is not a backup id", hint="ids look like 2026-01-31-120000; " + _available(target))
+        raise BackupError(
+            f"{backup_id!r} is not a backup id",
+            hint="ids look like 2026-01-31-120000; " + _available(target),
+        )
     folder = target / BACKUPS / backup_id
     if not folder.is_dir():
-        raise BackupError(f"there is no backup {backup_id} in {target / BACKUPS}", hint=_available(target))
+        raise BackupError(
+            f"there is no backup {backup_id} in {target / BACKUPS}", hint=_available(target)
+        )
     found = Backup.load(folder)
     if not found.complete:
         raise BackupError(
@@ -89,7 +106,9 @@ def _free_bytes(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
 
-def check_space(folder: Path, needed: int, *, free_bytes: Callable[[Path], int] = _free_bytes) -> None:
+def check_space(
+    folder: Path, needed: int, *, free_bytes: Callable[[Path], int] = _free_bytes
+) -> None:
     """Refuse to start when `folder`'s disk lacks `needed` bytes plus a margin of 10% + 1 MiB.
 
     Raises:
@@ -140,7 +159,9 @@ def prune_backups(
     now = dt.datetime.now(dt.timezone.utc)
     removed = []
     for backup in found:
-        guarded = backup.id in protected or (backup.session is not None and backup.session in protected)
+        guarded = backup.id in protected or (
+            backup.session is not None and backup.session in protected
+        )
         if backup.complete:
             drop = backup.id not in keep_ids and not guarded
         else:
@@ -178,8 +199,8 @@ def _empty_trash(root: Path) -> None:
     if root.is_dir():
         for leftover in root.glob(_TRASH + "*"):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
 def last_good(praxis: Path) -> Backup | None:
     """The backup taken before the newest successful upgrade, if it is still there."""
     return next((b for b in list_backups(praxis) if b.complete and b.good), None)
-
-

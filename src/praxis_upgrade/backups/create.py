@@ -1,4 +1,5 @@
 """Making a backup of exactly the paths an upgrade may touch, verified before it is marked complete."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,7 +56,9 @@ def create_backup(
     jobs += [(out, Path(out), f"{OUTSIDE}/{i}", True) for i, out in enumerate(outs)]
     folder = _make_folder(target, meta)
     try:
-        manifest = Manifest(meta={**meta, "target": os.path.realpath(target), "created_at": utcnow(), "format": 1})
+        manifest = Manifest(
+            meta={**meta, "target": os.path.realpath(target), "created_at": utcnow(), "format": 1}
+        )
         for done, (label, src, stored, is_outside) in enumerate(jobs, 1):
             entry = _store(src, folder, stored, label)
             if entry is None:
@@ -66,7 +69,9 @@ def create_backup(
             if progress is not None:
                 progress(done, len(jobs), label)
         if outs:
-            fs.atomic_write_json(folder / OUTSIDE / "INDEX.json", {e.stored: p for p, e in manifest.outside.items()})
+            fs.atomic_write_json(
+                folder / OUTSIDE / "INDEX.json", {e.stored: p for p, e in manifest.outside.items()}
+            )
         fs.atomic_write_json(folder / MANIFEST, manifest.to_json())
         problems = check_contents(folder, manifest)
         if problems:
@@ -75,7 +80,10 @@ def create_backup(
                 + "\n  ".join(problems[:20]),
                 hint="a file changed while it was copied, or the disk is failing; run again",
             )
-        fs.atomic_write_json(folder / COMPLETE, {"manifest_sha256": fs.sha256_file(folder / MANIFEST), "at": utcnow()})
+        fs.atomic_write_json(
+            folder / COMPLETE,
+            {"manifest_sha256": fs.sha256_file(folder / MANIFEST), "at": utcnow()},
+        )
     except BaseException as e:
         shutil.rmtree(folder, ignore_errors=True)
         if isinstance(e, OSError):
@@ -100,7 +108,9 @@ def _expand(target: Path, paths: Iterable[str]) -> list[str]:
         rel = Path(str(raw)).as_posix()
         top = Path(rel).parts[:1]
         if not top or top == (BACKUPS,):
-            raise BackupError(f"refusing to back up {raw!r}: it is the install itself or inside its backups")
+            raise BackupError(
+                f"refusing to back up {raw!r}: it is the install itself or inside its backups"
+            )
         if full.is_dir() and not full.is_symlink():
             if top[0] in RUNTIME_DIRS:
                 raise BackupError(
@@ -108,7 +118,9 @@ def _expand(target: Path, paths: Iterable[str]) -> list[str]:
                     hint="venv/, workspace/ and .cache/ are never copied; list individual files",
                 )
             for dirpath, dirnames, filenames in os.walk(full):
-                for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+                for name in filenames + [
+                    d for d in dirnames if os.path.islink(os.path.join(dirpath, d))
+                ]:
                     out.add(Path(dirpath, name).relative_to(target).as_posix())
         else:
             out.add(rel)
@@ -135,11 +147,15 @@ def _existing_parent(path: Path) -> str:
 def _make_folder(target: Path, meta: dict[str, Any]) -> Path:
     root = target / BACKUPS
     if not target.is_dir():
-        raise BackupError(f"{target} is not a directory", hint="point at the project's .praxis-os folder")
+        raise BackupError(
+            f"{target} is not a directory", hint="point at the project's .praxis-os folder"
+        )
     try:
         root.mkdir(exist_ok=True)
         if not (root / ".gitignore").exists():
-            fs.atomic_write_text(root / ".gitignore", "# backups made by praxis-upgrade: never commit them\n*\n")
+            fs.atomic_write_text(
+                root / ".gitignore", "# backups made by praxis-upgrade: never commit them\n*\n"
+            )
         base = _local_now().strftime("%Y-%m-%d-%H%M%S")
         for n in range(1, 1000):
             folder = root / (base if n == 1 else f"{base}-{n}")
@@ -150,7 +166,11 @@ def _make_folder(target: Path, meta: dict[str, Any]) -> Path:
                 continue
         else:
             raise BackupError(f"too many backups named {base}* in {root}")
-        started = {"target": os.path.realpath(target), "session": meta.get("session"), "pid": os.getpid()}
+        started = {
+            "target": os.path.realpath(target),
+            "session": meta.get("session"),
+            "pid": os.getpid(),
+        }
         fs.atomic_write_json(folder / STARTED, {**started, "created_at": utcnow()})
     except OSError as e:
         raise BackupError(
@@ -172,7 +192,10 @@ def _store(src: Path, folder: Path, stored: str, label: str) -> Entry | None:
         os.symlink(link, dst)
         return Entry("symlink", stored, link=link)
     if not stat.S_ISREG(st.st_mode):
-        raise BackupError(f"cannot back up {label}: not a regular file or symlink", hint="move it away, then run again")
+        raise BackupError(
+            f"cannot back up {label}: not a regular file or symlink",
+            hint="move it away, then run again",
+        )
     digest = fs.sha256_file(src)
     fs.atomic_copy(src, dst, mode=stat.S_IMODE(st.st_mode))
     return Entry("file", stored, sha256=digest, mode=stat.S_IMODE(st.st_mode), size=st.st_size)

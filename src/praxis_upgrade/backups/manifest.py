@@ -1,4 +1,5 @@
 """A backup's manifest: what it holds (checksums, modes, links), reading it and verifying it."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,7 +42,9 @@ class Manifest:
     absent: list[str] = dataclasses.field(default_factory=list)
     outside: dict[str, Entry] = dataclasses.field(default_factory=dict)  # absolute path -> entry
     outside_absent: list[str] = dataclasses.field(default_factory=list)
-    keep_dirs: dict[str, str] = dataclasses.field(default_factory=dict)  # absent path -> deepest dir that existed
+    keep_dirs: dict[str, str] = dataclasses.field(
+        default_factory=dict
+    )  # absent path -> deepest dir that existed
 
     @property
     def size(self) -> int:
@@ -123,7 +126,15 @@ class Backup:
         created = meta.get("created_at") or dt.datetime.fromtimestamp(
             folder.stat().st_mtime, dt.timezone.utc
         ).isoformat(timespec="microseconds")
-        return cls(folder.name, folder, complete, complete and (folder / GOOD).is_file(), size, created, meta)
+        return cls(
+            folder.name,
+            folder,
+            complete,
+            complete and (folder / GOOD).is_file(),
+            size,
+            created,
+            meta,
+        )
 
 
 def read_manifest(folder: Path) -> Manifest:
@@ -137,7 +148,9 @@ def read_manifest(folder: Path) -> Manifest:
     except FileNotFoundError:
         raise BackupError(f"{folder} has no {MANIFEST}", hint="it is not a usable backup") from None
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise BackupError(f"{folder / MANIFEST} is unreadable: {e}", hint="the backup is damaged") from None
+        raise BackupError(
+            f"{folder / MANIFEST} is unreadable: {e}", hint="the backup is damaged"
+        ) from None
 
 
 def check_entry(stored: Path, entry: Entry) -> str | None:
@@ -146,7 +159,11 @@ def check_entry(stored: Path, entry: Entry) -> str | None:
         if not stored.is_symlink():
             return f"missing (stored link {stored} is gone)"
         now = os.readlink(stored)
-        return None if now == entry.link else f"tampered (link points to {now!r}, expected {entry.link!r})"
+        return (
+            None
+            if now == entry.link
+            else f"tampered (link points to {now!r}, expected {entry.link!r})"
+        )
     if stored.is_symlink() or not stored.is_file():
         return f"missing ({stored} is gone)"
     if stored.stat().st_size != entry.size or fs.sha256_file(stored) != entry.sha256:
@@ -172,7 +189,9 @@ def verify_backup(backup_dir: Path) -> list[str]:
     problems = []
     marker = backup_dir / COMPLETE
     if not marker.is_file():
-        problems.append(f"incomplete: {backup_dir} has no {COMPLETE} marker (it was interrupted while being made)")
+        problems.append(
+            f"incomplete: {backup_dir} has no {COMPLETE} marker (it was interrupted while being made)"
+        )
     try:
         manifest = read_manifest(backup_dir)
     except BackupError as e:
@@ -183,5 +202,7 @@ def verify_backup(backup_dir: Path) -> list[str]:
         except (OSError, ValueError, AttributeError):
             expected = None
         if expected != fs.sha256_file(backup_dir / MANIFEST):
-            problems.append(f"{MANIFEST}: tampered (it no longer matches the checksum recorded in {COMPLETE})")
+            problems.append(
+                f"{MANIFEST}: tampered (it no longer matches the checksum recorded in {COMPLETE})"
+            )
     return problems + check_contents(backup_dir, manifest)

@@ -1,4 +1,5 @@
 """Exact restore from a backup: put back what it holds, remove what the upgrade added, keep user work."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,7 +29,9 @@ class RestoreReport:
     unrestorable: list[str] = dataclasses.field(default_factory=list)
     verified: bool = False
     unchanged: list[str] = dataclasses.field(default_factory=list)
-    displaced: list[str] = dataclasses.field(default_factory=list)  # user edits saved beside the restored file
+    displaced: list[str] = dataclasses.field(
+        default_factory=list
+    )  # user edits saved beside the restored file
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -76,13 +79,20 @@ def restore_backup(
         )
     if problems and not force:
         raise BackupError(
-            f"backup {backup.id} failed verification; refusing to restore from it:\n  " + "\n  ".join(problems[:20]),
+            f"backup {backup.id} failed verification; refusing to restore from it:\n  "
+            + "\n  ".join(problems[:20]),
             hint="choose another backup, or pass --force to restore only the files that still verify",
         )
     manifest = read_manifest(backup.path)
     # removals first, so a file can come back where the upgrade had put a directory (and vice versa)
-    items = [_Item(rel, target / rel, None, target, _keep_dir(manifest.keep_dirs, rel)) for rel in manifest.absent]
-    items += [_Item(p, Path(p), None, None, _keep_dir(manifest.keep_dirs, p)) for p in manifest.outside_absent]
+    items = [
+        _Item(rel, target / rel, None, target, _keep_dir(manifest.keep_dirs, rel))
+        for rel in manifest.absent
+    ]
+    items += [
+        _Item(p, Path(p), None, None, _keep_dir(manifest.keep_dirs, p))
+        for p in manifest.outside_absent
+    ]
     items += [_Item(rel, target / rel, e, target) for rel, e in manifest.files.items()]
     items += [_Item(p, Path(p), e) for p, e in manifest.outside.items()]
     report, failed = RestoreReport(), set()
@@ -102,10 +112,18 @@ def _keep_dir(keep_dirs: dict[str, str], label: str) -> Path | None:
     return Path(keep_dirs[label]) if label in keep_dirs else None
 
 
-def _restore_one(item: _Item, backup: Backup, added: dict[str, str] | None, check: bool, report: RestoreReport) -> None:
-    if item.root is not None:  # refuse manifest paths, and symlinked parents, that lead outside the install
+def _restore_one(
+    item: _Item, backup: Backup, added: dict[str, str] | None, check: bool, report: RestoreReport
+) -> None:
+    if (
+        item.root is not None
+    ):  # refuse manifest paths, and symlinked parents, that lead outside the install
         parent = Path(item.label).parent.as_posix()
-        if Path(item.label).is_absolute() or ".." in Path(item.label).parts or item.label in ("", "."):
+        if (
+            Path(item.label).is_absolute()
+            or ".." in Path(item.label).parts
+            or item.label in ("", ".")
+        ):
             raise BackupError(f"the manifest names a path outside the install: {item.label!r}")
         if parent != ".":
             fs.inside(item.root, parent)
@@ -172,7 +190,9 @@ def _state(path: Path) -> tuple[Any, ...]:
 
 
 def _wanted(entry: Entry) -> tuple[Any, ...]:
-    return ("symlink", entry.link) if entry.kind == "symlink" else ("file", entry.sha256, entry.mode)
+    return (
+        ("symlink", entry.link) if entry.kind == "symlink" else ("file", entry.sha256, entry.mode)
+    )
 
 
 def _drop_temp_siblings(dest: Path) -> None:
@@ -199,7 +219,9 @@ def _verify(items: list[_Item], backup: Backup, report: RestoreReport, failed: s
             good = _state(item.dest) == _wanted(item.entry)
         if not good:
             ok = False
-            report.unrestorable.append(_how_to_finish(item, backup, "still differs from the backup after restoring"))
+            report.unrestorable.append(
+                _how_to_finish(item, backup, "still differs from the backup after restoring")
+            )
     return ok
 
 
@@ -208,6 +230,8 @@ def _how_to_finish(item: _Item, backup: Backup, why: str) -> str:
     if item.entry is None:
         return f"{item.label}: {why}; to finish by hand, check it and remove it: rm {dest}"
     if item.entry.kind == "symlink":
-        return f"{item.label}: {why}; to finish by hand: ln -sfn {shlex.quote(item.entry.link)} {dest}"
+        return (
+            f"{item.label}: {why}; to finish by hand: ln -sfn {shlex.quote(item.entry.link)} {dest}"
+        )
     stored = shlex.quote(str(backup.path / item.entry.stored))
     return f"{item.label}: {why}; to finish by hand: cp -p {stored} {dest}"

@@ -3,6 +3,7 @@
 One module per command group; each lists its commands in ``COMMANDS`` and this module adds them
 to the main group. Every command meets errors at the one boundary in ``_shared``.
 """
+
 from __future__ import annotations
 
 import click

@@ -1,4 +1,5 @@
 """What every command shares: the one error boundary, exit handling, common options and prompts."""
+
 from __future__ import annotations
 
 import contextlib
@@ -38,26 +39,44 @@ def error_boundary(as_json: bool = False) -> Iterator[None]:
         yield
     except PraxisError as e:
         if as_json:
-            emit_json({"ok": False, "error": e.message, "hint": e.hint, "exit_code": int(e.exit_code),
-                       "kind": type(e).__name__})
+            emit_json(
+                {
+                    "ok": False,
+                    "error": e.message,
+                    "hint": e.hint,
+                    "exit_code": int(e.exit_code),
+                    "kind": type(e).__name__,
+                }
+            )
         click.secho(f"error: {e.message}", err=True, fg="red")
         if e.hint:
             click.echo(f"hint: {e.hint}", err=True)
         raise Exit(int(e.exit_code)) from None
     except KeyboardInterrupt:
-        click.echo("interrupted: `praxis-upgrade resume` continues, `praxis-upgrade rollback` undoes",
-                   err=True)
+        click.echo(
+            "interrupted: `praxis-upgrade resume` continues, `praxis-upgrade rollback` undoes",
+            err=True,
+        )
         raise Exit(130) from None
     except (click.ClickException, click.exceptions.Exit, click.Abort, Exit):
         raise
     except Exception as e:
         log = _crash_log()
         if as_json:
-            emit_json({"ok": False, "error": f"{type(e).__name__}: {e}", "hint": f"traceback in {log}",
-                       "exit_code": int(ExitCode.INTERNAL), "kind": "InternalError"})
+            emit_json(
+                {
+                    "ok": False,
+                    "error": f"{type(e).__name__}: {e}",
+                    "hint": f"traceback in {log}",
+                    "exit_code": int(ExitCode.INTERNAL),
+                    "kind": "InternalError",
+                }
+            )
         click.secho(f"unexpected error: {type(e).__name__}: {e}", err=True, fg="red")
-        click.echo(f"hint: this is a bug in praxis-upgrade or a plugin; the traceback is in {log}",
-                   err=True)
+        click.echo(
+            f"hint: this is a bug in praxis-upgrade or a plugin; the traceback is in {log}",
+            err=True,
+        )
         raise Exit(int(ExitCode.INTERNAL)) from None
 
 
@@ -106,25 +125,44 @@ def target_path(target: str | None) -> Path:
 
 
 target_option = click.option(
-    "--target", "-t", metavar="PATH", help="Project (or its .praxis-os). Default: nearest from here upward."
+    "--target",
+    "-t",
+    metavar="PATH",
+    help="Project (or its .praxis-os). Default: nearest from here upward.",
 )
 json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Print one machine-readable result and nothing else on stdout."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one machine-readable result and nothing else on stdout.",
 )
 
 
 def prompt_conflict(item: dict[str, Any]) -> Choice:
     """Ask about one conflict; an empty answer asks again, it never overwrites."""
-    choices = {"k": Choice.KEEP_LOCAL, "t": Choice.TAKE_UPSTREAM, "m": Choice.MERGE, "s": Choice.SKIP}
+    choices = {
+        "k": Choice.KEEP_LOCAL,
+        "t": Choice.TAKE_UPSTREAM,
+        "m": Choice.MERGE,
+        "s": Choice.SKIP,
+    }
     info = item.get("info") or {}
     while True:
         click.echo(f"\nconflict ({item.get('klass')}): {item['path']}")
         try:
-            answer = click.prompt(
-                "  [k]eep yours / [t]ake upstream / [m]erge / [d]iff / [s]kip",
-                default="", show_default=False, err=True,
-            ).strip().lower()[:1]
-        except click.Abort:  # Ctrl-C / Ctrl-D at the prompt: an interrupt (resumable), not a failure
+            answer = (
+                click.prompt(
+                    "  [k]eep yours / [t]ake upstream / [m]erge / [d]iff / [s]kip",
+                    default="",
+                    show_default=False,
+                    err=True,
+                )
+                .strip()
+                .lower()[:1]
+            )
+        except (
+            click.Abort
+        ):  # Ctrl-C / Ctrl-D at the prompt: an interrupt (resumable), not a failure
             raise KeyboardInterrupt from None
         if answer == "d":
             click.echo(info.get("diff") or "(binary file: no diff)")

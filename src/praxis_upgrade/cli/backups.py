@@ -1,4 +1,5 @@
 """CLI commands for backups (`backups list|verify|prune`) and `validate` (phase 4 on its own)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,14 +36,20 @@ def list_cmd(target: str | None, as_json: bool) -> None:
         rows = catalog.list_backups(praxis)
         good = last_good(praxis)
     if as_json:
-        emit_json([{**b.to_json(), "last_good": good is not None and b.id == good.id} for b in rows])
+        emit_json(
+            [{**b.to_json(), "last_good": good is not None and b.id == good.id} for b in rows]
+        )
         return
     if not rows:
         click.echo("no backups")
     for b in rows:
-        flags = ("complete" if b.complete else "INCOMPLETE") + (", last good" if good and b.id == good.id else "")
+        flags = ("complete" if b.complete else "INCOMPLETE") + (
+            ", last good" if good and b.id == good.id else ""
+        )
         versions = f"{b.meta.get('from_version') or '?'} -> {b.meta.get('to_version') or '?'}"
-        click.echo(f"{b.id:<22} {b.created_at:<26} {versions:<22} {b.size / 1024:>9.1f} KiB  {flags}")
+        click.echo(
+            f"{b.id:<22} {b.created_at:<26} {versions:<22} {b.size / 1024:>9.1f} KiB  {flags}"
+        )
 
 
 @backups_group.command(name="verify")
@@ -53,7 +60,9 @@ def verify_cmd(backup_id: str | None, target: str | None) -> None:
     bad = 0
     with error_boundary():
         praxis = _install(target)
-        chosen = [catalog.find_backup(praxis, backup_id)] if backup_id else catalog.list_backups(praxis)
+        chosen = (
+            [catalog.find_backup(praxis, backup_id)] if backup_id else catalog.list_backups(praxis)
+        )
         for b in chosen:
             problems = verify_backup(b.path) if b.complete else ["incomplete: never finished"]
             bad += bool(problems)
@@ -72,7 +81,9 @@ def prune_cmd(target: str | None, keep: int) -> None:
     with error_boundary():
         praxis = _install(target)
         open_ = sess.SessionStore(praxis).open_sessions()
-        protect = [s.id for s in open_] + [str(s.results["backup"]["id"]) for s in open_ if s.results.get("backup")]
+        protect = [s.id for s in open_] + [
+            str(s.results["backup"]["id"]) for s in open_ if s.results.get("backup")
+        ]
         removed = catalog.prune_backups(praxis, keep, protect=protect)
     click.echo(f"removed {len(removed)} backup(s)" + (": " + ", ".join(removed) if removed else ""))
 

@@ -1,4 +1,5 @@
 """CLI commands about content: `plan` (with diffs), `install` (fresh), `adopt` (record a baseline)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,16 +20,27 @@ from praxis_upgrade.util import fs
 
 
 @click.command(name="plan")
-@click.option("--source", "-s", metavar="PATH", help="praxis-os source clone (default: remembered).")
+@click.option(
+    "--source", "-s", metavar="PATH", help="praxis-os source clone (default: remembered)."
+)
 @click.option("--target", "-t", metavar="PATH")
 @click.option("--rev", metavar="REV", help="Source revision (default: HEAD of the clone).")
-@click.option("--diff", is_flag=True, help="Show unified diffs; for conflicts your change and upstream's.")
+@click.option(
+    "--diff", is_flag=True, help="Show unified diffs; for conflicts your change and upstream's."
+)
 @click.option("--json", "as_json", is_flag=True, help="The whole plan as JSON.")
-def plan_cmd(source: str | None, target: str | None, rev: str | None, diff: bool, as_json: bool) -> None:
+def plan_cmd(
+    source: str | None, target: str | None, rev: str | None, diff: bool, as_json: bool
+) -> None:
     """Show what an upgrade would do, file by file. Writes nothing (same as `run --dry-run`)."""
     with error_boundary(as_json):
-        session = run_upgrade(Path(target) if target else Path.cwd(), source_path=source, rev=rev,
-                                     dry_run=True, events=progress_printer(False))
+        session = run_upgrade(
+            Path(target) if target else Path.cwd(),
+            source_path=source,
+            rev=rev,
+            dry_run=True,
+            events=progress_printer(False),
+        )
         result = session.results.get("plan") or {}
         if as_json:
             emit_json(result)
@@ -40,23 +52,35 @@ def plan_cmd(source: str | None, target: str | None, rev: str | None, diff: bool
 
 @click.command(name="install")
 @click.option("--source", "-s", metavar="PATH", required=True, help="praxis-os source clone.")
-@click.option("--rev", metavar="REV", help="Source revision to install (default: HEAD of the clone).")
+@click.option(
+    "--rev", metavar="REV", help="Source revision to install (default: HEAD of the clone)."
+)
 @click.option("--target", "-t", metavar="PATH", help="Project folder (default: current directory).")
 @click.option("--no-restart", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
-def install_cmd(source: str, rev: str | None, target: str | None, no_restart: bool, as_json: bool) -> None:
+def install_cmd(
+    source: str, rev: str | None, target: str | None, no_restart: bool, as_json: bool
+) -> None:
     """Install prAxIs OS into a project: an upgrade from an empty base, with a baseline recorded."""
     project = Path(target) if target else Path.cwd()
     with error_boundary(as_json):
         praxis = prepare_install(project.resolve(), Path(source), rev=rev)
-        session = run_upgrade(praxis, source_path=source, rev=rev, conflicts=Policy.KEEP_LOCAL,
-                                     auto_restart=not no_restart, assume_yes=True,
-                                     events=progress_printer(not as_json))
+        session = run_upgrade(
+            praxis,
+            source_path=source,
+            rev=rev,
+            conflicts=Policy.KEEP_LOCAL,
+            auto_restart=not no_restart,
+            assume_yes=True,
+            events=progress_printer(not as_json),
+        )
     finish(session, as_json)
 
 
 @click.command(name="adopt")
-@click.option("--source", "-s", metavar="PATH", help="praxis-os source clone (default: remembered).")
+@click.option(
+    "--source", "-s", metavar="PATH", help="praxis-os source clone (default: remembered)."
+)
 @click.option("--target", "-t", metavar="PATH")
 @click.option("--force", is_flag=True, help="Replace an existing baseline.")
 def adopt_cmd(source: str | None, target: str | None, force: bool) -> None:
@@ -72,15 +96,19 @@ def adopt_cmd(source: str | None, target: str | None, force: bool) -> None:
             fs.atomic_copy(broken, broken.with_name(broken.name + ".corrupt"))
             click.echo(f"the corrupt baseline was kept as {broken.name}.corrupt", err=True)
         if existing is not None and not force:
-            raise TargetError(f"{praxis} already has a baseline ({existing.version})",
-                              hint="pass --force to replace it with one adopted from the source's history")
+            raise TargetError(
+                f"{praxis} already has a baseline ({existing.version})",
+                hint="pass --force to replace it with one adopted from the source's history",
+            )
         repo = SourceRepo(src)
         record = adopt.adopt(praxis, repo)
         baseline.save(praxis, record, repo=repo)  # with the base blobs cached for later merges
         targets.remember_source(praxis, src)
     modified = sum(1 for _ in record.files)
-    click.echo(f"Adopted: the install matches upstream {record.adopted_from or record.version} "
-               f"({modified} managed files recorded).")
+    click.echo(
+        f"Adopted: the install matches upstream {record.adopted_from or record.version} "
+        f"({modified} managed files recorded)."
+    )
 
 
 COMMANDS = [plan_cmd, install_cmd, adopt_cmd]

@@ -1,4 +1,5 @@
 """The `demo` command: build a realistic sandbox and upgrade it end to end."""
+
 from __future__ import annotations
 
 import tempfile
@@ -15,7 +16,9 @@ from praxis_upgrade.errors import UserError
 
 
 @click.command(name="demo")
-@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Build the sandbox here (kept).")
+@click.option(
+    "--dir", "directory", type=click.Path(file_okay=False), help="Build the sandbox here (kept)."
+)
 @click.option("--scale", default=1.0, show_default=True, help="Sandbox size (1 = a real install).")
 @json_option
 def demo_cmd(directory: str | None, scale: float, as_json: bool) -> None:
@@ -28,7 +31,10 @@ def demo_cmd(directory: str | None, scale: float, as_json: bool) -> None:
             click.echo(f"Building a sandbox in {base} ...", err=True)
         built = demo.make_demo(base, scale=scale)
         session = run_upgrade(
-            built.target.project, source_path=built.source.path, conflicts=Policy.KEEP_LOCAL, assume_yes=True,
+            built.target.project,
+            source_path=built.source.path,
+            conflicts=Policy.KEEP_LOCAL,
+            assume_yes=True,
             events=progress_printer(not as_json),
         )
     if as_json:
@@ -38,7 +44,9 @@ def demo_cmd(directory: str | None, scale: float, as_json: bool) -> None:
     click.echo("")
     click.echo(f"Source clone:  {built.source.path} (tags {', '.join(built.source.tags)})")
     click.echo(f"Project:       {built.target.project}")
-    click.echo("Your edits were kept; conflicts left upstream's version beside yours as *.praxis-upstream.")
+    click.echo(
+        "Your edits were kept; conflicts left upstream's version beside yours as *.praxis-upstream."
+    )
     click.echo(f"Look around:   praxis-upgrade status --target {built.target.project}")
     click.echo(f"Undo it:       praxis-upgrade rollback --target {built.target.project}")
 

@@ -2,6 +2,7 @@
 
 Kept apart from the main command so that nothing but these commands is involved in a `git pull`.
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """The `hook` and `vscode` commands: git post-merge hook, project registry, VS Code tasks."""
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,20 @@ def _default_projects(projects: tuple[Path, ...]) -> list[Path]:
 
 @hook_group.command("install")
 @click.option("--source", type=_path, default=".", show_default=True, help="Your praxis-os clone.")
-@click.option("--project", "projects", type=_path, multiple=True,
-              help="Project with .praxis-os/ to upgrade from it (repeatable; default: this dir if it has one).")
-@click.option("--mode", type=click.Choice(registry.MODES), default="notify", show_default=True,
-              help="notify: print a line after a pull; auto: upgrade in the background.")
+@click.option(
+    "--project",
+    "projects",
+    type=_path,
+    multiple=True,
+    help="Project with .praxis-os/ to upgrade from it (repeatable; default: this dir if it has one).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(registry.MODES),
+    default="notify",
+    show_default=True,
+    help="notify: print a line after a pull; auto: upgrade in the background.",
+)
 @guarded
 def hook_install(source: Path, projects: tuple[Path, ...], mode: str) -> None:
     """Install the post-merge hook into the clone and register projects for it."""
@@ -43,17 +54,24 @@ def hook_install(source: Path, projects: tuple[Path, ...], mode: str) -> None:
     for project in change.projects:
         click.echo(f"registered {project} ({mode})")
     if change.projects and mode == "auto":
-        click.echo("auto: a pull that changes universal/, mcp_server/ or scripts/ starts "
-                   "`praxis-upgrade run --conflicts keep-local --yes` in the background; "
-                   "results: `praxis-upgrade hook list`")
+        click.echo(
+            "auto: a pull that changes universal/, mcp_server/ or scripts/ starts "
+            "`praxis-upgrade run --conflicts keep-local --yes` in the background; "
+            "results: `praxis-upgrade hook list`"
+        )
     if not change.projects:
         click.echo("no project registered yet: rerun with --project PATH (a dir with .praxis-os/)")
 
 
 @hook_group.command("uninstall")
 @click.option("--source", type=_path, default=".", show_default=True, help="Your praxis-os clone.")
-@click.option("--project", "projects", type=_path, multiple=True,
-              help="Forget only these projects (default: all of this clone's).")
+@click.option(
+    "--project",
+    "projects",
+    type=_path,
+    multiple=True,
+    help="Forget only these projects (default: all of this clone's).",
+)
 @guarded
 def hook_uninstall(source: Path, projects: tuple[Path, ...]) -> None:
     """Forget projects; remove the hook (restoring a previous one) when none remain."""
@@ -65,7 +83,9 @@ def hook_uninstall(source: Path, projects: tuple[Path, ...]) -> None:
     elif change.changed:
         click.echo(f"removed {change.hook}")
     else:
-        click.echo(f"hook left in place: {change.hook} (other projects still use it, or it is not ours)")
+        click.echo(
+            f"hook left in place: {change.hook} (other projects still use it, or it is not ours)"
+        )
 
 
 @hook_group.command("list")
@@ -82,10 +102,14 @@ def hook_list(as_json: bool) -> None:
     for p in reg.projects.values():
         click.echo(f"{p.project}  <- {p.source}  [{p.mode}]")
         if p.notices:
-            click.echo(f"  update available since {p.notices[0]['at']} (source {p.notices[-1]['source_rev'][:12]})")
+            click.echo(
+                f"  update available since {p.notices[0]['at']} (source {p.notices[-1]['source_rev'][:12]})"
+            )
         if p.auto_runs:
             last = p.auto_runs[-1]
-            click.echo(f"  last background upgrade {last['at']}: exit {last['exit_code']}, log {last['log']}")
+            click.echo(
+                f"  last background upgrade {last['at']}: exit {last['exit_code']}, log {last['log']}"
+            )
 
 
 @hook_group.command("run-post-merge", hidden=True)
@@ -95,13 +119,17 @@ def hook_run_post_merge(source: Path) -> None:
     """What the hook script runs after a merge (never reads stdin)."""
     outcome = githook.run_post_merge(source)
     for project in outcome.notified:
-        click.echo(f"prAxIs OS update available for {project}: "
-                   f"run `praxis-upgrade run --target {project}/.praxis-os`")
+        click.echo(
+            f"prAxIs OS update available for {project}: "
+            f"run `praxis-upgrade run --target {project}/.praxis-os`"
+        )
     for project in outcome.started:
         click.echo(f"prAxIs OS upgrade of {project} started in the background (log: {outcome.log})")
     for project in outcome.missing:
-        click.echo(f"praxis-upgrade: {project} has no .praxis-os/ any more; forget it with "
-                   f"`praxis-upgrade hook uninstall --source {source} --project {project}`")
+        click.echo(
+            f"praxis-upgrade: {project} has no .praxis-os/ any more; forget it with "
+            f"`praxis-upgrade hook uninstall --source {source} --project {project}`"
+        )
 
 
 @hook_group.command("auto-worker", hidden=True)
@@ -124,7 +152,11 @@ def _report(change: vscode.TasksChange) -> None:
     if not change.changed:
         click.echo(f"{change.path}: nothing to change")
         return
-    for verb, labels in (("added", change.added), ("updated", change.updated), ("removed", change.removed)):
+    for verb, labels in (
+        ("added", change.added),
+        ("updated", change.updated),
+        ("removed", change.removed),
+    ):
         for label in labels:
             click.echo(f"{verb} task {label!r}")
     if change.backup:
@@ -135,7 +167,9 @@ def _report(change: vscode.TasksChange) -> None:
 
 
 @vscode_group.command("install")
-@click.option("--project", type=_path, default=".", show_default=True, help="The project (workspace folder).")
+@click.option(
+    "--project", type=_path, default=".", show_default=True, help="The project (workspace folder)."
+)
 @guarded
 def vscode_install(project: Path) -> None:
     """Merge the prAxIs OS upgrade tasks into .vscode/tasks.json, keeping your tasks."""
@@ -145,7 +179,9 @@ def vscode_install(project: Path) -> None:
 
 
 @vscode_group.command("uninstall")
-@click.option("--project", type=_path, default=".", show_default=True, help="The project (workspace folder).")
+@click.option(
+    "--project", type=_path, default=".", show_default=True, help="The project (workspace folder)."
+)
 @guarded
 def vscode_uninstall(project: Path) -> None:
     """Remove only the prAxIs OS upgrade tasks and inputs from .vscode/tasks.json."""

@@ -1,4 +1,5 @@
 """The `mcp` command: serve the upgrade as MCP tools over stdio for AI assistants."""
+
 from __future__ import annotations
 
 import click

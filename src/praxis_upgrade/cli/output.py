@@ -1,4 +1,5 @@
 """How the CLI shows sessions, plans and progress on a terminal (the only printing module besides cli)."""
+
 from __future__ import annotations
 
 import json
@@ -28,14 +29,27 @@ def progress_printer(enabled: bool) -> Any:
             return
         kind = event["event"]
         if kind == "step":
-            click.secho(f"[{event['phase']}/5 {event['phase_name']}] {event['step']} ...", err=True, fg="cyan")
+            click.secho(
+                f"[{event['phase']}/5 {event['phase_name']}] {event['step']} ...",
+                err=True,
+                fg="cyan",
+            )
         elif kind == "progress" and event.get("total"):
             done, total = event["done"], event["total"]
-            if sys.stderr.isatty() and (done == total or done - last.get("done", 0) >= max(1, total // 20)):
+            if sys.stderr.isatty() and (
+                done == total or done - last.get("done", 0) >= max(1, total // 20)
+            ):
                 last["done"] = done
-                click.echo(f"\r    {event.get('owner', '')}: {done}/{total} files", err=True, nl=done == total)
+                click.echo(
+                    f"\r    {event.get('owner', '')}: {done}/{total} files",
+                    err=True,
+                    nl=done == total,
+                )
         elif kind == "resume":
-            click.echo(f"Resuming session {event['session']} at phase {event['phase']} ({event['step']})", err=True)
+            click.echo(
+                f"Resuming session {event['session']} at phase {event['phase']} ({event['step']})",
+                err=True,
+            )
         elif kind == "info":
             click.echo(f"    {event.get('message')}", err=True)
         elif kind in ("warning", "rollback"):
@@ -57,8 +71,12 @@ UNSETTLED = ("conflict-markers", "skipped")
 
 def unsettled(session: Session) -> list[str]:
     """Conflicts the user still has to resolve (markers written, or skipped at the prompt)."""
-    return [d["path"] for s in ("content", "server.code")
-            for d in (session.results.get(s) or {}).get("decisions", []) if d.get("result") in UNSETTLED]
+    return [
+        d["path"]
+        for s in ("content", "server.code")
+        for d in (session.results.get(s) or {}).get("decisions", [])
+        if d.get("result") in UNSETTLED
+    ]
 
 
 def conflict_lines(session: Session, praxis_prefix: str = ".praxis-os") -> list[str]:
@@ -69,7 +87,9 @@ def conflict_lines(session: Session, praxis_prefix: str = ".praxis-os") -> list[
             if Klass.conflicting(d.get("klass")):
                 what = CONFLICT_RESULTS.get(d.get("result", ""), d.get("result", ""))
                 kind = "" if d.get("klass") == Klass.CONFLICT else f" [{d.get('klass')}]"
-                lines.append(f"{praxis_prefix}/{d['path']}:{d.get('line') or 1}: conflict: {what}{kind}")
+                lines.append(
+                    f"{praxis_prefix}/{d['path']}:{d.get('line') or 1}: conflict: {what}{kind}"
+                )
     return lines
 
 
@@ -77,7 +97,9 @@ def show_plan(result: dict[str, Any], *, verbose: bool) -> None:
     summary = result.get("summary", {})
     click.echo(f"Plan: {result.get('from_version')} -> {result.get('to_version')}")
     if result.get("adopted"):
-        click.echo(f"  (no baseline recorded: adopted from upstream commit {result.get('adopted_from')})")
+        click.echo(
+            f"  (no baseline recorded: adopted from upstream commit {result.get('adopted_from')})"
+        )
     for action, count in sorted(summary.items()):
         click.echo(f"  {action:<22} {count}")
     if verbose:
@@ -129,16 +151,24 @@ def show_status(status: dict[str, Any]) -> None:
     click.echo(f"Running:   {running}")
     for s in status.get("sessions", []):
         error = (s.get("error") or "").splitlines()[0] if s.get("error") else ""
-        click.echo(f"  {s['id']}  {s['kind']:<8} {s['state']:<12} phase {s['phase']} {s['step'] or ''} {error}".rstrip())
+        click.echo(
+            f"  {s['id']}  {s['kind']:<8} {s['state']:<12} phase {s['phase']} {s['step'] or ''} {error}".rstrip()
+        )
     for bad in status.get("corrupt_sessions", []):
-        click.secho(f"  unreadable session file {bad['path']}: move it aside (it blocks new runs)", fg="red")
+        click.secho(
+            f"  unreadable session file {bad['path']}: move it aside (it blocks new runs)", fg="red"
+        )
     for path in status.get("conflict_leftovers", []):
         click.echo(f"  needs attention: {path}")
     for run in status.get("auto_runs", [])[-3:]:
         result = "ok" if run.get("exit_code") == 0 else f"exit {run.get('exit_code')}"
-        click.echo(f"  background upgrade by the git hook at {run.get('at')}: {result} (log {run.get('log')})")
+        click.echo(
+            f"  background upgrade by the git hook at {run.get('at')}: {result} (log {run.get('log')})"
+        )
     for note in status.get("notices", []):
-        click.echo(f"  update available since {note.get('at')} (source {note.get('source_rev')}): run `praxis-upgrade run`")
+        click.echo(
+            f"  update available since {note.get('at')} (source {note.get('source_rev')}): run `praxis-upgrade run`"
+        )
 
 
 def print_diffs(session_plan: dict, praxis: Path, source: Path) -> None:

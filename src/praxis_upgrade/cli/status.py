@@ -1,4 +1,5 @@
 """Read-only commands: `status` of an install and the `plugins` in call order."""
+
 from __future__ import annotations
 
 import click

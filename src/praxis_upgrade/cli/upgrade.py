@@ -1,4 +1,5 @@
 """The upgrade commands: `run` (also `--all` and `--dry-run`), `resume` and `rollback`."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,38 +30,100 @@ from praxis_upgrade.source import targets
 
 
 @click.command(name="run")
-@click.option("--source", "-s", metavar="PATH", help="praxis-os source clone (remembered after a successful run).")
+@click.option(
+    "--source",
+    "-s",
+    metavar="PATH",
+    help="praxis-os source clone (remembered after a successful run).",
+)
 @target_option
-@click.option("--rev", metavar="REV", help="Source revision to upgrade to (default: HEAD of the clone).")
-@click.option("--dry-run", is_flag=True, help="Plan only: show what would change and write nothing.")
-@click.option("--diff", is_flag=True, help="With --dry-run: unified diffs (for conflicts: your change and upstream's).")
+@click.option(
+    "--rev", metavar="REV", help="Source revision to upgrade to (default: HEAD of the clone)."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Plan only: show what would change and write nothing."
+)
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="With --dry-run: unified diffs (for conflicts: your change and upstream's).",
+)
 @click.option("--no-restart", is_flag=True, help="Do not restart the MCP server afterwards.")
-@click.option("--skip-tests", is_flag=True, help="Skip the validation smoke calls (the MCP handshake still runs).")
-@click.option("--keep-backups", default=3, show_default=True, type=click.IntRange(1), help="Backups to keep.")
-@click.option("--conflicts", type=click.Choice([p.value for p in Policy]), help="Conflict policy (default: prompt on a terminal, keep-local otherwise).")
+@click.option(
+    "--skip-tests",
+    is_flag=True,
+    help="Skip the validation smoke calls (the MCP handshake still runs).",
+)
+@click.option(
+    "--keep-backups", default=3, show_default=True, type=click.IntRange(1), help="Backups to keep."
+)
+@click.option(
+    "--conflicts",
+    type=click.Choice([p.value for p in Policy]),
+    help="Conflict policy (default: prompt on a terminal, keep-local otherwise).",
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @json_option
-@click.option("--all", "all_projects", is_flag=True, help="Upgrade every registered project from its own source.")
-@click.option("--session-id", hidden=True, help="Use this id for the new session (for detached starts).")
-def run_cmd(source: str | None, target: str | None, rev: str | None, dry_run: bool, diff: bool, no_restart: bool,
-        skip_tests: bool, keep_backups: int, conflicts: str | None, yes: bool, as_json: bool,
-        all_projects: bool, session_id: str | None) -> None:
+@click.option(
+    "--all",
+    "all_projects",
+    is_flag=True,
+    help="Upgrade every registered project from its own source.",
+)
+@click.option(
+    "--session-id", hidden=True, help="Use this id for the new session (for detached starts)."
+)
+def run_cmd(
+    source: str | None,
+    target: str | None,
+    rev: str | None,
+    dry_run: bool,
+    diff: bool,
+    no_restart: bool,
+    skip_tests: bool,
+    keep_backups: int,
+    conflicts: str | None,
+    yes: bool,
+    as_json: bool,
+    all_projects: bool,
+    session_id: str | None,
+) -> None:
     """Upgrade the install from the source clone (all six phases, rollback on failure)."""
     on_terminal = interactive() and not as_json
-    policy = Policy(conflicts) if conflicts else (Policy.PROMPT if on_terminal else Policy.KEEP_LOCAL)
+    policy = (
+        Policy(conflicts) if conflicts else (Policy.PROMPT if on_terminal else Policy.KEEP_LOCAL)
+    )
     if policy == Policy.PROMPT and not on_terminal:
         policy = Policy.KEEP_LOCAL  # a run without a terminal never waits for input
     if all_projects:
-        _run_all(policy, as_json, dict(dry_run=dry_run, auto_restart=not no_restart, skip_tests=skip_tests,
-                                       keep_backups=keep_backups, assume_yes=yes,
-                                       decide=prompt_conflict if policy == Policy.PROMPT else None,
-                                       events=progress_printer(not as_json)))
+        _run_all(
+            policy,
+            as_json,
+            dict(
+                dry_run=dry_run,
+                auto_restart=not no_restart,
+                skip_tests=skip_tests,
+                keep_backups=keep_backups,
+                assume_yes=yes,
+                decide=prompt_conflict if policy == Policy.PROMPT else None,
+                events=progress_printer(not as_json),
+            ),
+        )
         return
     with error_boundary(as_json):
         session = run_upgrade(
-            target_path(target), source_path=source, dry_run=dry_run, auto_restart=not no_restart,
-            skip_tests=skip_tests, keep_backups=keep_backups, conflicts=policy, assume_yes=yes, rev=rev, session_id=session_id,
-            decide=prompt_conflict if policy == Policy.PROMPT else None, events=progress_printer(not as_json),
+            target_path(target),
+            source_path=source,
+            dry_run=dry_run,
+            auto_restart=not no_restart,
+            skip_tests=skip_tests,
+            keep_backups=keep_backups,
+            conflicts=policy,
+            assume_yes=yes,
+            rev=rev,
+            session_id=session_id,
+            decide=prompt_conflict if policy == Policy.PROMPT else None,
+            events=progress_printer(not as_json),
             confirm=confirm_plan if on_terminal and not dry_run else None,
         )
     if dry_run:
@@ -76,12 +139,16 @@ def _run_all(policy: str, as_json: bool, options: dict[str, Any]) -> None:
     if as_json:
         emit_json({"ok": code == 0, "exit_code": code, "projects": rows})
     elif not rows:
-        click.echo("No registered projects: register them with `praxis-upgrade hook install --project PATH`.")
+        click.echo(
+            "No registered projects: register them with `praxis-upgrade hook install --project PATH`."
+        )
     else:
         click.echo(f"{'project':<40} {'from -> to':<22} {'result':<22} conflicts")
         for r in rows:
             versions = f"{r.get('from_version') or '?'} -> {r.get('to_version') or '?'}"
-            click.echo(f"{r['project']:<40} {versions:<22} {r['result']:<22} {r.get('conflicts', '-')}")
+            click.echo(
+                f"{r['project']:<40} {versions:<22} {r['result']:<22} {r.get('conflicts', '-')}"
+            )
             if r.get("error"):
                 click.echo(f"    {r['error'].splitlines()[0]}")
     if code:
@@ -94,7 +161,9 @@ def _finish_plan(session: Session, as_json: bool, *, diffs: bool) -> None:
         return
     show_plan(session.results.get("plan") or {}, verbose=True)
     if diffs:
-        print_diffs(session.results.get("plan") or {}, Path(session.target), Path(session.source or ""))
+        print_diffs(
+            session.results.get("plan") or {}, Path(session.target), Path(session.source or "")
+        )
 
 
 @click.command(name="resume")
@@ -106,7 +175,9 @@ def resume_cmd(session_id: str | None, target: str | None, as_json: bool) -> Non
     on_terminal = interactive() and not as_json
     with error_boundary(as_json):
         session = resume_upgrade(
-            target_path(target), session_id, decide=prompt_conflict if on_terminal else None,
+            target_path(target),
+            session_id,
+            decide=prompt_conflict if on_terminal else None,
             events=progress_printer(not as_json),
         )
     finish(session, as_json)
@@ -116,21 +187,35 @@ def resume_cmd(session_id: str | None, target: str | None, as_json: bool) -> Non
 @click.argument("session_id", required=False)
 @target_option
 @click.option("--to", "to_backup", metavar="BACKUP", help="Restore this backup id instead.")
-@click.option("--last-good", is_flag=True, help="Restore the backup of the last successful upgrade.")
+@click.option(
+    "--last-good", is_flag=True, help="Restore the backup of the last successful upgrade."
+)
 @click.option("--force", is_flag=True, help="Restore even from a backup that fails verification.")
 @json_option
-def rollback_cmd(session_id: str | None, target: str | None, to_backup: str | None, last_good: bool, force: bool,
-             as_json: bool) -> None:
+def rollback_cmd(
+    session_id: str | None,
+    target: str | None,
+    to_backup: str | None,
+    last_good: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Undo an interrupted or finished upgrade from its backup."""
     with error_boundary(as_json):
         if last_good:
             good = catalog.last_good(targets.require_install(target_path(target)))
             if good is None:
-                raise BackupError("there is no backup of a successful upgrade to go back to",
-                                  hint="`praxis-upgrade backups list` shows the backups there are")
+                raise BackupError(
+                    "there is no backup of a successful upgrade to go back to",
+                    hint="`praxis-upgrade backups list` shows the backups there are",
+                )
             to_backup = good.id
         session = rollback_upgrade(
-            target_path(target), session_id, backup=to_backup, force=force, events=progress_printer(not as_json)
+            target_path(target),
+            session_id,
+            backup=to_backup,
+            force=force,
+            events=progress_printer(not as_json),
         )
     if as_json:
         emit_json({"ok": True, "exit_code": 0, "session": session.to_json()})

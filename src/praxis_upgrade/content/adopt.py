@@ -1,4 +1,5 @@
 """Adoption: build a baseline for an install that has none, from the source's git history."""
+
 from __future__ import annotations
 
 import os
@@ -88,7 +89,9 @@ def adopt(target: Path, repo: SourceRepo) -> Baseline:
     local = scan(target)
     index = repo.history_index()
     if not index.commits:
-        raise SourceError(f"the source clone {repo.path} has no commits", hint="clone praxis-os again")
+        raise SourceError(
+            f"the source clone {repo.path} has no commits", hint="clone praxis-os again"
+        )
     commit = index.commits[_best_commit(index, local)]
     records: dict[str, FileRecord] = {}
     base_files = {p: (b, m) for part in commit.parts for p, b, m in index.files(part)}

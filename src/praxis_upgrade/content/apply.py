@@ -1,4 +1,5 @@
 """Applying a plan: per-file atomic writes, re-checked hashes, conflict policies, new baseline."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,8 +59,10 @@ class ApplyResult:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ApplyResult:
         kwargs = {k: v for k, v in data.items() if k in {f.name for f in dataclasses.fields(cls)}}
-        kwargs["decisions"] = [Decision(**{**d, "klass": Klass(d["klass"]), "action": Action(d["action"])})
-                               for d in data.get("decisions", [])]
+        kwargs["decisions"] = [
+            Decision(**{**d, "klass": Klass(d["klass"]), "action": Action(d["action"])})
+            for d in data.get("decisions", [])
+        ]
         return cls(**kwargs)
 
     def decision_for(self, path: str) -> Decision | None:
@@ -96,7 +99,9 @@ def _current(path: Path) -> str | None:
 
 
 class _Applier:
-    def __init__(self, target: Path, repo: SourceRepo, policy: Policy, decide: Decide | None) -> None:
+    def __init__(
+        self, target: Path, repo: SourceRepo, policy: Policy, decide: Decide | None
+    ) -> None:
         self.target, self.repo, self.policy, self.decide = target, repo, policy, decide
         self.result = ApplyResult()
 
@@ -139,7 +144,11 @@ class _Applier:
         if e.action == "delete":
             self.delete(e, path, current)
         elif e.action in ("add", "update"):
-            if current is not None and current == e.upstream_sha and _mode_for(path, e.mode) == _mode_of(path):
+            if (
+                current is not None
+                and current == e.upstream_sha
+                and _mode_for(path, e.mode) == _mode_of(path)
+            ):
                 self.wrote(e.path, current, new=e.local_sha is None)
                 self.record(e, Choice.TAKE_UPSTREAM, "already-applied", current)
             elif current not in (e.local_sha, e.upstream_sha):
@@ -200,7 +209,9 @@ class _Applier:
         if decision in (Choice.TAKE_UPSTREAM, Choice.MERGE) and current is not None:
             bl.store_blob(self.target, local)  # lets a resumed run recognise its own merge
         if decision == Choice.TAKE_UPSTREAM:
-            self.record(e, decision, "written", self.write(e, self.upstream(e), _mode_for(path, e.mode)))
+            self.record(
+                e, decision, "written", self.write(e, self.upstream(e), _mode_for(path, e.mode))
+            )
             return
         if decision == Choice.MERGE:
             outcome = self.merged(e, local)
@@ -230,15 +241,29 @@ class _Applier:
             return Choice.KEEP_LOCAL  # never wait for an answer nobody can give
         upstream = self.upstream(e)
         binary = is_binary(local) or is_binary(upstream)
-        info: dict[str, Any] = {"path": e.path, "klass": e.klass, "binary": binary,
-                                "side_file": layout.side_file(e.path)}
+        info: dict[str, Any] = {
+            "path": e.path,
+            "klass": e.klass,
+            "binary": binary,
+            "side_file": layout.side_file(e.path),
+        }
         if not binary:
             diff = difflib.unified_diff(
-                local.decode("utf-8", "replace").splitlines(), upstream.decode("utf-8", "replace").splitlines(),
-                f"local/{e.path}", f"upstream/{e.path}", lineterm="")
+                local.decode("utf-8", "replace").splitlines(),
+                upstream.decode("utf-8", "replace").splitlines(),
+                f"local/{e.path}",
+                f"upstream/{e.path}",
+                lineterm="",
+            )
             lines = list(diff)
-            info["diff"] = "\n".join(lines[:DIFF_LINES] + ([f"... ({len(lines) - DIFF_LINES} more lines)"]
-                                                          if len(lines) > DIFF_LINES else []))
+            info["diff"] = "\n".join(
+                lines[:DIFF_LINES]
+                + (
+                    [f"... ({len(lines) - DIFF_LINES} more lines)"]
+                    if len(lines) > DIFF_LINES
+                    else []
+                )
+            )
             outcome = self.merged(e, local)
             info["merge_clean"] = outcome is not None and not outcome[1]
         answer = (self.decide(e, info) or "").strip()
@@ -246,8 +271,13 @@ class _Applier:
 
 
 def apply_plan(
-    plan: Plan, target: Path, repo: SourceRepo, *, policy: Policy | str,
-    decide: Decide | None = None, progress: Callable[[int, int], None] | None = None,
+    plan: Plan,
+    target: Path,
+    repo: SourceRepo,
+    *,
+    policy: Policy | str,
+    decide: Decide | None = None,
+    progress: Callable[[int, int], None] | None = None,
     only_owner: str | None = None,
 ) -> ApplyResult:
     """Carry out the plan's writes and deletions (of one owner, if given) under a conflict policy.
@@ -301,7 +331,9 @@ def new_baseline(
         files.update((p, r) for p, r in old.files.items() if layout.owner_of(p) not in plan.owners)
     for e in plan.entries:
         d = decisions.get(e.path)
-        keep_old = (None not in owners and e.owner not in owners) or (d is not None and d.result in NOT_APPLIED)
+        keep_old = (None not in owners and e.owner not in owners) or (
+            d is not None and d.result in NOT_APPLIED
+        )
         if keep_old:
             if e.base_sha is None or e.base_git_blob is None:
                 continue
@@ -312,29 +344,41 @@ def new_baseline(
             sha, blob, mode = e.upstream_sha, e.upstream_git_blob, e.mode or 0o644
         files[e.path] = _record(target, e, sha, blob, mode, e.path in written)
     record = bl.Baseline(
-        version=plan.to_version, commit=plan.upstream_commit, source_path=str(repo.path),
+        version=plan.to_version,
+        commit=plan.upstream_commit,
+        source_path=str(repo.path),
         installed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        adopted_from=None, files=files, recorded_ns=started,
+        adopted_from=None,
+        files=files,
+        recorded_ns=started,
         environment=old.environment if old is not None else None,
     )
     bl.cache_blobs(target, record, repo)
     return record
 
 
-def _record(target: Path, e: PlanEntry, sha: str, blob: str, mode: int, written: bool) -> bl.FileRecord:
+def _record(
+    target: Path, e: PlanEntry, sha: str, blob: str, mode: int, written: bool
+) -> bl.FileRecord:
     path = target / e.path
     try:
         st = os.stat(path, follow_symlinks=False)
     except OSError:
         return bl.FileRecord(sha, blob, mode)
-    if not written and (st.st_size, st.st_mtime_ns) == (e.local_size, e.local_mtime_ns) and e.local_sha:
+    if (
+        not written
+        and (st.st_size, st.st_mtime_ns) == (e.local_size, e.local_mtime_ns)
+        and e.local_sha
+    ):
         local = e.local_sha
     else:
         try:
             local = fs.sha256_file(path)
         except OSError:
             return bl.FileRecord(sha, blob, mode)
-    return bl.FileRecord(sha, blob, mode, st.st_size, st.st_mtime_ns, None if local == sha else local)
+    return bl.FileRecord(
+        sha, blob, mode, st.st_size, st.st_mtime_ns, None if local == sha else local
+    )
 
 
 def conflict_leftovers(target: Path) -> list[str]:

@@ -1,4 +1,5 @@
 """The recorded baseline (what was installed, per file) and the content-addressed blob cache."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -159,7 +160,9 @@ def hash_bytes(data: bytes) -> tuple[str, str]:
 
 def modified(baseline: Baseline) -> list[str]:
     """Paths whose local file differed from the base when the baseline was recorded."""
-    return sorted(p for p, r in baseline.files.items() if r.local is not None and r.local != r.sha256)
+    return sorted(
+        p for p, r in baseline.files.items() if r.local is not None and r.local != r.sha256
+    )
 
 
 def missing(baseline: Baseline) -> list[str]:

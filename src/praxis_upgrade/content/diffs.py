@@ -1,4 +1,5 @@
 """Unified diffs for plan entries: your change (base to local) and upstream's (base to upstream)."""
+
 from __future__ import annotations
 
 import difflib
@@ -27,7 +28,8 @@ def _diff(a: bytes | None, b: bytes | None, a_name: str, b_name: str) -> str:
     lines = difflib.unified_diff(
         (a or b"").decode("utf-8", "replace").splitlines(keepends=True),
         (b or b"").decode("utf-8", "replace").splitlines(keepends=True),
-        a_name if a is not None else "/dev/null", b_name if b is not None else "/dev/null",
+        a_name if a is not None else "/dev/null",
+        b_name if b is not None else "/dev/null",
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 

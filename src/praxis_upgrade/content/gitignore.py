@@ -1,4 +1,5 @@
 """The project's `.gitignore`: one marked block holding the entries prAxIs OS needs ignored."""
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,7 @@ def parse_required(text: str) -> list[str]:
         return []
     out: list[str] = []
     inside = False
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         stripped = line.strip()
         if stripped.startswith("```"):
             if inside:
@@ -67,8 +68,8 @@ def _split(lines: list[str]) -> tuple[list[str], list[str], bool]:
     try:
         end = lines.index(END, start)
     except ValueError:  # a damaged block: drop only our marker, keep every other line
-        return lines[:start], lines[start + 1:], True
-    return lines[:start], lines[end + 1:], True
+        return lines[:start], lines[start + 1 :], True
+    return lines[:start], lines[end + 1 :], True
 
 
 def render(text: str, entries: list[str]) -> str:

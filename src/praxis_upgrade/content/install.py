@@ -1,4 +1,5 @@
 """A fresh install: the folders an install has, a venv, an empty baseline; then an upgrade from nothing."""
+
 from __future__ import annotations
 
 import subprocess
@@ -24,7 +25,9 @@ USER_DIRS = (
 )
 
 
-def prepare_install(project: Path, source: Path, *, rev: str | None = None, python: str = sys.executable) -> Path:
+def prepare_install(
+    project: Path, source: Path, *, rev: str | None = None, python: str = sys.executable
+) -> Path:
     """Create ``<project>/.praxis-os`` ready to be "upgraded" from an empty base; return it.
 
     Raises:
@@ -33,7 +36,9 @@ def prepare_install(project: Path, source: Path, *, rev: str | None = None, pyth
     """
 
     if not project.is_dir():
-        raise TargetError(f"project folder {project} does not exist", hint="create it first, or pass --target")
+        raise TargetError(
+            f"project folder {project} does not exist", hint="create it first, or pass --target"
+        )
     praxis = project / store.DOT_DIR
     if praxis.exists() and any(praxis.iterdir()):
         raise TargetError(
@@ -43,18 +48,29 @@ def prepare_install(project: Path, source: Path, *, rev: str | None = None, pyth
     source = targets.resolve_source(praxis, source)
     repo = SourceRepo(source)
     if repo.is_dirty():
-        raise SourceError(f"the source clone {source} has uncommitted changes",
-                          hint="commit or stash them in the source clone, then run again")
+        raise SourceError(
+            f"the source clone {source} has uncommitted changes",
+            hint="commit or stash them in the source clone, then run again",
+        )
     try:
         repo.resolve(rev or "HEAD")
     except Exception as e:
-        raise SourceError(f"revision {rev!r} does not exist in {source}: {e}",
-                          hint="`git tag` in the source clone lists the versions") from e
+        raise SourceError(
+            f"revision {rev!r} does not exist in {source}: {e}",
+            hint="`git tag` in the source clone lists the versions",
+        ) from e
     for rel in USER_DIRS:
         (praxis / rel).mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([python, "-m", "venv", str(praxis / "venv")], capture_output=True, text=True)
+    done = subprocess.run(
+        [python, "-m", "venv", str(praxis / "venv")], capture_output=True, text=True
+    )
     if done.returncode != 0:
-        raise TargetError(f"creating {praxis / 'venv'} failed: {done.stderr.strip()[-500:]}",
-                          hint="check that this Python has the venv module (Debian: apt install python3-venv)")
-    baseline.save(praxis, baseline.Baseline(version="(none)", commit="", source_path=str(source), installed_at=now()))
+        raise TargetError(
+            f"creating {praxis / 'venv'} failed: {done.stderr.strip()[-500:]}",
+            hint="check that this Python has the venv module (Debian: apt install python3-venv)",
+        )
+    baseline.save(
+        praxis,
+        baseline.Baseline(version="(none)", commit="", source_path=str(source), installed_at=now()),
+    )
     return praxis

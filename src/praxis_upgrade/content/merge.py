@@ -1,4 +1,5 @@
 """Three-way text merge with `git merge-file --diff3` (git is required, like GitPython)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -24,7 +25,11 @@ def is_binary(data: bytes) -> bool:
 
 
 def merge3(
-    base: bytes, local: bytes, upstream: bytes, *, labels: tuple[str, str, str] = ("local", "base", "upstream")
+    base: bytes,
+    local: bytes,
+    upstream: bytes,
+    *,
+    labels: tuple[str, str, str] = ("local", "base", "upstream"),
 ) -> MergeResult:
     """Merge the changes base->local and base->upstream; overlapping ones become diff3 markers.
 
@@ -49,13 +54,15 @@ def merge3(
             cmd += ["-L", label]
         proc = subprocess.run(cmd + files, capture_output=True, check=False)
     if proc.returncode < 0 or proc.returncode > 127:  # else: the number of conflicts
-        raise RuntimeError(f"git merge-file failed (exit {proc.returncode}): "
-                           + proc.stderr.decode("utf-8", "replace").strip())
+        raise RuntimeError(
+            f"git merge-file failed (exit {proc.returncode}): "
+            + proc.stderr.decode("utf-8", "replace").strip()
+        )
     return MergeResult(proc.stdout, proc.returncode > 0)
 
 
 def has_markers(data: bytes) -> bool:
     """True if `data` still holds conflict markers written by a merge."""
-    return any(
-        line.startswith(b"<<<<<<< ") for line in data.splitlines()
-    ) and any(line.startswith(b">>>>>>> ") for line in data.splitlines())
+    return any(line.startswith(b"<<<<<<< ") for line in data.splitlines()) and any(
+        line.startswith(b">>>>>>> ") for line in data.splitlines()
+    )

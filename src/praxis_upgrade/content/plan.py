@@ -1,4 +1,5 @@
 """The three-way plan: base (baseline) x local (disk) x upstream (source rev), per managed path."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,6 +17,7 @@ from praxis_upgrade.source.repo import Entry, MissingObject, SourceRepo
 from praxis_upgrade.util import fs
 
 RACY_NS = 100_000_000  # files modified this close to the recording time are hashed again
+
 
 @dataclasses.dataclass
 class PlanEntry:
@@ -94,7 +96,9 @@ class Plan:
         return cls(entries=[PlanEntry.from_json(e) for e in data.get("entries", [])], **kwargs)
 
 
-def _classify(base: FileRecord | None, local: str | None, up: Entry | None, up_sha: str | None) -> Klass:
+def _classify(
+    base: FileRecord | None, local: str | None, up: Entry | None, up_sha: str | None
+) -> Klass:
     if base is None:
         if local is None:
             return Klass.ADDED
@@ -148,8 +152,13 @@ class _Planner:
         if not os.path.isfile(path) or os.path.islink(path):
             raise IsADirectoryError(f"{path} is not a regular file")
         recorded_ns = self.baseline.recorded_ns if self.baseline else 0
-        if (record is not None and record.size == st.st_size and record.mtime_ns == st.st_mtime_ns
-                and st.st_mtime_ns + RACY_NS < recorded_ns and record.local is not None):
+        if (
+            record is not None
+            and record.size == st.st_size
+            and record.mtime_ns == st.st_mtime_ns
+            and st.st_mtime_ns + RACY_NS < recorded_ns
+            and record.local is not None
+        ):
             return record.local, st.st_size, st.st_mtime_ns
         self.hashed += 1
         return fs.sha256_file(path), st.st_size, st.st_mtime_ns
@@ -165,8 +174,20 @@ class _Planner:
             local, size, mtime = self.local(path, base)
         except OSError as e:
             if base is not None and up is not None and up.git_blob == base.git_blob:
-                return PlanEntry(rel, owner, Klass.UNREADABLE, Action.NONE, base.sha256, None, base.sha256,
-                                 up.git_blob, up.mode, up.size, base.git_blob, base.mode)
+                return PlanEntry(
+                    rel,
+                    owner,
+                    Klass.UNREADABLE,
+                    Action.NONE,
+                    base.sha256,
+                    None,
+                    base.sha256,
+                    up.git_blob,
+                    up.mode,
+                    up.size,
+                    base.git_blob,
+                    base.mode,
+                )
             self.problems.append(f"{rel}: cannot read it ({e.strerror or e})")
             return None
         if up is not None and base is not None and up.git_blob == base.git_blob:
@@ -174,16 +195,31 @@ class _Planner:
         else:
             up_sha = self.upstream_sha(up)
         klass = _classify(base, local, up, up_sha)
-        if klass == Klass.CONFLICT and base is not None and up is not None and self.merges_cleanly(path, base, up):
+        if (
+            klass == Klass.CONFLICT
+            and base is not None
+            and up is not None
+            and self.merges_cleanly(path, base, up)
+        ):
             klass = Klass.BOTH_CHANGED
         action = klass.action
         if action.writes:
             self.check_writable(rel, path, local is not None)
         return PlanEntry(
-            rel, owner, klass, action,
-            base.sha256 if base else None, local, up_sha,
-            up.git_blob if up else None, up.mode if up else None, up.size if up else 0,
-            base.git_blob if base else None, base.mode if base else None, size, mtime,
+            rel,
+            owner,
+            klass,
+            action,
+            base.sha256 if base else None,
+            local,
+            up_sha,
+            up.git_blob if up else None,
+            up.mode if up else None,
+            up.size if up else 0,
+            base.git_blob if base else None,
+            base.mode if base else None,
+            size,
+            mtime,
         )
 
     def merges_cleanly(self, path: Path, base: FileRecord, up: Entry) -> bool:
@@ -211,13 +247,21 @@ class _Planner:
 
 
 def make_plan(
-    target: Path, repo: SourceRepo, rev: str, baseline: Baseline | None,
-    *, owners: tuple[str, ...] = ("content", "server"),
+    target: Path,
+    repo: SourceRepo,
+    rev: str,
+    baseline: Baseline | None,
+    *,
+    owners: tuple[str, ...] = ("content", "server"),
 ) -> Plan:
     """Compare base, local and upstream for every path the baseline or `rev` manages."""
     upstream_commit = repo.resolve(rev)
     upstream = {p: e for p, e in repo.tree(upstream_commit).items() if layout.owner_of(p) in owners}
-    base = {p: r for p, r in (baseline.files if baseline else {}).items() if layout.owner_of(p) in owners}
+    base = {
+        p: r
+        for p, r in (baseline.files if baseline else {}).items()
+        if layout.owner_of(p) in owners
+    }
     planner = _Planner(target, repo, baseline)
     entries = []
     for rel in sorted(set(upstream) | set(base)):

@@ -1,4 +1,5 @@
 """Which prAxIs OS version an install holds: the baseline, else the free-form VERSION.txt."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,9 @@ from praxis_upgrade.content import baseline
 from praxis_upgrade.errors import BaselineError
 
 # upstream writes "version_installed=1.4.0", "version=...", or "Current Version: v1.0.0"
-_KEYED = re.compile(r"^\s*(?:current[ _]version|version(?:_installed)?)\s*[:=]\s*(\S+)", re.I | re.M)
+_KEYED = re.compile(
+    r"^\s*(?:current[ _]version|version(?:_installed)?)\s*[:=]\s*(\S+)", re.I | re.M
+)
 _BARE = re.compile(r"^\s*(v?\d+\.\d+(?:\.\d+)?[\w.+-]*)\s*$", re.M)
 
 
@@ -30,6 +33,8 @@ def installed_version(target: Path) -> str | None:
     if record is not None:
         return record.version
     try:
-        return parse_version_file((target / "VERSION.txt").read_text(encoding="utf-8", errors="replace"))
+        return parse_version_file(
+            (target / "VERSION.txt").read_text(encoding="utf-8", errors="replace")
+        )
     except OSError:
         return None

@@ -1,4 +1,5 @@
 """The words of a plan: file classes, actions, conflict policies and the choices for one conflict."""
+
 from __future__ import annotations
 
 import enum
@@ -90,9 +91,18 @@ class Choice(Word):
 _CONFLICTS = frozenset({Klass.CONFLICT, Klass.ADD_ADD, Klass.MODIFY_DELETE})
 _WRITES = frozenset({Action.UPDATE, Action.ADD, Action.MERGE, Action.AUTO_MERGE, Action.DELETE})
 _ACTIONS = {
-    Klass.UNCHANGED: Action.NONE, Klass.UPSTREAM_CHANGED: Action.UPDATE, Klass.LOCAL_CHANGED: Action.KEEP,
-    Klass.BOTH_SAME: Action.NONE, Klass.CONFLICT: Action.MERGE, Klass.ADDED: Action.ADD,
-    Klass.ADD_ADD: Action.MERGE, Klass.UPSTREAM_DELETED: Action.DELETE, Klass.KEPT_DELETED: Action.KEEP,
-    Klass.LOCALLY_DELETED: Action.STAY_DELETED, Klass.MODIFY_DELETE: Action.STAY_DELETED,
-    Klass.BOTH_DELETED: Action.NONE, Klass.UNREADABLE: Action.NONE, Klass.BOTH_CHANGED: Action.AUTO_MERGE,
+    Klass.UNCHANGED: Action.NONE,
+    Klass.UPSTREAM_CHANGED: Action.UPDATE,
+    Klass.LOCAL_CHANGED: Action.KEEP,
+    Klass.BOTH_SAME: Action.NONE,
+    Klass.CONFLICT: Action.MERGE,
+    Klass.ADDED: Action.ADD,
+    Klass.ADD_ADD: Action.MERGE,
+    Klass.UPSTREAM_DELETED: Action.DELETE,
+    Klass.KEPT_DELETED: Action.KEEP,
+    Klass.LOCALLY_DELETED: Action.STAY_DELETED,
+    Klass.MODIFY_DELETE: Action.STAY_DELETED,
+    Klass.BOTH_DELETED: Action.NONE,
+    Klass.UNREADABLE: Action.NONE,
+    Klass.BOTH_CHANGED: Action.AUTO_MERGE,
 }

@@ -34,6 +34,7 @@ the pinned fakedep on PYTHONPATH. Fault switches (env): FAKE_MCP_FAIL_START=1,
 FAKE_MCP_START_DELAY=<s>, FAKE_MCP_CRASH_AFTER=<n> (answers n requests, then exits 3),
 FAKE_MCP_DROP_TOOL=<name>, FAKE_MCP_HANG=1, FAKE_MCP_IGNORE_SIGTERM=1.
 """
+
 from __future__ import annotations
 
 from praxis_upgrade.demo.fake_source import Source, make_source

@@ -1,4 +1,5 @@
 """The fake praxis-os source: a git repository with one commit and annotated tag per release."""
+
 from __future__ import annotations
 
 import os
@@ -23,9 +24,16 @@ class Source:
 
 def _git_env(date: str) -> dict[str, str]:
     name, email = AUTHOR
-    return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
-            "GIT_COMMITTER_EMAIL": email, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
-            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    return {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_DATE": date,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
 
 
 def make_source(path: Path, *, scale: float = 1, seed: int = 0) -> Source:

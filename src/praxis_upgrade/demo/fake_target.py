@@ -1,4 +1,5 @@
 """A fake project with prAxIs OS installed from one release of a sandbox source."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,7 @@ from praxis_upgrade.demo.user_edits import apply_user_edits
 
 _APP = {
     "src/app.py": '"""Tiny app the project is really about."""\n\n\ndef greet(name: str) -> str:\n'
-                  '    return f"hello {name}"\n',
+    '    return f"hello {name}"\n',
     "src/__init__.py": "",
     "tests/test_app.py": "from src.app import greet\n\n\ndef test_greet():\n    assert greet('x') == 'hello x'\n",
     "README.md": "# demo-app\n\nA project that uses prAxIs OS.\n",
@@ -40,16 +41,28 @@ class Target:
 
 def _commit(repo: Repo, message: str) -> None:
     name, email = AUTHOR
-    env = {"GIT_AUTHOR_NAME": "Project Dev", "GIT_AUTHOR_EMAIL": "dev@example.invalid",
-           "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
-           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    env = {
+        "GIT_AUTHOR_NAME": "Project Dev",
+        "GIT_AUTHOR_EMAIL": "dev@example.invalid",
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
     with repo.git.custom_environment(**env):
         repo.git.add("-A")
         repo.git.commit("-q", "--no-verify", "--allow-empty", "-m", message)
 
 
-def make_target(path: Path, source: Source, *, version: str, edits: bool = True, venv: bool = False,
-                seed: int = 0) -> Target:
+def make_target(
+    path: Path,
+    source: Source,
+    *,
+    version: str,
+    edits: bool = True,
+    venv: bool = False,
+    seed: int = 0,
+) -> Target:
     """Create project `path` (a git repo with app code) and install prAxIs OS `version` into it.
 
     With `edits`, apply user customisations (see `Target`). With `venv`, create a real
@@ -75,13 +88,25 @@ def make_target(path: Path, source: Source, *, version: str, edits: bool = True,
             idx = TAGS.index(rel.tag)
             nxt = None
             if idx + 1 < len(TAGS) and TAGS[idx + 1] in source.tags:
-                nxt = {p: d for p, (d, _m) in upstream_install.release_files(source.path, TAGS[idx + 1]).items()}
-            user_edits, created = apply_user_edits(praxis, {p: d for p, (d, _m) in tree.items()}, nxt, seed)
+                nxt = {
+                    p: d
+                    for p, (d, _m) in upstream_install.release_files(
+                        source.path, TAGS[idx + 1]
+                    ).items()
+                }
+            user_edits, created = apply_user_edits(
+                praxis, {p: d for p, (d, _m) in tree.items()}, nxt, seed
+            )
             user_files += created
             _commit(repo, "Customize prAxIs OS")
     if venv:
         from praxis_upgrade.demo.fake_venv import create_venv
 
         create_venv(praxis, source.path / "wheels")
-    return Target(project=project, praxis=praxis, version=rel.tag, user_edits=user_edits,
-                  user_files=sorted(user_files))
+    return Target(
+        project=project,
+        praxis=praxis,
+        version=rel.tag,
+        user_edits=user_edits,
+        user_files=sorted(user_files),
+    )

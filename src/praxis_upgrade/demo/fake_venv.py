@@ -1,4 +1,5 @@
 """The install's Python environment: a real venv with pip and the pinned `fakedep` wheel."""
+
 from __future__ import annotations
 
 import os
@@ -17,17 +18,39 @@ def venv_python(praxis: Path) -> Path:
 def pip_env() -> dict[str, str]:
     """Environment for offline, non-interactive pip runs that ignore the user's pip config."""
     env = dict(os.environ)
-    env.update({"PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_CONFIG_FILE": os.devnull,
-                "PIP_NO_INDEX": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    env.update(
+        {
+            "PIP_NO_INPUT": "1",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_NO_INDEX": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
     env.pop("PYTHONPATH", None)
     return env
 
 
 def install_requirements(python: Path, requirements: Path, wheels: Path) -> None:
     """`pip install --no-index --find-links <wheels> -r <requirements>` into `python`'s env."""
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-index", "--find-links", str(wheels),
-                    "-r", str(requirements)], check=True, env=pip_env(), stdin=subprocess.DEVNULL,
-                   capture_output=True)
+    subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            "-r",
+            str(requirements),
+        ],
+        check=True,
+        env=pip_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+    )
 
 
 def create_venv(praxis: Path, wheels: Path) -> Path:

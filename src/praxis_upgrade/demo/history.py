@@ -1,4 +1,5 @@
 """Build every release's file tree (source-relative path -> bytes) from a seed and a scale."""
+
 from __future__ import annotations
 
 import random
@@ -20,7 +21,9 @@ USAGE = "universal/usage/"
 class _Workflow:
     name: str
     phases: list[list[str]]  # task slugs per phase
-    gates_from: dict[int, int] = field(default_factory=dict)  # phase -> release index adding its gate
+    gates_from: dict[int, int] = field(
+        default_factory=dict
+    )  # phase -> release index adding its gate
 
 
 class History:
@@ -66,14 +69,17 @@ class History:
         rng = c.rng_for(self.seed, "unicode")
         self.files[f"{STD}documentation/café-style-guide.md"] = (
             "# Café style guide — naïve résumé of tone\n\nÜmlauts, ñ, 日本語 and ✓ must survive "
-            "byte-for-byte.\n\n" + c.markdown_doc(rng, "Details", 3000, keywords=False))
+            "byte-for-byte.\n\n" + c.markdown_doc(rng, "Details", 3000, keywords=False)
+        )
         for name in source_shape.USAGE_DOCS:
             self.md(f"{USAGE}{name}.md", name.replace("-", " ").title(), 3000)
 
     def add_workflow(self, name: str, rel_index: int, shape: str | None = None) -> None:
         tasks, core, support = source_shape.WORKFLOW_SHAPES[shape or name]
         small = min(self.scale, 1)  # scale > 1 adds whole workflows instead (see build_history)
-        wf = _Workflow(name, [[self.unique_slug(2) for _ in range(max(1, round(t * small)))] for t in tasks])
+        wf = _Workflow(
+            name, [[self.unique_slug(2) for _ in range(max(1, round(t * small)))] for t in tasks]
+        )
         wf.gates_from = {p: rel_index for p in range(len(tasks))}
         if name == "workflow_creation_v1":  # its last two gates arrive in v1.5.0
             wf.gates_from.update({len(tasks) - 1: 2, len(tasks) - 2: 2})
@@ -83,13 +89,17 @@ class History:
         for p, slugs in enumerate(wf.phases):
             self.md(f"{root}phases/{p}/phase.md", f"Phase {p}: {c.title(self.rng)}", 1800)
             for k, s in enumerate(slugs, 1):
-                self.md(f"{root}phases/{p}/task-{k}-{s}.md", f"Task {k}: {s.replace('-', ' ')}", 1200)
+                self.md(
+                    f"{root}phases/{p}/task-{k}-{s}.md", f"Task {k}: {s.replace('-', ' ')}", 1200
+                )
         for _ in range(max(1, round(core * small))):
             self.md(f"{root}core/{self.unique_slug(2)}.md", c.title(self.rng), 3000)
         for _ in range(round(support * small)):
             self.md(f"{root}supporting-docs/{self.unique_slug(2)}.md", c.title(self.rng), 2500)
         if name == "spec_creation_v1":
-            self.files[root + "supporting-docs/architecture-diagram.png"] = c.png_bytes(24, 16, self.seed)
+            self.files[root + "supporting-docs/architecture-diagram.png"] = c.png_bytes(
+                24, 16, self.seed
+            )
         if name == "spec_execution_v1":
             self.md(root + "phases/dynamic/phase-template.md", "Dynamic phase template", 1500)
             self.md(root + "phases/dynamic/task-template.md", "Dynamic task template", 1200)
@@ -99,10 +109,17 @@ class History:
         for name, wf in self.workflows.items():
             root = f"{WF}{name}/"
             rng = c.rng_for(self.seed, name, "meta")
-            phases = [{"phase_number": p, "phase_name": f"Phase {p}", "phase_file": f"phases/{p}/phase.md",
-                       "tasks": [f"task-{k}-{s}.md" for k, s in enumerate(slugs, 1)],
-                       "purpose": c.sentence(rng), "checkpoint": f"phases/{p}/gate-definition.yaml"}
-                      for p, slugs in enumerate(wf.phases)]
+            phases = [
+                {
+                    "phase_number": p,
+                    "phase_name": f"Phase {p}",
+                    "phase_file": f"phases/{p}/phase.md",
+                    "tasks": [f"task-{k}-{s}.md" for k, s in enumerate(slugs, 1)],
+                    "purpose": c.sentence(rng),
+                    "checkpoint": f"phases/{p}/gate-definition.yaml",
+                }
+                for p, slugs in enumerate(wf.phases)
+            ]
             self.files[root + "metadata.json"] = c.workflow_metadata(name, "1.0.0", phases, rng)
             for p, since in wf.gates_from.items():
                 gate = f"{root}phases/{p}/gate-definition.yaml"
@@ -112,7 +129,9 @@ class History:
     def server(self) -> None:
         for name in source_shape.server_padding(self.scale):
             rng = c.rng_for(self.seed, name)
-            self.files[name] = c.python_module(rng, name.rsplit("/", 1)[-1], c.sample_size(rng, 7000, sigma=0.9))
+            self.files[name] = c.python_module(
+                rng, name.rsplit("/", 1)[-1], c.sample_size(rng, 7000, sigma=0.9)
+            )
         self.md("mcp_server/README.md", "prAxIs OS MCP Server", 6000)
         self.md("mcp_server/.cursor/rules/server-development.mdc", "Server development rules", 2000)
 
@@ -130,8 +149,12 @@ class History:
     # ---- releases ------------------------------------------------------------------------
     def evolve(self, prev: Release, rel: Release, idx: int) -> None:
         rng = c.rng_for(self.seed, "evolve", rel.tag)
-        self._edit_some(rng, [p for p in self.files if p.startswith(STD) and p.endswith(".md")], 0.15)
-        self._edit_some(rng, [p for p in self.files if p.startswith(WF) and p.endswith(".md")], 0.30)
+        self._edit_some(
+            rng, [p for p in self.files if p.startswith(STD) and p.endswith(".md")], 0.15
+        )
+        self._edit_some(
+            rng, [p for p in self.files if p.startswith(WF) and p.endswith(".md")], 0.30
+        )
         gates = [p for p in self.files if p.startswith(WF) and p.endswith(".yaml")]
         for gate in rng.sample(sorted(gates), max(1, len(gates) // 4)):
             self.files[gate] = c.gate_yaml(c.rng_for(self.seed, gate, rel.tag), 0, "revised")
@@ -139,7 +162,9 @@ class History:
         category = rng.choice(sorted(k for k in source_shape.CATEGORIES if k != "meta"))
         for _ in range(self.n(1)):
             self.md(f"{STD}{category}/{self.unique_slug()}.md", c.title(rng), 9000)
-        removable = sorted(p for p in self.files if p.startswith(STD) and not source_shape.is_named(p))
+        removable = sorted(
+            p for p in self.files if p.startswith(STD) and not source_shape.is_named(p)
+        )
         del self.files[rng.choice(removable)]
         # workflows: a task added in one, a task removed in another
         names = sorted(self.workflows)
@@ -147,11 +172,17 @@ class History:
         phase = rng.randrange(len(grow.phases))
         grow.phases[phase].append(self.unique_slug(2))
         k = len(grow.phases[phase])
-        self.md(f"{WF}{grow.name}/phases/{phase}/task-{k}-{grow.phases[phase][-1]}.md", f"Task {k}", 1500)
+        self.md(
+            f"{WF}{grow.name}/phases/{phase}/task-{k}-{grow.phases[phase][-1]}.md",
+            f"Task {k}",
+            1500,
+        )
         phase = max(range(len(shrink.phases)), key=lambda i: len(shrink.phases[i]))
         k = len(shrink.phases[phase])
         if k > 1:
-            del self.files[f"{WF}{shrink.name}/phases/{phase}/task-{k}-{shrink.phases[phase].pop()}.md"]
+            del self.files[
+                f"{WF}{shrink.name}/phases/{phase}/task-{k}-{shrink.phases[phase].pop()}.md"
+            ]
         for name in rel.workflows:
             if name not in self.workflows and name not in WORKFLOW_RENAMES.values():
                 self.add_workflow(name, idx)
@@ -164,7 +195,10 @@ class History:
         if prev.meta_dir != rel.meta_dir:
             self._move(f"{STD}{prev.meta_dir}/", f"{STD}{rel.meta_dir}/")
         if prev.process_doc != rel.process_doc:
-            self._move(f"{STD}ai-assistant/{prev.process_doc}.md", f"{STD}ai-assistant/{rel.process_doc}.md")
+            self._move(
+                f"{STD}ai-assistant/{prev.process_doc}.md",
+                f"{STD}ai-assistant/{rel.process_doc}.md",
+            )
         if prev.has_usage and not rel.has_usage:
             self._move(f"{USAGE}mcp-usage-guide.md", f"{STD}ai-assistant/mcp-usage-guide.md")
             merged = self.files.pop(f"{USAGE}operating-model.md")
@@ -175,20 +209,30 @@ class History:
         self._evolve_code(rng, rel)
 
     def _evolve_code(self, rng: random.Random, rel: Release) -> None:
-        padding = sorted(p for p in self.files if p.startswith("mcp_server/") and p.endswith(".py")
-                         and p not in source_shape.STABLE_SERVER)
+        padding = sorted(
+            p
+            for p in self.files
+            if p.startswith("mcp_server/")
+            and p.endswith(".py")
+            and p not in source_shape.STABLE_SERVER
+        )
         for p in rng.sample(padding, max(1, len(padding) // 5)):
             text = self.files[p]
             assert isinstance(text, str)
-            self.files[p] = text + f"\n\ndef {rel.tag.replace('.', '_')}_compat():\n    return True\n"
+            self.files[p] = (
+                text + f"\n\ndef {rel.tag.replace('.', '_')}_compat():\n    return True\n"
+            )
         if rel.tag == "v1.4.0":
             for name in source_shape.UPGRADE_COMPONENTS:
                 rng2 = c.rng_for(self.seed, name)
                 self.files[name] = c.python_module(rng2, name, c.sample_size(rng2, 9000, sigma=0.5))
         if rel.tag == "v1.5.0":
             self.files.pop("mcp_server/server/tools/dispatcher.py", None)
-        scripts = sorted(p for p in self.files if p.startswith("scripts/") and p.endswith(".py")
-                         and p != "scripts/build_rag_index.py")
+        scripts = sorted(
+            p
+            for p in self.files
+            if p.startswith("scripts/") and p.endswith(".py") and p != "scripts/build_rag_index.py"
+        )
         for p in rng.sample(scripts, min(2, len(scripts))):
             self.files[p] = str(self.files[p]) + f"\n# {rel.tag}: {c.sentence(rng, 6)}\n"
 
@@ -201,7 +245,7 @@ class History:
 
     def _move(self, old: str, new: str) -> None:
         for p in [p for p in self.files if p == old or p.startswith(old)]:
-            self.files[new + p[len(old):]] = self.files.pop(p)
+            self.files[new + p[len(old) :]] = self.files.pop(p)
 
     def snapshot(self, rel: Release) -> Files:
         out: Files = {}

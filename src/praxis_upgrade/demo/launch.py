@@ -1,4 +1,5 @@
 """Launch the installed stand-in server the way an IDE does (stdio kept open, cwd = project)."""
+
 from __future__ import annotations
 
 import os
@@ -45,13 +46,17 @@ def server_command(target: Target, transport: str = "stdio") -> tuple[list[str],
             wheels = build_fakedep_wheels(_wheel_cache())
             if pinned in wheels:
                 pythonpath.append(str(wheels[pinned]))
-    env = {"PYTHONPATH": os.pathsep.join(pythonpath), "PYTHONUNBUFFERED": "1",
-           "PROJECT_ROOT": str(target.project)}
+    env = {
+        "PYTHONPATH": os.pathsep.join(pythonpath),
+        "PYTHONUNBUFFERED": "1",
+        "PROJECT_ROOT": str(target.project),
+    }
     return [str(python), "-m", "mcp_server", "--transport", transport], env
 
 
-def start_server(target: Target, *, transport: str = "stdio",
-                 env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start_server(
+    target: Target, *, transport: str = "stdio", env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start the stand-in server detached from the caller's stdio (stdin/stdout/stderr are pipes).
 
     `env` adds to the environment (e.g. ``{"FAKE_MCP_CRASH_AFTER": "2"}``). The caller owns the
@@ -62,5 +67,11 @@ def start_server(target: Target, *, transport: str = "stdio",
     full_env.pop("AGENT_OS_BASE_PATH", None)
     full_env.update(extra)
     full_env.update(env or {})
-    return subprocess.Popen(argv, cwd=target.project, env=full_env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        argv,
+        cwd=target.project,
+        env=full_env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )

@@ -1,4 +1,5 @@
 """A tiny synchronous MCP stdio client for tests (the official SDK is the reference client)."""
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,14 @@ class StdioClient:
                 return reply
 
     def initialize(self, protocol: str = "2025-06-18") -> dict[str, Any]:
-        reply = self.request("initialize", {"protocolVersion": protocol, "capabilities": {},
-                                            "clientInfo": {"name": "sandbox-client", "version": "0"}})
+        reply = self.request(
+            "initialize",
+            {
+                "protocolVersion": protocol,
+                "capabilities": {},
+                "clientInfo": {"name": "sandbox-client", "version": "0"},
+            },
+        )
         self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
         return reply
 

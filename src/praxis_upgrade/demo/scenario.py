@@ -1,4 +1,5 @@
 """A ready-made demo: a fake praxis-os clone plus a customised project installed from v1.5.0."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,5 +25,7 @@ def make_demo(dir: Path, *, scale: float = 1, seed: int = 0) -> Demo:
     """
     dir = Path(dir)
     source = make_source(dir / "praxis-os", scale=scale, seed=seed)
-    target = make_target(dir / "my-project", source, version=DEMO_VERSION, edits=True, venv=True, seed=seed)
+    target = make_target(
+        dir / "my-project", source, version=DEMO_VERSION, edits=True, venv=True, seed=seed
+    )
     return Demo(source=source, target=target)

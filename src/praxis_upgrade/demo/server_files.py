@@ -1,4 +1,5 @@
 """Text of the stand-in server package and its tool modules, per release (stdlib-only code)."""
+
 from __future__ import annotations
 
 import json
@@ -127,21 +128,41 @@ def phase_file(ctx, state, phase):
 '''
 
 _LEGACY_BODIES = {
-    "start_workflow": ("workflow_type: str, target_file: str",
-                       "Start a workflow session.", "sessions.start(ctx, workflow_type, target_file)"),
-    "get_current_phase": ("session_id: str", "Get the current phase of a session.",
-                          "{'phase': sessions.load(ctx, session_id)['current_phase']}"),
-    "get_task": ("session_id: str, phase: int, task_number: int", "Get one task of a phase.",
-                 "{'session_id': session_id, 'phase': phase, 'task_number': task_number}"),
-    "complete_phase": ("session_id: str, phase: int, evidence: dict",
-                       "Submit evidence and complete a phase.",
-                       "{'session_id': session_id, 'phase': phase, 'checkpoint_passed': True}"),
-    "get_workflow_state": ("session_id: str", "Get the full state of a session.",
-                           "sessions.load(ctx, session_id)"),
-    "create_workflow": ("name: str, workflow_type: str = 'standard'", "Create a new workflow.",
-                        "{'name': name, 'created': False, 'reason': 'use workflow_creation_v1'}"),
-    "validate_workflow": ("workflow_path: str", "Validate a workflow definition.",
-                          "{'workflow_path': workflow_path, 'valid': True}"),
+    "start_workflow": (
+        "workflow_type: str, target_file: str",
+        "Start a workflow session.",
+        "sessions.start(ctx, workflow_type, target_file)",
+    ),
+    "get_current_phase": (
+        "session_id: str",
+        "Get the current phase of a session.",
+        "{'phase': sessions.load(ctx, session_id)['current_phase']}",
+    ),
+    "get_task": (
+        "session_id: str, phase: int, task_number: int",
+        "Get one task of a phase.",
+        "{'session_id': session_id, 'phase': phase, 'task_number': task_number}",
+    ),
+    "complete_phase": (
+        "session_id: str, phase: int, evidence: dict",
+        "Submit evidence and complete a phase.",
+        "{'session_id': session_id, 'phase': phase, 'checkpoint_passed': True}",
+    ),
+    "get_workflow_state": (
+        "session_id: str",
+        "Get the full state of a session.",
+        "sessions.load(ctx, session_id)",
+    ),
+    "create_workflow": (
+        "name: str, workflow_type: str = 'standard'",
+        "Create a new workflow.",
+        "{'name': name, 'created': False, 'reason': 'use workflow_creation_v1'}",
+    ),
+    "validate_workflow": (
+        "workflow_path: str",
+        "Validate a workflow definition.",
+        "{'workflow_path': workflow_path, 'valid': True}",
+    ),
 }
 
 _CONSOLIDATED = '''"""Workflow tools: one consolidated action-dispatch tool."""
@@ -190,36 +211,58 @@ def dispatch(ctx, action, **kw):
 
 
 def _legacy_workflow_module(names: tuple[str, ...]) -> str:
-    out = ['"""Workflow tools: one tool per workflow operation (legacy API)."""',
-           "from mcp_server.server.tools import sessions", "", "",
-           "def register_workflow_tools(mcp, ctx):"]
+    out = [
+        '"""Workflow tools: one tool per workflow operation (legacy API)."""',
+        "from mcp_server.server.tools import sessions",
+        "",
+        "",
+        "def register_workflow_tools(mcp, ctx):",
+    ]
     for name in names:
         args, doc, body = _LEGACY_BODIES[name]
-        out += ["    @mcp.tool()", f"    def {name}({args}):", f'        """{doc}"""',
-                f"        return {body}", ""]
+        out += [
+            "    @mcp.tool()",
+            f"    def {name}({args}):",
+            f'        """{doc}"""',
+            f"        return {body}",
+            "",
+        ]
     return "\n".join(out).rstrip() + "\n"
 
 
 def _registry(rel: Release) -> str:
-    lines = ['"""Tool registration: imports each tool module of an enabled group."""',
-             "import importlib", "", "MODULES = ["]
+    lines = [
+        '"""Tool registration: imports each tool module of an enabled group."""',
+        "import importlib",
+        "",
+        "MODULES = [",
+    ]
     for module in rel.tool_modules:
         lines.append(f'    ("{TOOL_GROUPS[module]}", "{module}", "register_{module}"),')
-    lines += ["]", "", "", "def register_all_tools(mcp, ctx, groups):",
-              "    for group, module, func in MODULES:",
-              '        if group != "always" and group not in groups:', "            continue",
-              '        mod = importlib.import_module("mcp_server.server.tools." + module)',
-              "        getattr(mod, func)(mcp, ctx)", ""]
+    lines += [
+        "]",
+        "",
+        "",
+        "def register_all_tools(mcp, ctx, groups):",
+        "    for group, module, func in MODULES:",
+        '        if group != "always" and group not in groups:',
+        "            continue",
+        '        mod = importlib.import_module("mcp_server.server.tools." + module)',
+        "        getattr(mod, func)(mcp, ctx)",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def tool_files(rel: Release) -> dict[str, str]:
     """`mcp_server/server/...` files declaring this release's tools with `@mcp.tool()`."""
     base = "mcp_server/server/tools/"
-    files = {"mcp_server/server/__init__.py": '"""MCP server components."""\n',
-             base + "__init__.py": '"""MCP tool modules."""\n',
-             base + "registry.py": _registry(rel),
-             base + "sessions.py": _SESSIONS}
+    files = {
+        "mcp_server/server/__init__.py": '"""MCP server components."""\n',
+        base + "__init__.py": '"""MCP tool modules."""\n',
+        base + "registry.py": _registry(rel),
+        base + "sessions.py": _SESSIONS,
+    }
     for module, names in rel.tool_modules.items():
         if module == "rag_tools":
             files[base + "rag_tools.py"] = _RAG
@@ -228,7 +271,8 @@ def tool_files(rel: Release) -> dict[str, str]:
         elif module == "server_info_tools":
             parts = {"get_server_info": _GET_SERVER_INFO, "current_date": _CURRENT_DATE}
             files[base + "server_info_tools.py"] = _SERVER_INFO.replace(
-                "@TOOLS@", "\n".join(parts[n] for n in names).rstrip("\n"))
+                "@TOOLS@", "\n".join(parts[n] for n in names).rstrip("\n")
+            )
         elif rel.workflow_tools_package:
             files[base + "workflow_tools/__init__.py"] = _CONSOLIDATED.replace("@NAME@", names[0])
             files[base + "workflow_tools/actions.py"] = _ACTIONS
@@ -244,11 +288,18 @@ def package_files(rel: Release) -> dict[str, str]:
         "mcp_server/__main__.py": main_module(rel),
         "mcp_server/requirements.txt": (
             "# prAxIs OS MCP server dependencies (sandbox: offline wheels in <source>/wheels)\n"
-            f"fakedep=={rel.fakedep}\n"),
-        "mcp_server/.cursor/mcp.json": json.dumps({"mcpServers": {"agent-os-rag": {
-            "command": "python", "args": ["-m", "mcp_server"]}}}, indent=2) + "\n",
+            f"fakedep=={rel.fakedep}\n"
+        ),
+        "mcp_server/.cursor/mcp.json": json.dumps(
+            {"mcpServers": {"agent-os-rag": {"command": "python", "args": ["-m", "mcp_server"]}}},
+            indent=2,
+        )
+        + "\n",
         "mcp_server/.agent-os/workflows/spec_execution_v1/metadata.json": json.dumps(
-            {"name": "spec_execution_v1", "version": "0.9.0", "note": "stale dogfood artifact"}, indent=2) + "\n",
+            {"name": "spec_execution_v1", "version": "0.9.0", "note": "stale dogfood artifact"},
+            indent=2,
+        )
+        + "\n",
     }
     files.update(tool_files(rel))
     return files

@@ -1,4 +1,5 @@
 """Template of the stand-in MCP server (`mcp_server/__main__.py` in every fake source version)."""
+
 from __future__ import annotations
 
 from praxis_upgrade.demo.releases import Release
@@ -351,7 +352,9 @@ if __name__ == "__main__":
 
 def main_module(rel: Release) -> str:
     """The stand-in server's `__main__.py` text for one release."""
-    return (MAIN_TEMPLATE.replace("@VERSION@", rel.version)
-            .replace("@TRANSPORT_REQUIRED@", str(rel.transport_required))
-            .replace("@FAKEDEP@", rel.fakedep)
-            .replace("@INDEX_TABLE@", rel.index_table))
+    return (
+        MAIN_TEMPLATE.replace("@VERSION@", rel.version)
+        .replace("@TRANSPORT_REQUIRED@", str(rel.transport_required))
+        .replace("@FAKEDEP@", rel.fakedep)
+        .replace("@INDEX_TABLE@", rel.index_table)
+    )

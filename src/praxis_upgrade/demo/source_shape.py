@@ -1,4 +1,5 @@
 """Shape of the fake source (categories, workflows, server/scripts file names) and root files."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,22 @@ from praxis_upgrade.demo.releases import Release
 
 # category -> number of standards at scale 1 (upstream HEAD: 62 over 14 dirs); "meta" is
 # meta-framework/ before v1.6.0 and meta-workflow/ after.
-CATEGORIES = {"ai-assistant": 18, "ai-safety": 5, "architecture": 4, "concurrency": 4, "database": 1,
-              "documentation": 3, "failure-modes": 4, "installation": 1, "meta": 5, "operations": 1,
-              "performance": 1, "security": 1, "testing": 4, "workflows": 6}
+CATEGORIES = {
+    "ai-assistant": 18,
+    "ai-safety": 5,
+    "architecture": 4,
+    "concurrency": 4,
+    "database": 1,
+    "documentation": 3,
+    "failure-modes": 4,
+    "installation": 1,
+    "meta": 5,
+    "operations": 1,
+    "performance": 1,
+    "security": 1,
+    "testing": 4,
+    "workflows": 6,
+}
 
 NAMED_STANDARDS = {
     "ai-assistant": ("mcp-tool-discovery-guide", "commit-protocol", "analysis-methodology"),
@@ -19,7 +33,13 @@ NAMED_STANDARDS = {
     "testing": ("test-pyramid",),
     "installation": ("update-procedures",),
 }
-USAGE_DOCS = ("mcp-usage-guide", "operating-model", "creating-specs", "ai-agent-quickstart", "README")
+USAGE_DOCS = (
+    "mcp-usage-guide",
+    "operating-model",
+    "creating-specs",
+    "ai-agent-quickstart",
+    "README",
+)
 
 # workflow -> (tasks per phase, core docs, supporting docs) at scale 1 (~198 files for all five)
 WORKFLOW_SHAPES = {
@@ -30,8 +50,12 @@ WORKFLOW_SHAPES = {
     "standards_creation_v1": ([5, 6, 6, 6, 5], 2, 0),
 }
 
-_FROZEN = ("installation/gitignore-requirements.md", "installation/windows-setup.md",
-           "café-style-guide.md", "development-process.md")
+_FROZEN = (
+    "installation/gitignore-requirements.md",
+    "installation/windows-setup.md",
+    "café-style-guide.md",
+    "development-process.md",
+)
 
 
 def is_frozen(path: str) -> bool:
@@ -41,8 +65,11 @@ def is_frozen(path: str) -> bool:
 
 def is_named(path: str) -> bool:
     name = path.rsplit("/", 1)[-1][:-3]
-    return is_frozen(path) or any(name in names for names in NAMED_STANDARDS.values()) or \
-        name in ("mcp-usage-guide", "operating-model")
+    return (
+        is_frozen(path)
+        or any(name in names for names in NAMED_STANDARDS.values())
+        or name in ("mcp-usage-guide", "operating-model")
+    )
 
 
 GITIGNORE_STANDARD = """# Gitignore Requirements
@@ -75,15 +102,37 @@ The vector index and the virtual environment are rebuilt on every machine. Commi
 bloats the repository and breaks other developers' installs.
 """
 
-_TOP = ("rag_engine", "state_manager", "workflow_engine", "framework_generator", "checkpoint_loader",
-        "task_parser", "phase_loader", "project_info", "port_manager", "transport_manager",
-        "config_validator", "observability", "evidence_validator", "session_store", "watcher",
-        "chunker", "query_tracker")
+_TOP = (
+    "rag_engine",
+    "state_manager",
+    "workflow_engine",
+    "framework_generator",
+    "checkpoint_loader",
+    "task_parser",
+    "phase_loader",
+    "project_info",
+    "port_manager",
+    "transport_manager",
+    "config_validator",
+    "observability",
+    "evidence_validator",
+    "session_store",
+    "watcher",
+    "chunker",
+    "query_tracker",
+)
 _SUB = {"core": 9, "models": 6, "config": 4, "sub_agents": 3, "monitoring": 2, "validation": 2}
 STABLE_SERVER = {"mcp_server/rag_engine.py"}
-UPGRADE_COMPONENTS = tuple(f"mcp_server/{n}.py" for n in
-                           ("backup_manager", "validation_module", "dependency_installer",
-                            "server_manager", "report_generator"))
+UPGRADE_COMPONENTS = tuple(
+    f"mcp_server/{n}.py"
+    for n in (
+        "backup_manager",
+        "validation_module",
+        "dependency_installer",
+        "server_manager",
+        "report_generator",
+    )
+)
 
 
 def server_padding(scale: float) -> list[str]:
@@ -92,18 +141,38 @@ def server_padding(scale: float) -> list[str]:
     names += ["mcp_server/server/tools/dispatcher.py", "mcp_server/server/factory.py"]
     for sub, count in _SUB.items():
         names.append(f"mcp_server/{sub}/__init__.py")
-        names += [f"mcp_server/{sub}/{sub}_{i:02d}.py" for i in range(max(1, round(count * min(scale, 1))))]
+        names += [
+            f"mcp_server/{sub}/{sub}_{i:02d}.py"
+            for i in range(max(1, round(count * min(scale, 1))))
+        ]
     extra = round(70 * (scale - 1))  # ~70 server files at scale 1, templates included
     names += [f"mcp_server/extra/module_{i:03d}.py" for i in range(max(0, extra))]
     return names
 
 
 def script_names(scale: float) -> list[str]:
-    py = ["install-praxis-os", "safe-upgrade", "generate-manifest", "validate-installation",
-          "validate-workflow-metadata", "generate-gate-definitions", "configure-cursor-mcp",
-          "benchmark-search", "migrate-agent-os", "check-links"]
-    sh = ["check-yaml", "check-json", "check-links", "check-standards-format", "no-debug-prints",
-          "validate-gates", "check-installation-docs", "check-line-endings"]
+    py = [
+        "install-praxis-os",
+        "safe-upgrade",
+        "generate-manifest",
+        "validate-installation",
+        "validate-workflow-metadata",
+        "generate-gate-definitions",
+        "configure-cursor-mcp",
+        "benchmark-search",
+        "migrate-agent-os",
+        "check-links",
+    ]
+    sh = [
+        "check-yaml",
+        "check-json",
+        "check-links",
+        "check-standards-format",
+        "no-debug-prints",
+        "validate-gates",
+        "check-installation-docs",
+        "check-line-endings",
+    ]
     names = [f"scripts/{n}.py" for n in py] + [f"scripts/pre-commit/{n}.sh" for n in sh]
     names.append("scripts/pre-commit/README.md")
     names += [f"scripts/tools/helper_{i:03d}.py" for i in range(max(0, round(20 * (scale - 1))))]
@@ -116,36 +185,62 @@ def root_files(rel: Release, seed: int) -> dict[str, str]:
     files = {
         "README.md": c.markdown_doc(rng, "prAxIs OS", 4000) + f"\nCurrent release: {rel.version}\n",
         "pyproject.toml": f'[project]\nname = "praxis-os"\nversion = "{rel.version}"\n'
-                          'requires-python = ">=3.10"\n',
+        'requires-python = ">=3.10"\n',
         ".cursorrules": "# prAxIs OS\n# praxis-os-rules: managed block\n"
-                        "Always call search_standards before acting.\n",
+        "Always call search_standards before acting.\n",
         "mcp_server/CHANGELOG.md": f"# Changelog\n\n## [{rel.version}] - {rel.date[:10]}\n\n"
-                                   f"- {c.sentence(rng)}\n",
+        f"- {c.sentence(rng)}\n",
         "universal/templates/workflow-definition-template.yaml": "name: my_workflow_v1\nphases: []\n",
         "docs/intro.md": c.markdown_doc(c.rng_for(seed, "docs"), "Introduction", 5000),
         "docs/reference/mcp-tools.md": "# MCP tools\n\n" + "".join(f"- `{t}`\n" for t in rel.tools),
         "tests/test_server.py": "def test_placeholder():\n    assert True\n",
         "tests/conftest.py": '"""Upstream test configuration."""\n',
     }
-    for i, step in enumerate(("START", "prerequisites", "copy-files", "venv", "gitignore",
-                              "configure-ide", "validate")):
-        files[f"installation/{i:02d}-{step}.md"] = c.markdown_doc(c.rng_for(seed, step), step.title(), 1500)
-    files[".mcp.json"] = json.dumps({"mcpServers": {rel.mcp_server_key: {
-        "type": "http", "url": "http://127.0.0.1:4242/mcp"}}}, indent=2) + "\n"
+    for i, step in enumerate(
+        ("START", "prerequisites", "copy-files", "venv", "gitignore", "configure-ide", "validate")
+    ):
+        files[f"installation/{i:02d}-{step}.md"] = c.markdown_doc(
+            c.rng_for(seed, step), step.title(), 1500
+        )
+    files[".mcp.json"] = (
+        json.dumps(
+            {
+                "mcpServers": {
+                    rel.mcp_server_key: {"type": "http", "url": "http://127.0.0.1:4242/mcp"}
+                }
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     return files
 
 
-_IGNORED_PARTS = {"__pycache__", ".cursor", ".pytest_cache", ".mypy_cache", ".praxis-os", ".DS_Store"}
+_IGNORED_PARTS = {
+    "__pycache__",
+    ".cursor",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".praxis-os",
+    ".DS_Store",
+}
 
 
 def installed_path(source_path: str) -> str | None:
     """Where upstream's installer puts a source file inside `.praxis-os/` (None: not installed)."""
-    prefixes = (("universal/standards/", "standards/universal/"), ("universal/workflows/", "workflows/"),
-                ("universal/usage/", "usage/"), ("mcp_server/", "mcp_server/"), ("scripts/", "scripts/"))
+    prefixes = (
+        ("universal/standards/", "standards/universal/"),
+        ("universal/workflows/", "workflows/"),
+        ("universal/usage/", "usage/"),
+        ("mcp_server/", "mcp_server/"),
+        ("scripts/", "scripts/"),
+    )
     for src, dst in prefixes:
         if source_path.startswith(src):
-            rest = source_path[len(src):]
-            if src == "mcp_server/" and (_IGNORED_PARTS & set(rest.split("/")) or rest.endswith(".pyc")):
+            rest = source_path[len(src) :]
+            if src == "mcp_server/" and (
+                _IGNORED_PARTS & set(rest.split("/")) or rest.endswith(".pyc")
+            ):
                 return None
             return dst + rest
     return None

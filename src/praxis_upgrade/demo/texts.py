@@ -1,4 +1,5 @@
 """Deterministic text generators: markdown, YAML gates, JSON metadata, Python/shell padding, PNGs."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,9 @@ def rng_for(*parts: object) -> random.Random:
     return random.Random(":".join(str(p) for p in parts))
 
 
-def sample_size(rng: random.Random, median: float, *, sigma: float = 1.39,
-                lo: int = 280, hi: int = 41_000) -> int:
+def sample_size(
+    rng: random.Random, median: float, *, sigma: float = 1.39, lo: int = 280, hi: int = 41_000
+) -> int:
     """Log-normal size in bytes, clipped; sigma 1.39 gives p90 ~ 5.9 x median (upstream)."""
     return int(min(hi, max(lo, median * math.exp(rng.gauss(0.0, sigma)))))
 
@@ -54,7 +56,9 @@ def slug(rng: random.Random, parts: int = 3) -> str:
 
 
 def title(rng: random.Random) -> str:
-    return " ".join(w.capitalize() for w in (rng.choice(_ADJS), rng.choice(_NOUNS), rng.choice(_NOUNS)))
+    return " ".join(
+        w.capitalize() for w in (rng.choice(_ADJS), rng.choice(_NOUNS), rng.choice(_NOUNS))
+    )
 
 
 def _block(rng: random.Random) -> str:
@@ -64,10 +68,15 @@ def _block(rng: random.Random) -> str:
     if kind < 0.7:
         return "\n".join(f"- {sentence(rng, rng.randint(4, 10))}" for _ in range(rng.randint(3, 7)))
     if kind < 0.85:
-        lines = [f"{rng.choice(_VERBS)}_{rng.choice(_NOUNS)}(" f"{rng.choice(_NOUNS)}={rng.randint(1, 99)})"
-                 for _ in range(rng.randint(2, 6))]
+        lines = [
+            f"{rng.choice(_VERBS)}_{rng.choice(_NOUNS)}({rng.choice(_NOUNS)}={rng.randint(1, 99)})"
+            for _ in range(rng.randint(2, 6))
+        ]
         return "```python\n" + "\n".join(lines) + "\n```"
-    rows = [f"| {rng.choice(_NOUNS)} | {rng.choice(_ADJS)} | {rng.randint(1, 500)} |" for _ in range(rng.randint(2, 5))]
+    rows = [
+        f"| {rng.choice(_NOUNS)} | {rng.choice(_ADJS)} | {rng.randint(1, 500)} |"
+        for _ in range(rng.randint(2, 5))
+    ]
     return "| Item | Property | Value |\n|---|---|---|\n" + "\n".join(rows)
 
 
@@ -100,21 +109,32 @@ def edit_markdown(rng: random.Random, text: str) -> str:
 
 def gate_yaml(rng: random.Random, phase: int, phase_name: str) -> str:
     fields = rng.sample(_NOUNS, rng.randint(2, 5))
-    out = [f"# Gate definition for phase {phase}: {phase_name}", "checkpoint:",
-           f"  strict: {str(rng.random() < 0.6).lower()}",
-           f"  allow_override: {str(rng.random() < 0.5).lower()}", "evidence_schema:"]
+    out = [
+        f"# Gate definition for phase {phase}: {phase_name}",
+        "checkpoint:",
+        f"  strict: {str(rng.random() < 0.6).lower()}",
+        f"  allow_override: {str(rng.random() < 0.5).lower()}",
+        "evidence_schema:",
+    ]
     for f in fields:
         ftype = rng.choice(["boolean", "integer", "string", "list"])
-        out += [f"  {f}_{rng.choice(_VERBS)}:", f"    type: {ftype}",
-                f"    required: {str(rng.random() < 0.7).lower()}",
-                f"    description: \"{sentence(rng, 6)}\""]
-    out += ["validators:", f"  - name: {rng.choice(_VERBS)}_{rng.choice(_NOUNS)}",
-            f"    rule: \"{rng.choice(fields)} != null\""]
+        out += [
+            f"  {f}_{rng.choice(_VERBS)}:",
+            f"    type: {ftype}",
+            f"    required: {str(rng.random() < 0.7).lower()}",
+            f'    description: "{sentence(rng, 6)}"',
+        ]
+    out += [
+        "validators:",
+        f"  - name: {rng.choice(_VERBS)}_{rng.choice(_NOUNS)}",
+        f'    rule: "{rng.choice(fields)} != null"',
+    ]
     return "\n".join(out) + "\n"
 
 
-def workflow_metadata(name: str, version: str, phases: list[dict[str, object]],
-                      rng: random.Random) -> str:
+def workflow_metadata(
+    name: str, version: str, phases: list[dict[str, object]], rng: random.Random
+) -> str:
     meta = {
         "workflow_type": name.rsplit("_v", 1)[0],
         "version": version,
@@ -133,20 +153,33 @@ def workflow_metadata(name: str, version: str, phases: list[dict[str, object]],
 
 def python_module(rng: random.Random, name: str, size: int) -> str:
     """Valid, never-imported Python that looks like server code."""
-    out = [f'"""{name}: {sentence(rng, 8)}"""', "", "import logging", "",
-           "logger = logging.getLogger(__name__)", ""]
+    out = [
+        f'"""{name}: {sentence(rng, 8)}"""',
+        "",
+        "import logging",
+        "",
+        "logger = logging.getLogger(__name__)",
+        "",
+    ]
     length = sum(len(x) + 1 for x in out)
     while length < size:
-        cls = "".join(w.capitalize() for w in (rng.choice(_ADJS).replace("-", "_").split("_")[0], rng.choice(_NOUNS)))
+        cls = "".join(
+            w.capitalize()
+            for w in (rng.choice(_ADJS).replace("-", "_").split("_")[0], rng.choice(_NOUNS))
+        )
         block = ["", f"class {cls}:", f'    """{sentence(rng)}"""', ""]
         for _ in range(rng.randint(2, 5)):
             fn = f"{rng.choice(_VERBS)}_{rng.choice(_NOUNS)}"
             arg = rng.choice(_NOUNS)
-            block += [f"    def {fn}(self, {arg}, limit={rng.randint(1, 100)}):",
-                      f'        """{sentence(rng)}"""',
-                      f"        logger.debug(\"{fn} %s\", {arg})",
-                      f"        if not {arg}:", "            return None",
-                      f"        return [{arg}] * min(limit, {rng.randint(1, 9)})", ""]
+            block += [
+                f"    def {fn}(self, {arg}, limit={rng.randint(1, 100)}):",
+                f'        """{sentence(rng)}"""',
+                f'        logger.debug("{fn} %s", {arg})',
+                f"        if not {arg}:",
+                "            return None",
+                f"        return [{arg}] * min(limit, {rng.randint(1, 9)})",
+                "",
+            ]
         out += block
         length += sum(len(x) + 1 for x in block)
     return "\n".join(out).rstrip() + "\n"
@@ -156,8 +189,13 @@ def shell_script(rng: random.Random, name: str, size: int) -> str:
     out = ["#!/usr/bin/env bash", f"# {name}: {sentence(rng, 8)}", "set -euo pipefail", ""]
     while sum(len(x) + 1 for x in out) < size:
         var = rng.choice(_NOUNS).upper()
-        out += [f'{var}="${{{var}:-{rng.choice(_NOUNS)}}}"',
-                f'if [ -n "${var}" ]; then', f'  echo "{sentence(rng, 6)}" >&2', "fi", ""]
+        out += [
+            f'{var}="${{{var}:-{rng.choice(_NOUNS)}}}"',
+            f'if [ -n "${var}" ]; then',
+            f'  echo "{sentence(rng, 6)}" >&2',
+            "fi",
+            "",
+        ]
     out.append("exit 0")
     return "\n".join(out) + "\n"
 
@@ -165,10 +203,17 @@ def shell_script(rng: random.Random, name: str, size: int) -> str:
 def png_bytes(width: int, height: int, seed: int) -> bytes:
     """A small valid RGB PNG (binary fixture)."""
     rng = random.Random(seed)
-    raw = b"".join(b"\x00" + bytes(rng.randrange(256) for _ in range(width * 3)) for _ in range(height))
+    raw = b"".join(
+        b"\x00" + bytes(rng.randrange(256) for _ in range(width * 3)) for _ in range(height)
+    )
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )

@@ -1,4 +1,5 @@
 """Emulation of upstream's installer: copy a release into `.praxis-os/`, create user dirs, IDE files."""
+
 from __future__ import annotations
 
 import io
@@ -12,9 +13,20 @@ from praxis_upgrade.demo import texts as c
 from praxis_upgrade.demo.releases import Release
 from praxis_upgrade.demo.source_shape import installed_path
 
-USER_DIRS = ("standards/development", "workflows", "specs/review", "specs/approved", "specs/completed",
-             "workspace/design", "workspace/analysis", "workspace/scratch", ".cache/vector_index")
-GITIGNORE_BLOCK = "# prAxIs OS\n.praxis-os/.cache/\n.praxis-os/venv/\n.praxis-os/.mcp_server_state.json\n"
+USER_DIRS = (
+    "standards/development",
+    "workflows",
+    "specs/review",
+    "specs/approved",
+    "specs/completed",
+    "workspace/design",
+    "workspace/analysis",
+    "workspace/scratch",
+    ".cache/vector_index",
+)
+GITIGNORE_BLOCK = (
+    "# prAxIs OS\n.praxis-os/.cache/\n.praxis-os/venv/\n.praxis-os/.mcp_server_state.json\n"
+)
 DEV_STANDARDS = ("python-testing", "python-concurrency", "project-architecture")
 
 
@@ -48,16 +60,23 @@ def install(praxis: Path, files: dict[str, tuple[bytes, int]], seed: int) -> lis
     for name in DEV_STANDARDS:
         rel_path = f"standards/development/{name}.md"
         rng = c.rng_for(seed, rel_path)
-        (praxis / rel_path).write_text(c.markdown_doc(rng, name.replace("-", " ").title(), 2500),
-                                       encoding="utf-8")
+        (praxis / rel_path).write_text(
+            c.markdown_doc(rng, name.replace("-", " ").title(), 2500), encoding="utf-8"
+        )
         created.append(rel_path)
     return created
 
 
 def write_config(praxis: Path) -> str:
-    config = {"rag": {"standards_path": ".praxis-os/standards", "workflows_path": ".praxis-os/workflows",
-                      "index_path": ".praxis-os/.cache/vector_index", "embedding_provider": "local"},
-              "mcp": {"enabled_tool_groups": ["rag", "workflow", "browser"], "max_tools_warning": 20}}
+    config = {
+        "rag": {
+            "standards_path": ".praxis-os/standards",
+            "workflows_path": ".praxis-os/workflows",
+            "index_path": ".praxis-os/.cache/vector_index",
+            "embedding_provider": "local",
+        },
+        "mcp": {"enabled_tool_groups": ["rag", "workflow", "browser"], "max_tools_warning": 20},
+    }
     (praxis / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     return "config.json"
 
@@ -67,12 +86,20 @@ def mcp_json(rel: Release) -> dict[str, object]:
     args = ["-m", "mcp_server"]
     if rel.transport_required:
         args += ["--transport", "dual"]
-    return {"mcpServers": {rel.mcp_server_key: {
-        "command": "${workspaceFolder}/.praxis-os/venv/bin/python",
-        "args": args,
-        "env": {"PROJECT_ROOT": "${workspaceFolder}", "PYTHONPATH": "${workspaceFolder}/.praxis-os",
-                "PYTHONUNBUFFERED": "1"},
-        "autoApprove": ["search_standards", "get_server_info"]}}}
+    return {
+        "mcpServers": {
+            rel.mcp_server_key: {
+                "command": "${workspaceFolder}/.praxis-os/venv/bin/python",
+                "args": args,
+                "env": {
+                    "PROJECT_ROOT": "${workspaceFolder}",
+                    "PYTHONPATH": "${workspaceFolder}/.praxis-os",
+                    "PYTHONUNBUFFERED": "1",
+                },
+                "autoApprove": ["search_standards", "get_server_info"],
+            }
+        }
+    }
 
 
 def write_ide_files(project: Path, rel: Release) -> None:
@@ -82,4 +109,6 @@ def write_ide_files(project: Path, rel: Release) -> None:
     gitignore = project / ".gitignore"
     existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
     if ".praxis-os/.cache/" not in existing:
-        gitignore.write_text(existing + ("\n" if existing else "") + GITIGNORE_BLOCK, encoding="utf-8")
+        gitignore.write_text(
+            existing + ("\n" if existing else "") + GITIGNORE_BLOCK, encoding="utf-8"
+        )

@@ -1,4 +1,5 @@
 """User customisations applied to a fresh install: edits, a true conflict, deletes, user files."""
+
 from __future__ import annotations
 
 import difflib
@@ -31,7 +32,9 @@ def _conflicting_edit(old: bytes, new: bytes) -> bytes | None:
     return None
 
 
-def apply_user_edits(praxis: Path, tree: Tree, nxt: Tree | None, seed: int) -> tuple[dict[str, str], list[str]]:
+def apply_user_edits(
+    praxis: Path, tree: Tree, nxt: Tree | None, seed: int
+) -> tuple[dict[str, str], list[str]]:
     """Mutate `praxis` (installed from `tree`); `nxt` is the next release's tree, if any.
 
     Returns (user_edits: path -> kind, user_files: paths created).
@@ -42,7 +45,11 @@ def apply_user_edits(praxis: Path, tree: Tree, nxt: Tree | None, seed: int) -> t
     def untouched_next(p: str) -> bool:
         return nxt is None or nxt.get(p) == tree[p]
 
-    stds = sorted(p for p in tree if p.startswith("standards/universal/") and p.endswith(".md") and _plain(tree, p))
+    stds = sorted(
+        p
+        for p in tree
+        if p.startswith("standards/universal/") and p.endswith(".md") and _plain(tree, p)
+    )
     changed = [p for p in stds if nxt is not None and p in nxt and nxt[p] != tree[p]]
     rng.shuffle(changed)
     for p in changed:
@@ -59,9 +66,13 @@ def apply_user_edits(praxis: Path, tree: Tree, nxt: Tree | None, seed: int) -> t
     edits[edited_std] = "edit"
     (praxis / deleted).unlink()
     edits[deleted] = "delete"
-    tasks = sorted(p for p in tree if p.startswith("workflows/") and "/task-" in p and untouched_next(p))
+    tasks = sorted(
+        p for p in tree if p.startswith("workflows/") and "/task-" in p and untouched_next(p)
+    )
     task = rng.choice(tasks)
-    (praxis / task).write_bytes(tree[task] + b"\n> Team: pair on this task; ping #platform first.\n")
+    (praxis / task).write_bytes(
+        tree[task] + b"\n> Team: pair on this task; ping #platform first.\n"
+    )
     edits[task] = "edit"
     engine = "mcp_server/rag_engine.py"
     text = tree[engine].decode()
@@ -73,10 +84,16 @@ def apply_user_edits(praxis: Path, tree: Tree, nxt: Tree | None, seed: int) -> t
 def _user_files(praxis: Path, seed: int) -> list[str]:
     rng = c.rng_for(seed, "user-files")
     flow = "workflows/my_team_flow_v1/"
-    meta = {"workflow_type": "my_team_flow", "version": "0.1.0", "name": "my_team_flow_v1",
-            "description": "Our release checklist", "author": "team", "total_phases": 1,
-            "start_phase": 0, "phases": [{"phase_number": 0, "phase_name": "Kickoff",
-                                          "tasks": ["task-1-kickoff.md"]}]}
+    meta = {
+        "workflow_type": "my_team_flow",
+        "version": "0.1.0",
+        "name": "my_team_flow_v1",
+        "description": "Our release checklist",
+        "author": "team",
+        "total_phases": 1,
+        "start_phase": 0,
+        "phases": [{"phase_number": 0, "phase_name": "Kickoff", "tasks": ["task-1-kickoff.md"]}],
+    }
     files: dict[str, bytes | str] = {
         flow + "metadata.json": json.dumps(meta, indent=2) + "\n",
         flow + "README.md": c.markdown_doc(rng, "My team flow", 1200),
@@ -84,14 +101,18 @@ def _user_files(praxis: Path, seed: int) -> list[str]:
         flow + "phases/0/task-1-kickoff.md": c.markdown_doc(rng, "Task 1: kickoff", 600),
         flow + "phases/0/gate-definition.yaml": c.gate_yaml(rng, 0, "Kickoff"),
         "workflows/.temp-team-flow-definition.yaml": "name: my_team_flow_v1\nphases: 1\n",
-        "standards/universal/testing/team-test-conventions.md": c.markdown_doc(rng, "Team test conventions", 1500),
+        "standards/universal/testing/team-test-conventions.md": c.markdown_doc(
+            rng, "Team test conventions", 1500
+        ),
         "standards/validation/release-checklist.md": c.markdown_doc(rng, "Release checklist", 1500),
         "workspace/analysis/notes.md": c.markdown_doc(rng, "Analysis notes", 900),
         "workspace/scratch/whiteboard.png": c.png_bytes(32, 32, seed + 1),
         "specs/review/2025-11-02-naïve-cache/notes-résumé.md": "# Résumé — naïve cache\n\nDraft ✓\n",
     }
     for doc in ("README", "srd", "specs", "tasks"):
-        files[f"specs/approved/2025-10-20-payment-retries/{doc}.md"] = c.markdown_doc(rng, doc.upper(), 2000)
+        files[f"specs/approved/2025-10-20-payment-retries/{doc}.md"] = c.markdown_doc(
+            rng, doc.upper(), 2000
+        )
     for rel_path, data in files.items():
         dest = praxis / rel_path
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
 """Offline `fakedep` wheels, written by hand (no build backend, byte-identical on every run)."""
+
 from __future__ import annotations
 
 import base64
@@ -22,14 +23,19 @@ def fakedep_wheel(version: str) -> tuple[str, bytes]:
     dist = f"fakedep-{version}.dist-info"
     files = {
         "fakedep/__init__.py": f'"""Sandbox dependency of the stand-in prAxIs server."""\n\n'
-                               f'__version__ = "{version}"\n',
+        f'__version__ = "{version}"\n',
         f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: fakedep\nVersion: {version}\n"
-                            "Summary: sandbox stand-in dependency\n",
+        "Summary: sandbox stand-in dependency\n",
         f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: praxis_upgrade.demo\n"
-                         "Root-Is-Purelib: true\nTag: py3-none-any\n",
+        "Root-Is-Purelib: true\nTag: py3-none-any\n",
     }
-    record = "".join(f"{name},{_record_hash(text.encode())},{len(text.encode())}\n"
-                     for name, text in files.items()) + f"{dist}/RECORD,,\n"
+    record = (
+        "".join(
+            f"{name},{_record_hash(text.encode())},{len(text.encode())}\n"
+            for name, text in files.items()
+        )
+        + f"{dist}/RECORD,,\n"
+    )
     files[f"{dist}/RECORD"] = record
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -53,7 +59,9 @@ def build_fakedep_wheels(dest: Path) -> dict[str, Path]:
         name, data = fakedep_wheel(version)
         path = dest / name
         if not path.is_file() or path.read_bytes() != data:
-            fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".tmp")  # unique: concurrent callers
+            fd, tmp = tempfile.mkstemp(
+                dir=dest, prefix=f".{name}.", suffix=".tmp"
+            )  # unique: concurrent callers
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, path)

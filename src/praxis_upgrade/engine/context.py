@@ -1,4 +1,5 @@
 """Options of a run and the context object every hook receives."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,7 +20,6 @@ class _FromJson(Protocol):
 
 
 R = TypeVar("R", bound=_FromJson)
-
 
 
 @dataclasses.dataclass(frozen=True)

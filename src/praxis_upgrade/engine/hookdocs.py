@@ -1,4 +1,5 @@
 """Renders the hook reference (docs/hooks.md) from the hook specifications themselves."""
+
 from __future__ import annotations
 
 import inspect
@@ -34,7 +35,9 @@ def spec_functions() -> list[tuple[str, Callable[..., Any]]]:
 def render() -> str:
     out = [HEADER]
     out += [f"| `{s.name}` | {s.phase} {PHASES[s.phase]} | `{s.hook}` |\n" for s in STEPS]
-    out.append("| (on failure / `rollback`) | - | `praxis_rollback` |\n| (always, at the end) | - | `praxis_report` |\n")
+    out.append(
+        "| (on failure / `rollback`) | - | `praxis_rollback` |\n| (always, at the end) | - | `praxis_report` |\n"
+    )
     order = {s.hook: i for i, s in enumerate(STEPS)}
     for name, fn in sorted(spec_functions(), key=lambda item: order.get(item[0], 99)):
         opts = getattr(fn, "praxis_upgrade_spec", {}) or {}

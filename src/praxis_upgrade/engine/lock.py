@@ -1,4 +1,5 @@
 """The per-install upgrade lock: an OS lock that dies with its holder, plus who holds it."""
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,12 @@ class UpgradeLock:
         self._lock = lock
         fs.atomic_write_json(
             self.info_path,
-            {"pid": os.getpid(), "host": socket.gethostname(), "session": session_id, "started_at": now()},
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "session": session_id,
+                "started_at": now(),
+            },
         )
 
     def retag(self, session_id: str) -> None:

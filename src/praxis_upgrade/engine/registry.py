@@ -1,4 +1,5 @@
 """The user-level project registry: which projects a source clone's post-merge hook upgrades."""
+
 from __future__ import annotations
 
 import contextlib
@@ -108,7 +109,9 @@ def _editing() -> Iterator[Registry]:
         reg.save()
 
 
-def register(project: str | Path, source: str | Path, mode: str = "notify", *, python: str | None = None) -> Project:
+def register(
+    project: str | Path, source: str | Path, mode: str = "notify", *, python: str | None = None
+) -> Project:
     """Add or update a project; keeps its notices and auto-run history."""
     if mode not in MODES:
         raise UserError(f"unknown hook mode {mode!r}", hint=f"use one of: {', '.join(MODES)}")

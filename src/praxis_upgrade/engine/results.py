@@ -1,4 +1,5 @@
 """Typed results of the steps: what each step hands the next ones, saved as JSON in the session."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,7 +18,11 @@ class StepResult:
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        data = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "extra"}
+        data = {
+            f.name: _plain(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name != "extra"
+        }
         return {**self.extra, **data}
 
     @classmethod
@@ -41,7 +46,9 @@ class PlanResult(StepResult):
 
     summary: dict[str, int] = dataclasses.field(default_factory=dict)
     touched: list[str] = dataclasses.field(default_factory=list)
-    outside: list[str] = dataclasses.field(default_factory=list)  # absolute paths outside the install
+    outside: list[str] = dataclasses.field(
+        default_factory=list
+    )  # absolute paths outside the install
     conflicts: list[str] = dataclasses.field(default_factory=list)
     from_version: str | None = None
     to_version: str | None = None

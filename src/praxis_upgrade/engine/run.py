@@ -1,4 +1,5 @@
 """The engine: runs the phases in order, saves the session after every step, owns rollback."""
+
 from __future__ import annotations
 
 import contextlib
@@ -78,7 +79,10 @@ def run_upgrade(
     )
     pm = pm or get_plugin_manager()
     session = sess.Session(
-        id=session_id or sess.new_id(), kind="upgrade", target=str(praxis), source=str(source),
+        id=session_id or sess.new_id(),
+        kind="upgrade",
+        target=str(praxis),
+        source=str(source),
         options=options.to_json(),
     )
     if dry_run:  # a dry run takes no lock and writes nothing, not even its session
@@ -94,7 +98,16 @@ def run_upgrade(
                 hint=f"finish it with `praxis-upgrade resume {other.id}` or undo it with "
                 f"`praxis-upgrade rollback {other.id}`",
             )
-        ctx = Context(praxis, options, session, pm.hook, store, decide, events, None if assume_yes else confirm)
+        ctx = Context(
+            praxis,
+            options,
+            session,
+            pm.hook,
+            store,
+            decide,
+            events,
+            None if assume_yes else confirm,
+        )
         return _run(ctx, pm)
 
 
@@ -118,7 +131,9 @@ def resume_upgrade(
             )
         session.pid = os.getpid()
         pm = pm or get_plugin_manager()
-        ctx = Context(praxis, Options.from_json(session.options), session, pm.hook, store, decide, events)
+        ctx = Context(
+            praxis, Options.from_json(session.options), session, pm.hook, store, decide, events
+        )
         ctx.emit("resume", session=session.id, phase=session.phase, step=session.step)
         if session.status == sess.ROLLING_BACK:
             _rollback(ctx, pm, session.error)
@@ -147,12 +162,22 @@ def rollback_upgrade(
     praxis = targets.require_install(Path(target))
     with _locked(praxis, session_id or "rollback") as (store, lock):
         pm = pm or get_plugin_manager()
-        owner = None if backup is None else next(
-            (s for s in store.all() if (s.results.get("backup") or {}).get("id") == backup), None)
+        owner = (
+            None
+            if backup is None
+            else next(
+                (s for s in store.all() if (s.results.get("backup") or {}).get("id") == backup),
+                None,
+            )
+        )
         if backup is not None and owner is None:  # a backup no session knows: restore it as it is
             session = sess.Session(
-                id=sess.new_id(), kind="rollback", target=str(praxis), source=None,
-                options={}, results={"backup": {"id": backup}},
+                id=sess.new_id(),
+                kind="rollback",
+                target=str(praxis),
+                source=None,
+                options={},
+                results={"backup": {"id": backup}},
             )
         else:  # the session that made the backup knows what it wrote: its rollback is exact
             session = owner if owner is not None else _pick_rollback(store, session_id)
@@ -160,7 +185,9 @@ def rollback_upgrade(
         lock.retag(session.id)
         previous, saved = session.status, store.path(session.id).exists()
         session.status = sess.ROLLING_BACK
-        ctx = Context(praxis, Options.from_json(session.options), session, pm.hook, store, None, events)
+        ctx = Context(
+            praxis, Options.from_json(session.options), session, pm.hook, store, None, events
+        )
         try:
             _rollback(ctx, pm, None, force=force)
         except UserError:  # refused before anything was restored (unknown or damaged backup)
@@ -188,8 +215,6 @@ def _locked(praxis: Path, holder: str) -> Iterator[tuple[sess.SessionStore, Upgr
         lock.release()
 
 
-
-
 def _pick_open(store: sess.SessionStore, session_id: str | None, verb: str) -> sess.Session:
     if session_id:
         session = store.load(session_id)
@@ -201,7 +226,9 @@ def _pick_open(store: sess.SessionStore, session_id: str | None, verb: str) -> s
         return session
     open_ = store.open_sessions()
     if not open_:
-        raise StateError(f"no interrupted session to {verb}", hint="start one with `praxis-upgrade run`")
+        raise StateError(
+            f"no interrupted session to {verb}", hint="start one with `praxis-upgrade run`"
+        )
     return open_[-1]
 
 
@@ -219,7 +246,9 @@ def _pick_rollback(store: sess.SessionStore, session_id: str | None) -> sess.Ses
             )
         session = candidates[-1]
     if session.status == sess.ROLLED_BACK:
-        raise StateError(f"session {session.id} is already rolled back", hint="see `praxis-upgrade status`")
+        raise StateError(
+            f"session {session.id} is already rolled back", hint="see `praxis-upgrade status`"
+        )
     session.results.setdefault("backup", {})
     if session.status not in sess.OPEN and not session.results["backup"].get("id"):
         raise StateError(
@@ -231,8 +260,14 @@ def _pick_rollback(store: sess.SessionStore, session_id: str | None) -> sess.Ses
 
 def _refuse_out_of_order(store: sess.SessionStore, session: sess.Session) -> None:
     """Going back past a later upgrade would mix two versions: undo the later one first."""
-    later = [s for s in store.all() if s.id > session.id and s.kind == "upgrade"
-             and s.status in (sess.COMPLETED, *sess.OPEN) and (s.results.get("backup") or {}).get("id")]
+    later = [
+        s
+        for s in store.all()
+        if s.id > session.id
+        and s.kind == "upgrade"
+        and s.status in (sess.COMPLETED, *sess.OPEN)
+        and (s.results.get("backup") or {}).get("id")
+    ]
     if later:
         raise StateError(
             f"session {later[-1].id} upgraded this install after session {session.id}",
@@ -254,9 +289,16 @@ def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
         raise _as_step_failure(pm, e) from e
     finally:
         ctx.store = store
-    if ctx.confirm is not None and "backup" not in session.completed_steps and not ctx.confirm(session.results["plan"]):
+    if (
+        ctx.confirm is not None
+        and "backup" not in session.completed_steps
+        and not ctx.confirm(session.results["plan"])
+    ):
         session.status = sess.FAILED
-        raise UserError("upgrade cancelled; nothing was changed", hint="`praxis-upgrade plan --diff` shows every change")
+        raise UserError(
+            "upgrade cancelled; nothing was changed",
+            hint="`praxis-upgrade plan --diff` shows every change",
+        )
     try:
         _drive(ctx, pm, last_phase=5)
     except (KeyboardInterrupt, SystemExit):
@@ -297,7 +339,9 @@ def _fail(ctx: Context, pm: pluggy.PluginManager, error: PraxisError) -> None:
     ) from error
 
 
-def _rollback(ctx: Context, pm: pluggy.PluginManager, error: str | None, *, force: bool = False) -> None:
+def _rollback(
+    ctx: Context, pm: pluggy.PluginManager, error: str | None, *, force: bool = False
+) -> None:
     session = ctx.session
     started = time.monotonic()
     try:
@@ -313,10 +357,14 @@ def _rollback(ctx: Context, pm: pluggy.PluginManager, error: str | None, *, forc
             hint=f"run `praxis-upgrade rollback {session.id}` again; it continues where it stopped",
         ) from e
     if result is None:
-        raise PluginError("no plugin implements praxis_rollback", plugin="-", hint="re-enable builtin-rollback")
+        raise PluginError(
+            "no plugin implements praxis_rollback", plugin="-", hint="re-enable builtin-rollback"
+        )
     session.results["rollback"] = result
     if not result.get("complete", False):
-        session.status = sess.ROLLING_BACK  # still open: no run may start over a half-restored install
+        session.status = (
+            sess.ROLLING_BACK
+        )  # still open: no run may start over a half-restored install
         ctx.checkpoint()
         left = "\n".join(f"  - {line}" for line in result.get("unrestorable", []))
         raise RollbackError(
@@ -366,7 +414,8 @@ def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
         items = _collected(result)
         if step.name == "preflight" and items:
             raise PreflightError(
-                "pre-flight found problems; nothing was changed:\n" + "\n".join(f"  - {p}" for p in items),
+                "pre-flight found problems; nothing was changed:\n"
+                + "\n".join(f"  - {p}" for p in items),
                 hint="fix the listed problems and run again",
                 problems=items,
             )
@@ -374,7 +423,8 @@ def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
             failed = [c for c in items if c.get("required") and not c.get("ok")]
             if failed:
                 raise StepFailed(
-                    "validation failed: " + "; ".join(f"{c['name']}: {c.get('detail', '')}" for c in failed)
+                    "validation failed: "
+                    + "; ".join(f"{c['name']}: {c.get('detail', '')}" for c in failed)
                 )
         return items
     if result is None:
@@ -388,8 +438,12 @@ def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
 
 def _collected(results: list[Any]) -> list[Any]:
     """A collect hook's results as saved: a list from a plugin adds its items, anything else is one item."""
-    items = [item for group in results if group is not None
-             for item in (group if isinstance(group, list) else [group])]
+    items = [
+        item
+        for group in results
+        if group is not None
+        for item in (group if isinstance(group, list) else [group])
+    ]
     return list(as_json(items))
 
 
@@ -399,7 +453,9 @@ def validate_install(
     """Phase 4 alone on an install as it is: every validation check, as saved in a session."""
     praxis = targets.require_install(Path(target))
     pm = pm or get_plugin_manager()
-    session = sess.Session(id=sess.new_id(), kind="validate", target=str(praxis), source=None, options={})
+    session = sess.Session(
+        id=sess.new_id(), kind="validate", target=str(praxis), source=None, options={}
+    )
     ctx = Context(praxis, Options(skip_tests=skip_tests), session, pm.hook)
     return _collected(pm.hook.praxis_validate(ctx=ctx))
 

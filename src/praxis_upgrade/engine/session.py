@@ -1,4 +1,5 @@
 """Upgrade sessions and their store: one JSON file per session, rewritten atomically after each step."""
+
 from __future__ import annotations
 
 import dataclasses

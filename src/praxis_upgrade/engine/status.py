@@ -1,4 +1,5 @@
 """What `praxis-upgrade status` reports: versions, sessions and their states, the lock, leftovers."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,7 +29,6 @@ def get_status(target: Path) -> dict[str, Any]:
     holder = UpgradeLock(praxis).holder()
     out: dict[str, Any] = {"target": str(praxis), "lock": holder}
     try:
-
         record = baseline.load(praxis)
         out["installed_version"] = record.version if record else None
         out["installed_commit"] = record.commit if record else None
@@ -39,7 +39,6 @@ def get_status(target: Path) -> dict[str, Any]:
     out["source"] = str(source) if source else None
     if source:
         try:
-
             out["source_version"] = SourceRepo(source).version("HEAD")
         except Exception as e:
             out["source_version"] = f"unreadable: {e}"
@@ -60,7 +59,6 @@ def get_status(target: Path) -> dict[str, Any]:
     ]
     out["interrupted"] = [s["id"] for s in out["sessions"] if s["state"] == sess.INTERRUPTED]
     try:
-
         out["conflict_leftovers"] = conflict_leftovers(praxis)
     except ImportError:
         out["conflict_leftovers"] = []

@@ -1,4 +1,5 @@
 """The post-merge git hook of a praxis-os source clone: install, uninstall, and what it runs."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,8 +23,15 @@ ID_LINE = "# praxis-upgrade post-merge hook"
 WATCHED = ("universal", "mcp_server", "scripts")
 COMMAND_ENV = "PRAXIS_UPGRADE_HOOK_COMMAND"  # test-only: replaces the `run` command in auto mode
 KEEP_GIT_ENV = frozenset(
-    {"GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM",
-     "GIT_SSH", "GIT_SSH_COMMAND", "GIT_ASKPASS"}
+    {
+        "GIT_EXEC_PATH",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM",
+        "GIT_CONFIG_NOSYSTEM",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_ASKPASS",
+    }
 )
 
 
@@ -31,16 +39,23 @@ def clean_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """`env` without the GIT_* variables that tie git commands to the repo running the hook."""
     env = dict(os.environ if env is None else env)
     return {
-        k: v for k, v in env.items()
-        if not k.startswith("GIT_") or k in KEEP_GIT_ENV
+        k: v
+        for k, v in env.items()
+        if not k.startswith("GIT_")
+        or k in KEEP_GIT_ENV
         or k.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_"))
     }
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["git", *args], cwd=cwd, env=clean_env(), stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, check=False,
+        ["git", *args],
+        cwd=cwd,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -52,11 +67,15 @@ def source_root(path: Path) -> Path:
     """
     result = _git(path, "rev-parse", "--show-toplevel") if path.is_dir() else None
     if result is None or result.returncode != 0:
-        raise SourceError(f"{path} is not a git clone", hint="pass --source PATH of your praxis-os clone")
+        raise SourceError(
+            f"{path} is not a git clone", hint="pass --source PATH of your praxis-os clone"
+        )
     root = Path(result.stdout.strip())
     if not any((root / d).is_dir() for d in ("universal", "mcp_server")):
-        raise SourceError(f"{root} does not look like praxis-os (no universal/ or mcp_server/)",
-                          hint="pass --source PATH of your praxis-os clone")
+        raise SourceError(
+            f"{root} does not look like praxis-os (no universal/ or mcp_server/)",
+            hint="pass --source PATH of your praxis-os clone",
+        )
     return root
 
 
@@ -69,8 +88,10 @@ def project_root(path: Path) -> Path:
     path = Path(registry.key(path))
     project = path.parent if path.name == ".praxis-os" else path
     if not (project / ".praxis-os").is_dir():
-        raise TargetError(f"{project} has no .praxis-os/ install",
-                          hint="pass --project PATH of a project where prAxIs OS is installed")
+        raise TargetError(
+            f"{project} has no .praxis-os/ install",
+            hint="pass --project PATH of a project where prAxIs OS is installed",
+        )
     return project
 
 
@@ -89,8 +110,15 @@ def uses_hooks_path(source: Path) -> bool:
 
 def render(python: str) -> str:
     """The hook script with `python` (the interpreter praxis-upgrade runs under) filled in."""
-    template = resources.files("praxis_upgrade").joinpath("resources").joinpath(HOOK).read_text(encoding="utf-8")
-    return template.replace("PRAXIS_UPGRADE_PYTHON=''", f"PRAXIS_UPGRADE_PYTHON={shlex.quote(python)}", 1)
+    template = (
+        resources.files("praxis_upgrade")
+        .joinpath("resources")
+        .joinpath(HOOK)
+        .read_text(encoding="utf-8")
+    )
+    return template.replace(
+        "PRAXIS_UPGRADE_PYTHON=''", f"PRAXIS_UPGRADE_PYTHON={shlex.quote(python)}", 1
+    )
 
 
 def is_ours(path: Path) -> bool:
@@ -110,7 +138,9 @@ class HookChange:
     projects: list[str] = dataclasses.field(default_factory=list)
 
 
-def install(source: Path, projects: list[Path], mode: str = "notify", *, python: str | None = None) -> HookChange:
+def install(
+    source: Path, projects: list[Path], mode: str = "notify", *, python: str | None = None
+) -> HookChange:
     """Install (idempotently) the hook into `source` and register `projects` for it."""
     root = source_root(source)
     roots = [project_root(p) for p in projects]
@@ -122,8 +152,10 @@ def install(source: Path, projects: list[Path], mode: str = "notify", *, python:
     if (hook.exists() or hook.is_symlink()) and not is_ours(hook):
         moved = hook.with_name(LEGACY)
         if moved.exists() or moved.is_symlink():
-            raise UserError(f"{hook} is not ours and {moved} already exists",
-                            hint="merge them by hand or remove one, then rerun")
+            raise UserError(
+                f"{hook} is not ours and {moved} already exists",
+                hint="merge them by hand or remove one, then rerun",
+            )
         os.replace(hook, moved)
     changed = moved is not None or not hook.exists() or hook.read_text(encoding="utf-8") != text
     if changed:
@@ -136,7 +168,11 @@ def install(source: Path, projects: list[Path], mode: str = "notify", *, python:
 def uninstall(source: Path, projects: list[Path] | None = None) -> HookChange:
     """Unregister `projects` (all of this clone's when None); remove the hook when none remain."""
     root = source_root(source)
-    names = [registry.key(p) for p in projects] if projects else [p.project for p in registry.projects_for_source(root)]
+    names = (
+        [registry.key(p) for p in projects]
+        if projects
+        else [p.project for p in registry.projects_for_source(root)]
+    )
     for name in names:
         registry.unregister(name)
     hook = hooks_dir(root) / HOOK
@@ -172,7 +208,9 @@ class PostMerge:
     """Outcome of one post-merge check."""
 
     notified: list[str] = dataclasses.field(default_factory=list)
-    missing: list[str] = dataclasses.field(default_factory=list)  # registered, but no install there now
+    missing: list[str] = dataclasses.field(
+        default_factory=list
+    )  # registered, but no install there now
     started: list[str] = dataclasses.field(default_factory=list)
     log: Path | None = None
 
@@ -206,8 +244,14 @@ def start_worker(source: Path, projects: list[str]) -> Path:
     args = ["hook", "auto-worker", "--source", str(source), "--log", str(log)]
     for p in projects:
         args += ["--project", p]
-    spawn.spawn(args, log, env=clean_env(), module="praxis_upgrade.cli.git_hook", cwd=source,
-                merge_stderr=True)
+    spawn.spawn(
+        args,
+        log,
+        env=clean_env(),
+        module="praxis_upgrade.cli.git_hook",
+        cwd=source,
+        merge_stderr=True,
+    )
     return log
 
 
@@ -219,8 +263,20 @@ def auto_command(project: str, source: Path) -> list[str]:
         return [*shlex.split(override), "--target", target, "--source", str(source)]
     entry = registry.load().projects.get(registry.key(project))
     python = entry.python if entry and os.access(entry.python, os.X_OK) else sys.executable
-    return [python, "-m", "praxis_upgrade", "run", "--target", target, "--source", str(source),
-            "--conflicts", "keep-local", "--yes", "--json"]
+    return [
+        python,
+        "-m",
+        "praxis_upgrade",
+        "run",
+        "--target",
+        target,
+        "--source",
+        str(source),
+        "--conflicts",
+        "keep-local",
+        "--yes",
+        "--json",
+    ]
 
 
 def run_auto(source: Path, projects: list[str], log: Path) -> list[tuple[str, int]]:
@@ -231,9 +287,15 @@ def run_auto(source: Path, projects: list[str], log: Path) -> list[tuple[str, in
             out.write(f"== {dt.datetime.now().isoformat(timespec='seconds')} {project}\n".encode())
             out.flush()
             try:
-                code = subprocess.run(auto_command(project, source), stdin=subprocess.DEVNULL,
-                                      stdout=out, stderr=subprocess.STDOUT, env=clean_env(),
-                                      cwd=project, check=False).returncode
+                code = subprocess.run(
+                    auto_command(project, source),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=clean_env(),
+                    cwd=project,
+                    check=False,
+                ).returncode
             except OSError as e:
                 out.write(f"cannot start the upgrade: {e}\n".encode())
                 code = 127

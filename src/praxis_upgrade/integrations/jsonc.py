@@ -1,4 +1,5 @@
 """JSON with comments and trailing commas (VS Code's format): parse it, and edit it as text."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -187,7 +188,7 @@ def add_member(doc: Document, key: str, value: Any) -> str:
     """Text with `"key": value` added as the last member of the top-level object."""
     last = max(doc.members.values(), key=lambda m: m.value_end, default=None)
     indent = _indent_at(doc.text, last.start) if last else " " * INDENT
-    new = f'\n{indent}{json.dumps(key)}: {_dump(value, indent)}'
+    new = f"\n{indent}{json.dumps(key)}: {_dump(value, indent)}"
     if last is None:
         return _splice(doc.text, [(doc.close, doc.close, new + "\n")])
     return _splice(doc.text, [(last.value_end, last.value_end, "," + new)])
@@ -208,7 +209,7 @@ def append_items(doc: Document, key: str, values: list[Any]) -> str:
     body = ",".join(f"\n{indent}{_dump(v, indent)}" for v in values)
     if member.items:
         return _splice(doc.text, [(member.items[-1][1], member.items[-1][1], "," + body)])
-    inner = doc.text[member.value_start + 1:member.value_end - 1]
+    inner = doc.text[member.value_start + 1 : member.value_end - 1]
     tail = "" if "\n" in inner else "\n" + _indent_at(doc.text, member.start)
     return _splice(doc.text, [(member.value_start + 1, member.value_start + 1, body + tail)])
 
@@ -229,7 +230,7 @@ def remove_items(doc: Document, key: str, indices: set[int]) -> str:
     kept = [i for i in range(len(items)) if i not in indices]
     if not kept:
         end = items[-1][1]
-        rest = doc.text[end:member.value_end - 1]
+        rest = doc.text[end : member.value_end - 1]
         m = re.match(r"\s*,", rest)
         return _splice(doc.text, [(items[0][0], end + (m.end() if m else 0), "")])
     edits = [(items[0][0], items[kept[0]][0], "")] if kept[0] > 0 else []

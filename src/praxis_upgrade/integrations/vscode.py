@@ -1,4 +1,5 @@
 """Merge praxis-upgrade's tasks into a project's `.vscode/tasks.json` without losing the user's."""
+
 from __future__ import annotations
 
 import copy
@@ -16,7 +17,12 @@ from praxis_upgrade.util import fs
 
 def shipped() -> dict[str, Any]:
     """Our tasks and inputs, as shipped in `integrations/vscode/tasks.json`."""
-    text = resources.files("praxis_upgrade").joinpath("resources").joinpath("vscode-tasks.json").read_text(encoding="utf-8")
+    text = (
+        resources.files("praxis_upgrade")
+        .joinpath("resources")
+        .joinpath("vscode-tasks.json")
+        .read_text(encoding="utf-8")
+    )
     data: dict[str, Any] = json.loads(text)
     return data
 
@@ -33,7 +39,9 @@ class TasksChange:
     added: list[str] = dataclasses.field(default_factory=list)
     updated: list[str] = dataclasses.field(default_factory=list)
     removed: list[str] = dataclasses.field(default_factory=list)
-    inputs: list[str] = dataclasses.field(default_factory=list)  # input ids added, updated or removed
+    inputs: list[str] = dataclasses.field(
+        default_factory=list
+    )  # input ids added, updated or removed
     backup: Path | None = None
     comments_dropped: bool = False  # True: the file had comments we could not keep
 
@@ -59,17 +67,26 @@ def _read(path: Path) -> jsonc.Document | None:
     try:
         doc = jsonc.parse(text)
     except jsonc.JsoncError as e:
-        raise UserError(f"{path} is not valid JSON with comments: {e}; left it untouched",
-                        hint="fix that spot (VS Code underlines it), then rerun") from e
+        raise UserError(
+            f"{path} is not valid JSON with comments: {e}; left it untouched",
+            hint="fix that spot (VS Code underlines it), then rerun",
+        ) from e
     if not isinstance(doc.data, dict):
-        raise UserError(f"{path} is not a JSON object; left it untouched", hint="fix the file, then rerun")
+        raise UserError(
+            f"{path} is not a JSON object; left it untouched", hint="fix the file, then rerun"
+        )
     for key in ("tasks", "inputs"):
         if key in doc.data and not isinstance(doc.data[key], list):
-            raise UserError(f"`{key}` in {path} is not a list; left it untouched", hint="fix the file, then rerun")
+            raise UserError(
+                f"`{key}` in {path} is not a list; left it untouched",
+                hint="fix the file, then rerun",
+            )
     return doc
 
 
-def _merge(items: list[Any], ours: list[dict[str, Any]], field: str) -> tuple[dict[int, Any], list[Any]]:
+def _merge(
+    items: list[Any], ours: list[dict[str, Any]], field: str
+) -> tuple[dict[int, Any], list[Any]]:
     """Which existing entries to replace (by index) and which to append, matched on `field`."""
     index = {it.get(field): i for i, it in enumerate(items) if isinstance(it, dict)}
     replace, append = {}, []
@@ -101,8 +118,13 @@ def _edit(doc: jsonc.Document, edit: dict[str, tuple[dict[int, Any], list[Any], 
     return text
 
 
-def _write(path: Path, doc: jsonc.Document | None, expected: dict[str, Any],
-           edit: dict[str, tuple[dict[int, Any], list[Any], set[int]]], change: TasksChange) -> None:
+def _write(
+    path: Path,
+    doc: jsonc.Document | None,
+    expected: dict[str, Any],
+    edit: dict[str, tuple[dict[int, Any], list[Any], set[int]]],
+    change: TasksChange,
+) -> None:
     """Edit the text in place (keeps comments and layout); rewrite only if that fails."""
     if doc is None:
         fs.atomic_write_text(path, json.dumps(expected, indent=4) + "\n")

@@ -1,4 +1,5 @@
 """Default phase 1: a verified backup of exactly what the plan may touch."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,11 @@ def praxis_backup(ctx: Context) -> BackupResult:
         ctx.target,
         paths,
         outside=[Path(p) for p in plan.outside],
-        meta={"session": ctx.session.id, "from_version": plan.from_version, "to_version": plan.to_version},
+        meta={
+            "session": ctx.session.id,
+            "from_version": plan.from_version,
+            "to_version": plan.to_version,
+        },
     )
     ctx.emit("info", message=f"backup {made.id}: {len(paths)} paths, verified")
     return BackupResult(id=made.id, path=str(made.path), paths=len(paths))

@@ -1,4 +1,5 @@
 """Default phase 5: record the new baseline, remember the source, keep the newest backups."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,11 +24,16 @@ def praxis_cleanup(ctx: Context) -> CleanupResult:
     assert planned is not None
     plan = planned.entries()
     repo = SourceRepo(ctx.source)
-    applied = [a for a in (ctx.result(s, ApplyResult) for s in ("content", "server.code")) if a is not None]
+    applied = [
+        a for a in (ctx.result(s, ApplyResult) for s in ("content", "server.code")) if a is not None
+    ]
     env = ctx.result("server.environment", EnvironmentResult) or EnvironmentResult()
     old = baseline.load(ctx.target)
     unchanged = (
-        old is not None and not plan.changes() and not env.changed and old.commit == plan.upstream_commit
+        old is not None
+        and not plan.changes()
+        and not env.changed
+        and old.commit == plan.upstream_commit
         and old.environment == env.fingerprint
     )
     if unchanged and old is not None:  # a no-op upgrade writes nothing, not even a fresh timestamp
@@ -45,7 +51,9 @@ def praxis_cleanup(ctx: Context) -> CleanupResult:
     if env.changed:
         venv.discard_previous(ctx.target, venv.EnvChange.from_json(env.change or {}))
     open_ids = [s.id for s in ctx.store.open_sessions()] if ctx.store else []
-    pruned = catalog.prune_backups(ctx.target, ctx.options.keep_backups, protect=[i for i in [backup_id] if i] + open_ids)
+    pruned = catalog.prune_backups(
+        ctx.target, ctx.options.keep_backups, protect=[i for i in [backup_id] if i] + open_ids
+    )
     _clear_update_notices(ctx)
     return CleanupResult(baseline=record.version, pruned_backups=pruned)
 

@@ -1,4 +1,5 @@
 """Default phase 2: apply the content part of the plan, then the `.gitignore` block."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,7 +32,13 @@ def apply_owner(ctx: Context, owner: str, step: str) -> ApplyResult:
         ctx.emit("progress", owner=owner, done=done, total=total)
 
     result = apply_plan(
-        plan, ctx.target, repo, policy=ctx.options.conflicts, decide=decide, progress=progress, only_owner=owner
+        plan,
+        ctx.target,
+        repo,
+        policy=ctx.options.conflicts,
+        decide=decide,
+        progress=progress,
+        only_owner=owner,
     )
     # saved at once, not only when the hook returns: if anything fails after this point, rollback
     # must know which files this step wrote
@@ -43,7 +50,9 @@ def apply_owner(ctx: Context, owner: str, step: str) -> ApplyResult:
 def praxis_content(ctx: Context) -> ApplyResult:
     result = apply_owner(ctx, "content", "content")
     path = ctx.project / ".gitignore"
-    result.gitignore_changed = gitignore.update_gitignore(ctx.project, gitignore.required_entries(ctx.target))
+    result.gitignore_changed = gitignore.update_gitignore(
+        ctx.project, gitignore.required_entries(ctx.target)
+    )
     if result.gitignore_changed:
         # outside the install, keyed by absolute path: rollback removes it only if it is still ours
         result.written[str(path)] = fs.sha256_file(path)

@@ -1,4 +1,5 @@
 """Default planner: baseline (or adoption), three-way plan, conflict policy `fail`, disk space."""
+
 from __future__ import annotations
 
 from praxis_upgrade.backups import catalog
@@ -21,7 +22,9 @@ def praxis_plan(ctx: Context) -> PlanResult:
     base = baseline.load(ctx.target)
     adopted = base is None
     if base is None:
-        ctx.emit("info", message="no baseline recorded: adopting the install from the source's history")
+        ctx.emit(
+            "info", message="no baseline recorded: adopting the install from the source's history"
+        )
         base = adopt(ctx.target, repo)
     plan = make_plan(ctx.target, repo, ctx.options.rev or "HEAD", base)
     if plan.problems:
@@ -42,7 +45,9 @@ def praxis_plan(ctx: Context) -> PlanResult:
     outside = [str(p) for p in ide_config_paths(ctx.project)] + [str(ctx.project / ".gitignore")]
     write_bytes = sum(e.size for e in plan.changes() if getattr(e, "size", None))
     if not ctx.options.dry_run:
-        catalog.check_space(ctx.target, catalog.space_needed(ctx.target, touched, write_bytes=write_bytes))
+        catalog.check_space(
+            ctx.target, catalog.space_needed(ctx.target, touched, write_bytes=write_bytes)
+        )
     return PlanResult(
         summary=plan.counts(),
         touched=touched,

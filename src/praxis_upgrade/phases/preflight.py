@@ -1,4 +1,5 @@
 """Default pre-flight: the source is a clean praxis-os clone and the target a usable install."""
+
 from __future__ import annotations
 
 from praxis_upgrade.engine.context import Context

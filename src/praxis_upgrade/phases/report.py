@@ -1,4 +1,5 @@
 """Default reports: a Markdown summary, the validation JSON and one UPDATE_LOG.txt entry."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,18 +49,36 @@ def summary_markdown(session: Session) -> str:
     if plan.get("summary"):
         lines += ["", "## Plan", "", "| class | files |", "| --- | --- |"]
         lines += [f"| {k} | {v} |" for k, v in sorted(plan["summary"].items())]
-    decisions = [d for s in ("content", "server.code") for d in (session.results.get(s) or {}).get("decisions", [])]
+    decisions = [
+        d
+        for s in ("content", "server.code")
+        for d in (session.results.get(s) or {}).get("decisions", [])
+    ]
     conflicts = [d for d in decisions if Klass.conflicting(d.get("klass"))]
     if conflicts:
-        lines += ["", "## Conflicts", "", "| file | class | decision | result |", "| --- | --- | --- | --- |"]
-        lines += [f"| `{d['path']}` | {d.get('klass')} | {d.get('decision')} | {d.get('result', '')} |" for d in conflicts]
+        lines += [
+            "",
+            "## Conflicts",
+            "",
+            "| file | class | decision | result |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| `{d['path']}` | {d.get('klass')} | {d.get('decision')} | {d.get('result', '')} |"
+            for d in conflicts
+        ]
     kept = [d for d in decisions if d.get("action") == Action.KEEP and d not in conflicts]
     if kept:
-        lines += ["", "## Your edits kept", ""] + [f"- `{d['path']}` ({d.get('klass')})" for d in kept]
+        lines += ["", "## Your edits kept", ""] + [
+            f"- `{d['path']}` ({d.get('klass')})" for d in kept
+        ]
     checks = session.results.get("validation") or []
     if checks:
         lines += ["", "## Validation", ""]
-        lines += [f"- {'ok' if c.get('ok') else 'FAILED'} {c.get('name')}: {c.get('detail', '')}" for c in checks]
+        lines += [
+            f"- {'ok' if c.get('ok') else 'FAILED'} {c.get('name')}: {c.get('detail', '')}"
+            for c in checks
+        ]
     rollback = session.results.get("rollback")
     if rollback:
         lines += ["", "## Rollback", "", f"- complete: {rollback.get('complete')}"]
@@ -69,7 +88,10 @@ def summary_markdown(session: Session) -> str:
         lines += ["", "## Server", "", restart["message"]]
     backup = session.results.get("backup") or {}
     if backup.get("id"):
-        lines += ["", f"Backup: `{backup.get('path')}`. Undo with `praxis-upgrade rollback {session.id}`."]
+        lines += [
+            "",
+            f"Backup: `{backup.get('path')}`. Undo with `praxis-upgrade rollback {session.id}`.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -84,8 +106,12 @@ def write_reports(target: Path, session: Session, *, stamp: str) -> list[Path]:
     written.append(summary)
     checks = session.results.get("validation")
     if checks is not None:
-        report: dict[str, Any] = {"session": session.id, "generated_at": session.updated_at, "checks": checks,
-                                  "passed": all(c.get("ok") or not c.get("required") for c in checks)}
+        report: dict[str, Any] = {
+            "session": session.id,
+            "generated_at": session.updated_at,
+            "checks": checks,
+            "passed": all(c.get("ok") or not c.get("required") for c in checks),
+        }
         path = _free(store.validation_report(stamp))
         fs.atomic_write_json(path, report)
         written.append(path)
@@ -93,8 +119,10 @@ def write_reports(target: Path, session: Session, *, stamp: str) -> list[Path]:
         plan = session.results.get("plan") or {}
         log = store.update_log
         old = log.read_text(encoding="utf-8") if log.exists() else ""
-        entry = (f"{session.updated_at} {session.status}: {plan.get('from_version')} -> "
-                 f"{plan.get('to_version')} (session {session.id}; {summary.name})\n")
+        entry = (
+            f"{session.updated_at} {session.status}: {plan.get('from_version')} -> "
+            f"{plan.get('to_version')} (session {session.id}; {summary.name})\n"
+        )
         fs.atomic_write_text(log, old + ("" if not old or old.endswith("\n") else "\n") + entry)
         written.append(log)
     return written

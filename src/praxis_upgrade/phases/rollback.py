@@ -1,4 +1,5 @@
 """Default rollback: restore the session's backup exactly, the venv, and the server."""
+
 from __future__ import annotations
 
 from typing import Any

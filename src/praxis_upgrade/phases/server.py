@@ -1,4 +1,5 @@
 """Default phase 3: stop this project's server by pid, upgrade its code and venv, restart it."""
+
 from __future__ import annotations
 
 from praxis_upgrade.content import baseline
@@ -20,8 +21,12 @@ def praxis_stop_server(ctx: Context) -> StopResult:
     if not isinstance(found, lifecycle.ServerProcess):
         return StopResult(state=found.kind, message=found.message)
     stopped = lifecycle.stop_server(found)
-    return StopResult(state="stopped", captured=found.capture().to_json(), stop=stopped.to_json(),
-                      message=f"stopped server pid {found.pid}")
+    return StopResult(
+        state="stopped",
+        captured=found.capture().to_json(),
+        stop=stopped.to_json(),
+        message=f"stopped server pid {found.pid}",
+    )
 
 
 @hookimpl(trylast=True)
@@ -33,7 +38,9 @@ def praxis_server_code(ctx: Context) -> ApplyResult:
         ctx.project, requires_transport=lifecycle.knows_transport(ctx.target / "mcp_server")
     )
     result.ide_configs = [c.to_json() for c in changes]
-    for path in {ctx.project / c.path for c in changes if c.changed}:  # absolute paths stay absolute
+    for path in {
+        ctx.project / c.path for c in changes if c.changed
+    }:  # absolute paths stay absolute
         result.written[str(path)] = fs.sha256_file(path)  # so rollback knows the bytes are ours
     ctx.record("server.code", result)
     return result
@@ -41,21 +48,30 @@ def praxis_server_code(ctx: Context) -> ApplyResult:
 
 @hookimpl(trylast=True)
 def praxis_environment(ctx: Context) -> EnvironmentResult:
-    if Store(ctx.target).previous_venv.exists():  # a crash mid-install: start from the real old venv
+    if Store(
+        ctx.target
+    ).previous_venv.exists():  # a crash mid-install: start from the real old venv
         venv.restore_environment(ctx.target, venv.EnvChange.from_json({}))
     record = baseline.load(ctx.target)
     before = getattr(record, "environment", None) if record else None
     if not venv.needs_install(ctx.target, before):
-        fingerprint = before or venv.requirements_fingerprint(ctx.target, venv.venv_python(ctx.target))
-        return EnvironmentResult(changed=False, fingerprint=fingerprint,
-                                 message="requirements and interpreter unchanged")
+        fingerprint = before or venv.requirements_fingerprint(
+            ctx.target, venv.venv_python(ctx.target)
+        )
+        return EnvironmentResult(
+            changed=False, fingerprint=fingerprint, message="requirements and interpreter unchanged"
+        )
     assert ctx.source is not None
     wheels = ctx.source / "wheels"
     change = venv.install_requirements(
         ctx.target, find_links=[wheels] if wheels.is_dir() else [], no_index=wheels.is_dir()
     )
-    steps = venv.run_post_install(ctx.target, venv.post_install_steps(
-        (ctx.target / "mcp_server" / "requirements.txt").read_text(encoding="utf-8")))
+    steps = venv.run_post_install(
+        ctx.target,
+        venv.post_install_steps(
+            (ctx.target / "mcp_server" / "requirements.txt").read_text(encoding="utf-8")
+        ),
+    )
     result = EnvironmentResult(
         changed=True,
         change=change.to_json(),
@@ -70,11 +86,14 @@ def praxis_environment(ctx: Context) -> EnvironmentResult:
 def praxis_restart_server(ctx: Context) -> RestartResult:
     stop = ctx.result("server.stop", StopResult) or StopResult()
     if stop.state != "stopped" or stop.captured is None:
-        return RestartResult(restarted=False,
-                             message=stop.message or "server was not running; nothing to restart")
+        return RestartResult(
+            restarted=False, message=stop.message or "server was not running; nothing to restart"
+        )
     if not ctx.options.auto_restart:
-        return RestartResult(restarted=False,
-                             message="not restarted (--no-restart): start it or reload it in your IDE")
+        return RestartResult(
+            restarted=False,
+            message="not restarted (--no-restart): start it or reload it in your IDE",
+        )
     captured = lifecycle.Captured.from_json(stop.captured)
     # generous: a loaded machine can take a while to start Python and import the server
     outcome = lifecycle.restart_server(captured, ctx.target, extra_args=[], timeout=30)

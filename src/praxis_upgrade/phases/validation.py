@@ -1,4 +1,5 @@
 """Default phase 4: start the upgraded server from the project venv and talk MCP to it."""
+
 from __future__ import annotations
 
 from praxis_upgrade.engine.context import Context

@@ -1,4 +1,5 @@
 """The plugin manager: built-in defaults first, then entry-point plugins that may override them."""
+
 from __future__ import annotations
 
 import importlib
@@ -39,7 +40,10 @@ def disabled_from_env() -> set[str]:
 
 
 def get_plugin_manager(
-    *, load_entrypoints: bool = True, disabled: Iterable[str] | None = None, extra: Iterable[Any] = ()
+    *,
+    load_entrypoints: bool = True,
+    disabled: Iterable[str] | None = None,
+    extra: Iterable[Any] = (),
 ) -> pluggy.PluginManager:
     """Build a fresh plugin manager.
 
@@ -103,7 +107,9 @@ def _register(pm: pluggy.PluginManager, plugin: Any, name: str | None) -> None:
 
 def describe(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
     """Registered plugins in call order with the hooks each implements (for `plugins`)."""
-    dists = {ep.name: ep.dist.name for ep in importlib.metadata.entry_points(group=GROUP) if ep.dist}
+    dists = {
+        ep.name: ep.dist.name for ep in importlib.metadata.entry_points(group=GROUP) if ep.dist
+    }
     rows = []
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
@@ -119,7 +125,11 @@ def culprit(pm: pluggy.PluginManager, tb: TracebackType | None) -> str | None:
     """Name the plugin whose code raised, from the innermost traceback frame that belongs to one."""
     modules = {}
     for name, plugin in pm.list_name_plugin():
-        mod = plugin.__name__ if isinstance(plugin, ModuleType) else getattr(type(plugin), "__module__", None)
+        mod = (
+            plugin.__name__
+            if isinstance(plugin, ModuleType)
+            else getattr(type(plugin), "__module__", None)
+        )
         if mod:
             modules[mod] = name
     found = None

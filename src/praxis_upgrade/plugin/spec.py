@@ -16,6 +16,7 @@ that returns something other than ``None`` wins, and built-in defaults are regis
 Every step must be idempotent: after a crash the engine calls the hook of the interrupted step
 again, in a new process, with the same session.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -181,7 +182,9 @@ def praxis_cleanup(ctx: Context) -> CleanupResult | dict[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def praxis_rollback(ctx: Context, error: str | None, force: bool) -> RollbackResult | dict[str, Any] | None:
+def praxis_rollback(
+    ctx: Context, error: str | None, force: bool
+) -> RollbackResult | dict[str, Any] | None:
     """Undo the session's changes from its backup.
 
     Called: when phase 2, 3 or 4 fails (``error`` is its message), or by

@@ -4,6 +4,7 @@ Only entries that launch ``mcp_server`` from *this* project's ``.praxis-os`` are
 key, the other servers, key order, indentation and the trailing newline are kept. A file that is
 not valid JSON is left untouched and reported. Callers back up ``ide_config_paths`` first.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,7 +50,11 @@ def _is_this_install(text: str, project: Path) -> bool:
     expanded = _VARS.sub(lambda _: str(project), text)
     for m in re.finditer(r"\.praxis-os", expanded):
         prefix = expanded[: m.start()].split(os.pathsep)[-1].split("=")[-1].rstrip("/\\")
-        if not prefix or not os.path.isabs(prefix) or os.path.realpath(prefix) == os.path.realpath(project):
+        if (
+            not prefix
+            or not os.path.isabs(prefix)
+            or os.path.realpath(prefix) == os.path.realpath(project)
+        ):
             return True
     return False
 
@@ -86,9 +91,17 @@ def _fix_file(path: Path, project: Path, write: bool) -> list[IdeChange]:
     try:
         data = json.loads(text, object_pairs_hook=dict)
     except ValueError as exc:
-        return [IdeChange(str(path), None, False, problem=(
-            f"{path} is not valid JSON ({exc}); left untouched: add \"--transport\", \"dual\" after "
-            f"\"mcp_server\" in the args of the prAxIs server by hand"))]
+        return [
+            IdeChange(
+                str(path),
+                None,
+                False,
+                problem=(
+                    f'{path} is not valid JSON ({exc}); left untouched: add "--transport", "dual" after '
+                    f'"mcp_server" in the args of the prAxIs server by hand'
+                ),
+            )
+        ]
     changes = []
     tables = [data.get(k) for k in SERVER_TABLES] if isinstance(data, dict) else []
     for table in (t for t in tables if isinstance(t, dict)):
@@ -102,12 +115,15 @@ def _fix_file(path: Path, project: Path, write: bool) -> list[IdeChange]:
             changes.append(IdeChange(str(path), key, after != before, before, after))
     if write and any(c.changed for c in changes):
         out = json.dumps(data, indent=_indent(text), ensure_ascii=False)
-        fs.atomic_write_text(path, out + ("\n" if text.endswith("\n") else ""),
-                             mode=path.stat().st_mode & 0o7777)
+        fs.atomic_write_text(
+            path, out + ("\n" if text.endswith("\n") else ""), mode=path.stat().st_mode & 0o7777
+        )
     return changes
 
 
-def fix_ide_configs(project: Path, *, requires_transport: bool, write: bool = True) -> list[IdeChange]:
+def fix_ide_configs(
+    project: Path, *, requires_transport: bool, write: bool = True
+) -> list[IdeChange]:
     """Make this project's IDE server entries pass ``--transport`` when the new version requires it.
 
     Args:
@@ -126,5 +142,7 @@ def fix_ide_configs(project: Path, *, requires_transport: bool, write: bool = Tr
         try:
             changes += _fix_file(path, project, write)
         except OSError as exc:
-            changes.append(IdeChange(str(path), None, False, problem=f"cannot read or write {path}: {exc}"))
+            changes.append(
+                IdeChange(str(path), None, False, problem=f"cannot read or write {path}: {exc}")
+            )
     return changes

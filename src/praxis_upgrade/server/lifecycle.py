@@ -6,6 +6,7 @@ AGENT_OS_BASE_PATH or the venv interpreter). Before each signal the process iden
 and command line) is checked again, and the signal goes through a pidfd where the OS has one, so a
 recycled pid is never hit. Other operating systems get "unknown, not touched".
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,8 +27,10 @@ from praxis_upgrade.store import SERVER_STATE_FILE, Store
 
 STATE_FILE = SERVER_STATE_FILE
 SECRET = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)
-IDE_RELOAD = ("reload the prAxIs MCP server in your IDE (Cursor: Settings > MCP > restart the server; "
-              "VS Code / Claude Code: reload the window) so it starts the upgraded version")
+IDE_RELOAD = (
+    "reload the prAxIs MCP server in your IDE (Cursor: Settings > MCP > restart the server; "
+    "VS Code / Claude Code: reload the window) so it starts the upgraded version"
+)
 
 
 @dataclasses.dataclass
@@ -94,7 +97,12 @@ class Captured:
         """
         if self.transport in (None, "stdio"):
             return True
-        return self.transport == "dual" and self.ppid is not None and self.ppid > 1 and alive(self.ppid)
+        return (
+            self.transport == "dual"
+            and self.ppid is not None
+            and self.ppid > 1
+            and alive(self.ppid)
+        )
 
     def to_json(self) -> dict[str, Any]:
         """JSON for the session file; secret-looking variables are left out (restart re-reads ours)."""
@@ -122,7 +130,9 @@ class ServerProcess:
     target: Path
 
     def capture(self) -> Captured:
-        return Captured(self.pid, list(self.argv), self.cwd, dict(self.env), self.info.transport, self.ppid)
+        return Captured(
+            self.pid, list(self.argv), self.cwd, dict(self.env), self.info.transport, self.ppid
+        )
 
 
 @dataclasses.dataclass
@@ -161,7 +171,7 @@ def _stat(pid: int) -> tuple[str, int, str] | None:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return None
-    fields = raw[raw.rindex(")") + 2:].split()
+    fields = raw[raw.rindex(")") + 2 :].split()
     return fields[0], int(fields[1]), fields[19]
 
 
@@ -180,7 +190,11 @@ def alive(pid: int) -> bool:
 
 
 def _argv(pid: int) -> list[str]:
-    return [a for a in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0") if a]
+    return [
+        a
+        for a in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        if a
+    ]
 
 
 def _environ(pid: int) -> dict[str, str]:
@@ -224,33 +238,56 @@ def find_server(target: Path) -> ServerProcess | Foreign | None:
     try:
         info = ServerInfo.read(target)
     except (OSError, ValueError) as exc:
-        return Foreign("unreadable", f"{target / STATE_FILE} is unreadable ({exc}); nothing was stopped")
+        return Foreign(
+            "unreadable", f"{target / STATE_FILE} is unreadable ({exc}); nothing was stopped"
+        )
     if info is None:
         return None
     pid = info.pid
     if not alive(pid):
-        return Foreign("stale", f"the state file names pid {pid}, which is not running (stale file; left as is)", pid)
+        return Foreign(
+            "stale",
+            f"the state file names pid {pid}, which is not running (stale file; left as is)",
+            pid,
+        )
     if not have_proc():
-        return Foreign("unknown", f"cannot verify what pid {pid} is on {sys.platform}; not touched: "
-                       "stop the server yourself if it runs", pid)
+        return Foreign(
+            "unknown",
+            f"cannot verify what pid {pid} is on {sys.platform}; not touched: "
+            "stop the server yourself if it runs",
+            pid,
+        )
     try:
         argv, cwd, env, st = _argv(pid), os.readlink(f"/proc/{pid}/cwd"), _environ(pid), _stat(pid)
     except (PermissionError, FileNotFoundError, ProcessLookupError) as exc:
         return Foreign("unknown", f"cannot inspect pid {pid} ({exc}); not touched", pid)
     if pid in _ancestry():
-        return Foreign("self", f"the server (pid {pid}) is running this upgrade; it was not stopped: "
-                       f"when the upgrade is done, {IDE_RELOAD}", pid)
+        return Foreign(
+            "self",
+            f"the server (pid {pid}) is running this upgrade; it was not stopped: "
+            f"when the upgrade is done, {IDE_RELOAD}",
+            pid,
+        )
     reason = _belongs(target, argv, cwd, env)
     if reason is None or st is None:
         shown = " ".join(argv)[:200]
-        return Foreign("foreign", f"pid {pid} from the state file is another program ({shown!r}); left alone", pid)
+        return Foreign(
+            "foreign",
+            f"pid {pid} from the state file is another program ({shown!r}); left alone",
+            pid,
+        )
     return ServerProcess(pid, info, argv, cwd, env, st[2], st[1], reason, target)
 
 
 def _unchanged(proc: ServerProcess) -> bool:
     st = _stat(proc.pid) if have_proc() else None
     try:
-        return st is not None and st[0] not in ("Z", "X") and st[2] == proc.start_time and _argv(proc.pid) == proc.argv
+        return (
+            st is not None
+            and st[0] not in ("Z", "X")
+            and st[2] == proc.start_time
+            and _argv(proc.pid) == proc.argv
+        )
     except OSError:
         return False
 
@@ -297,7 +334,9 @@ def stop_server(proc: ServerProcess, *, timeout: float = 5) -> StopOutcome:
     if gone and "SIGKILL" in sent:
         with contextlib.suppress(OSError, ValueError):
             left = ServerInfo.read(proc.target)
-            if left is not None and left.pid == proc.pid:  # a killed server cannot clean up after itself
+            if (
+                left is not None and left.pid == proc.pid
+            ):  # a killed server cannot clean up after itself
                 (proc.target / STATE_FILE).unlink()
     if not sent and alive(proc.pid):
         msg = f"pid {proc.pid} is no longer the server (recycled by another process); not signalled"
@@ -340,8 +379,13 @@ def _has_option(argv: list[str], option: str) -> bool:
     return any(a == option or a.startswith(option + "=") for a in argv)
 
 
-def restart_server(captured: Captured, target: Path, *, extra_args: list[str] | tuple[str, ...] = (),
-                   timeout: float = 15) -> RestartOutcome:
+def restart_server(
+    captured: Captured,
+    target: Path,
+    *,
+    extra_args: list[str] | tuple[str, ...] = (),
+    timeout: float = 15,
+) -> RestartOutcome:
     """Start the server again the way it was started, detached, and wait for its state file.
 
     A server owned by its IDE (see ``Captured.ide_owned``) cannot be restarted from here: the
@@ -350,7 +394,11 @@ def restart_server(captured: Captured, target: Path, *, extra_args: list[str] | 
     holds open, so its stdio half does not see EOF.
     """
     if captured.ide_owned:
-        how = "over stdio" if captured.transport in (None, "stdio") else f"in dual mode by pid {captured.ppid}"
+        how = (
+            "over stdio"
+            if captured.transport in (None, "stdio")
+            else f"in dual mode by pid {captured.ppid}"
+        )
         return RestartOutcome(False, True, f"the server was run {how} (your IDE): {IDE_RELOAD}")
     started = time.monotonic()
     argv = _launch_argv(captured, target, list(extra_args))
@@ -362,7 +410,12 @@ def restart_server(captured: Captured, target: Path, *, extra_args: list[str] | 
     try:
         with open(log_path, "ab") as log:
             child = subprocess.Popen(
-                argv, cwd=captured.cwd, env=env, start_new_session=True, stdout=log, stderr=log,
+                argv,
+                cwd=captured.cwd,
+                env=env,
+                start_new_session=True,
+                stdout=log,
+                stderr=log,
                 stdin=read_end if captured.transport == "dual" else subprocess.DEVNULL,
                 pass_fds=(write_end,) if captured.transport == "dual" else (),
             )
@@ -376,15 +429,34 @@ def restart_server(captured: Captured, target: Path, *, extra_args: list[str] | 
         code = child.poll()
         if code is not None:
             tail = log_path.read_text(encoding="utf-8", errors="replace")[-1500:]
-            return RestartOutcome(False, False, f"the restarted server exited with {code}:\n{tail}",
-                                  argv=argv, seconds=time.monotonic() - started)
+            return RestartOutcome(
+                False,
+                False,
+                f"the restarted server exited with {code}:\n{tail}",
+                argv=argv,
+                seconds=time.monotonic() - started,
+            )
         with contextlib.suppress(OSError, ValueError):
             info = ServerInfo.read(target)
             if info is not None and info.pid == child.pid:
                 note = f"; {IDE_RELOAD} for its stdio half" if captured.transport == "dual" else ""
-                return RestartOutcome(True, captured.transport == "dual",
-                                      f"restarted the server (pid {child.pid}, {info.url or 'no url'}){note}",
-                                      child.pid, argv, info.url, time.monotonic() - started)
+                return RestartOutcome(
+                    True,
+                    captured.transport == "dual",
+                    f"restarted the server (pid {child.pid}, {info.url or 'no url'}){note}",
+                    child.pid,
+                    argv,
+                    info.url,
+                    time.monotonic() - started,
+                )
         time.sleep(0.05)
-    return RestartOutcome(False, False, f"the restarted server (pid {child.pid}) wrote no state file within "
-                          f"{timeout:.0f}s; see {log_path}", child.pid, argv, None, time.monotonic() - started)
+    return RestartOutcome(
+        False,
+        False,
+        f"the restarted server (pid {child.pid}) wrote no state file within "
+        f"{timeout:.0f}s; see {log_path}",
+        child.pid,
+        argv,
+        None,
+        time.monotonic() - started,
+    )

@@ -1,4 +1,5 @@
 """Steps after a dependency install (``playwright install chromium``), run with the venv's executables."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,7 +24,11 @@ def bin_dir(venv: Path) -> Path:
 
 
 def run_streamed(
-    cmd: Sequence[str], progress: Progress | None, *, timeout: float, env: dict[str, str] | None = None
+    cmd: Sequence[str],
+    progress: Progress | None,
+    *,
+    timeout: float,
+    env: dict[str, str] | None = None,
 ) -> tuple[int, str]:
     """Run `cmd` (stdin closed), feeding each output line to `progress`; kill it after `timeout`.
 
@@ -32,8 +37,14 @@ def run_streamed(
     """
     lines: list[str] = []
     try:
-        proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, env=env)
+        proc = subprocess.Popen(
+            list(cmd),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
     except OSError as exc:
         return 127, str(exc)
     timer = threading.Timer(timeout, proc.kill)
@@ -80,23 +91,49 @@ def post_install_steps(requirements_text: str) -> list[list[str]]:
     return [list(POST_INSTALL[n]) for n in POST_INSTALL if n in names]
 
 
-def run_post_install(target: Path, steps: Sequence[Sequence[str]], *, timeout: float = 1800,
-                     progress: Progress | None = None) -> list[StepOutcome]:
+def run_post_install(
+    target: Path,
+    steps: Sequence[Sequence[str]],
+    *,
+    timeout: float = 1800,
+    progress: Progress | None = None,
+) -> list[StepOutcome]:
     """Run each step with the venv's own executables (never PATH's); report every failure."""
     bindir = bin_dir(Store(target).venv)
-    env = dict(os.environ, VIRTUAL_ENV=str(Store(target).venv),
-               PATH=str(bindir) + os.pathsep + os.environ.get("PATH", ""))
+    env = dict(
+        os.environ,
+        VIRTUAL_ENV=str(Store(target).venv),
+        PATH=str(bindir) + os.pathsep + os.environ.get("PATH", ""),
+    )
     outcomes = []
     for step in steps:
         exe = bindir / (step[0] + (".exe" if os.name == "nt" else ""))
         cmd = [str(exe), *step[1:]]
         started = time.monotonic()
         if not exe.exists():
-            outcomes.append(StepOutcome(cmd, False, None, 0.0, "",
-                                        f"{exe} is missing: is {step[0]} installed in the venv?"))
+            outcomes.append(
+                StepOutcome(
+                    cmd,
+                    False,
+                    None,
+                    0.0,
+                    "",
+                    f"{exe} is missing: is {step[0]} installed in the venv?",
+                )
+            )
             continue
         code, output = run_streamed(cmd, progress, timeout=timeout, env=env)
         ok = code == 0
-        outcomes.append(StepOutcome(cmd, ok, code, time.monotonic() - started, output[-2000:],
-                                    "done" if ok else f"{' '.join(step)} failed (exit {code}); run it by hand: {' '.join(cmd)}"))
+        outcomes.append(
+            StepOutcome(
+                cmd,
+                ok,
+                code,
+                time.monotonic() - started,
+                output[-2000:],
+                "done"
+                if ok
+                else f"{' '.join(step)} failed (exit {code}); run it by hand: {' '.join(cmd)}",
+            )
+        )
     return outcomes

@@ -7,6 +7,7 @@ server fails the check instead of hanging the caller. The probe server would ove
 running server's ``.mcp_server_state.json`` (and upstream deletes it on exit): the file is put
 back afterwards when the server it names is still alive.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -115,7 +116,7 @@ def _kill_probe_children(token: str) -> list[int]:
             continue
         with contextlib.suppress(OSError, ValueError, IndexError):
             stat = (entry / "stat").read_text()
-            if int(stat[stat.rindex(")") + 2:].split()[1]) != me:
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) != me:
                 continue
             if f"{TOKEN_VAR}={token}".encode() not in (entry / "environ").read_bytes().split(b"\0"):
                 continue
@@ -151,23 +152,38 @@ class _Run:
         init = await session.initialize()
         info = _attr(init, "server_info", "serverInfo")
         self.name, self.version = _attr(info, "name"), _attr(info, "version")
-        self.done(True, f"{self.name} {self.version} (protocol {_attr(init, 'protocol_version', 'protocolVersion')})")
+        self.done(
+            True,
+            f"{self.name} {self.version} (protocol {_attr(init, 'protocol_version', 'protocolVersion')})",
+        )
         self.begin("tools/list")
         listed = await session.list_tools()
         self.tools = sorted(t.name for t in listed.tools)
         schemas = {t.name: _attr(t, "input_schema", "inputSchema") or {} for t in listed.tools}
-        missing, extra = sorted(self.expected - set(self.tools)), sorted(set(self.tools) - self.expected)
-        self.done(not missing, f"missing: {', '.join(missing)}" if missing else f"{len(self.tools)} tools as expected")
+        missing, extra = (
+            sorted(self.expected - set(self.tools)),
+            sorted(set(self.tools) - self.expected),
+        )
+        self.done(
+            not missing,
+            f"missing: {', '.join(missing)}" if missing else f"{len(self.tools)} tools as expected",
+        )
         if extra:
             self.begin("tools/extra", required=False)
             self.done(False, f"tools this version does not define: {', '.join(extra)}")
         if not self.smoke:
             return
         usable = set(self.tools) & self.expected
-        calls: list[tuple[str, dict[str, Any]]] = [("get_server_info", {}), ("search_standards", {"query": "testing"})]
+        calls: list[tuple[str, dict[str, Any]]] = [
+            ("get_server_info", {}),
+            ("search_standards", {"query": "testing"}),
+        ]
         # the consolidated workflow tool (pos_/aos_workflow) takes an action; legacy *_workflow tools do not
-        calls += [(t, {"action": "list_workflows"}) for t in sorted(usable)
-                  if t.endswith("_workflow") and "action" in (schemas[t].get("properties") or {})][:1]
+        calls += [
+            (t, {"action": "list_workflows"})
+            for t in sorted(usable)
+            if t.endswith("_workflow") and "action" in (schemas[t].get("properties") or {})
+        ][:1]
         for tool, args in calls:
             if tool not in usable:
                 continue
@@ -186,8 +202,15 @@ def _stderr_tail(errlog: IO[str]) -> str:
     return ""
 
 
-async def _probe(run: _Run, command: list[str], env: dict[str, str], cwd: Path, timeout: float,
-                 errlog: TextIO, token: str) -> None:
+async def _probe(
+    run: _Run,
+    command: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    timeout: float,
+    errlog: TextIO,
+    token: str,
+) -> None:
     # lazy on purpose: the MCP SDK is heavy (~0.8 s of imports) and only validation needs it
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -201,11 +224,16 @@ async def _probe(run: _Run, command: list[str], env: dict[str, str], cwd: Path, 
                         await run.talk(session)
             except TimeoutError:
                 killed = _kill_probe_children(token)
-                run.done(False, f"no answer within {timeout:g}s: the server hangs (killed pid {killed or '-'})")
+                run.done(
+                    False,
+                    f"no answer within {timeout:g}s: the server hangs (killed pid {killed or '-'})",
+                )
     except Exception as exc:  # noqa: BLE001 - any failure of the exchange is a failed check
         err = _leaf(exc)
         tail = _stderr_tail(errlog)
-        run.done(False, f"{type(err).__name__}: {err}" + (f"\nserver stderr:\n{tail}" if tail else ""))
+        run.done(
+            False, f"{type(err).__name__}: {err}" + (f"\nserver stderr:\n{tail}" if tail else "")
+        )
 
 
 def _restore_state(target: Path, before: bytes | None) -> None:
@@ -222,8 +250,14 @@ def _restore_state(target: Path, before: bytes | None) -> None:
                 path.unlink()
 
 
-def probe_server(target: Path, *, expected: set[str], smoke: bool = True, timeout: float = 20,
-                 env: Mapping[str, str] | None = None) -> ProbeResult:
+def probe_server(
+    target: Path,
+    *,
+    expected: set[str],
+    smoke: bool = True,
+    timeout: float = 20,
+    env: Mapping[str, str] | None = None,
+) -> ProbeResult:
     """Start ``target``'s server over stdio from its venv and validate it through MCP.
 
     Args:
@@ -248,8 +282,13 @@ def probe_server(target: Path, *, expected: set[str], smoke: bool = True, timeou
         return ProbeResult(run.checks, time.monotonic() - started, [])
     token = uuid.uuid4().hex
     inherited = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
-    full_env = {**inherited, **dict(env or {}), "PYTHONPATH": str(target), "PYTHONUNBUFFERED": "1",
-                TOKEN_VAR: token}
+    full_env = {
+        **inherited,
+        **dict(env or {}),
+        "PYTHONPATH": str(target),
+        "PYTHONUNBUFFERED": "1",
+        TOKEN_VAR: token,
+    }
     state_path = target / STATE_FILE
     before = state_path.read_bytes() if state_path.exists() else None
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errlog:
@@ -258,4 +297,6 @@ def probe_server(target: Path, *, expected: set[str], smoke: bool = True, timeou
         finally:
             _kill_probe_children(token)
             _restore_state(target, before)
-    return ProbeResult(run.checks, time.monotonic() - started, command, run.name, run.version, run.tools)
+    return ProbeResult(
+        run.checks, time.monotonic() - started, command, run.name, run.version, run.tools
+    )

@@ -1,4 +1,5 @@
 """Requirement files: the real lines, project names, and whether a venv already satisfies them."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -53,8 +54,9 @@ def _probe(python: Path) -> dict[str, Any] | None:
     """``{"path": [...], "environment": {...}}`` of `python`'s environment, or None."""
     ours = str(Path(packaging.__file__).parent.parent)
     try:
-        out = subprocess.run([str(python), "-c", _PROBE, ours],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [str(python), "-c", _PROBE, ours], capture_output=True, text=True, timeout=60
+        )
         found = json.loads(out.stdout) if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
@@ -85,6 +87,8 @@ def requirements_satisfied(python: Path, requirements: Path) -> bool:
     That interpreter reports its import path and marker environment; the installed versions are
     read from that path with ``importlib.metadata`` and checked with ``packaging``.
     """
-    lines = requirement_lines(requirements.read_text(encoding="utf-8")) if requirements.exists() else []
+    lines = (
+        requirement_lines(requirements.read_text(encoding="utf-8")) if requirements.exists() else []
+    )
     probe = _probe(python)
     return probe is not None and all(_satisfied(line, probe) for line in lines)

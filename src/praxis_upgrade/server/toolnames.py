@@ -1,4 +1,5 @@
 """The MCP tool names a server version defines, read from its source (``@mcp.tool()`` functions)."""
+
 from __future__ import annotations
 
 import ast
@@ -7,7 +8,9 @@ import re
 from pathlib import Path
 
 SKIP_DIRS = {"__pycache__", "tests", "test", ".pytest_cache", ".mypy_cache", "venv", ".venv"}
-_FALLBACK = re.compile(r"@\w+\.tool\((?:[^)]*?name\s*=\s*['\"](\w+)['\"])?[^)]*\)\s*\n\s*(?:async\s+)?def\s+(\w+)")
+_FALLBACK = re.compile(
+    r"@\w+\.tool\((?:[^)]*?name\s*=\s*['\"](\w+)['\"])?[^)]*\)\s*\n\s*(?:async\s+)?def\s+(\w+)"
+)
 
 
 def group_of(tool: str) -> str:
@@ -34,7 +37,11 @@ def _decorated_name(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
         func = call.func if call else deco
         if isinstance(func, ast.Attribute) and func.attr == "tool":
             for kw in call.keywords if call else []:
-                if kw.arg == "name" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                if (
+                    kw.arg == "name"
+                    and isinstance(kw.value, ast.Constant)
+                    and isinstance(kw.value.value, str)
+                ):
                     return kw.value.value
             return node.name
     return None

@@ -16,6 +16,7 @@ hand are not carried over — they are listed in ``EnvChange.dropped``. The alte
 clone-and-swap (copy the venv, install in place), keeps such extras but copies gigabytes on
 every upgrade and rollback.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -97,9 +98,13 @@ def venv_python(target: Path) -> Path:
     if not python.exists():
         raise TargetError(f"the server's venv has no interpreter at {python}", hint=hint)
     try:
-        subprocess.run([str(python), "-c", "import sys"], check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            [str(python), "-c", "import sys"], check=True, capture_output=True, timeout=30
+        )
     except (OSError, subprocess.SubprocessError) as exc:
-        raise TargetError(f"the server's venv interpreter {python} does not run ({exc})", hint=hint) from exc
+        raise TargetError(
+            f"the server's venv interpreter {python} does not run ({exc})", hint=hint
+        ) from exc
     return python
 
 
@@ -109,7 +114,10 @@ def requirements_fingerprint(target: Path, interpreter: Path) -> str:
     data = req.read_bytes() if req.exists() else b""
     version = subprocess.run(
         [str(interpreter), "-c", "import sys; print(sys.version)"],
-        capture_output=True, text=True, timeout=30, check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     ).stdout.strip()
     return hashlib.sha256(data + b"\0" + version.encode()).hexdigest()
 
@@ -154,7 +162,10 @@ def _freeze_venv(venv: Path) -> list[str]:
         if out.returncode == 0:
             return sorted({line.strip() for line in out.stdout.splitlines() if line.strip()})
     detail = out.stderr.strip()[-500:] if out else ""
-    raise TargetError(f"cannot list the packages of {venv}: {detail}", hint="check that the venv's interpreter runs")
+    raise TargetError(
+        f"cannot list the packages of {venv}: {detail}",
+        hint="check that the venv's interpreter runs",
+    )
 
 
 def freeze(target: Path) -> list[str]:
@@ -163,13 +174,19 @@ def freeze(target: Path) -> list[str]:
 
 
 def _base_python(venv: Path) -> str:
-    out = subprocess.run([str(_python_in(venv)), "-c", "import sys; print(sys._base_executable)"],
-                         capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [str(_python_in(venv)), "-c", "import sys; print(sys._base_executable)"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     base = out.stdout.strip()
     if out.returncode == 0 and base and Path(base).exists():
         return base
-    raise TargetError(f"cannot find the base interpreter of {venv}",
-                      hint="recreate the venv with the Python you want the server to use")
+    raise TargetError(
+        f"cannot find the base interpreter of {venv}",
+        hint="recreate the venv with the Python you want the server to use",
+    )
 
 
 def _system_site(venv: Path) -> bool:
@@ -199,7 +216,9 @@ def _put_back(target: Path) -> None:
 
 
 def _site_packages(venv: Path) -> Path | None:
-    found = sorted(venv.glob("lib/python3*/site-packages")) or sorted(venv.glob("Lib/site-packages"))
+    found = sorted(venv.glob("lib/python3*/site-packages")) or sorted(
+        venv.glob("Lib/site-packages")
+    )
     return found[-1] if found else None
 
 
@@ -232,7 +251,9 @@ def _carry_seed(prev: Path, live: Path) -> None:
                 continue
             dst.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.link(src, dst)  # same filesystem; installers replace files, never edit them in place
+                os.link(
+                    src, dst
+                )  # same filesystem; installers replace files, never edit them in place
             except OSError:
                 shutil.copy2(src, dst)
 
@@ -254,8 +275,15 @@ def _step(cmd: list[str], progress: Progress | None, timeout: float, req: Path) 
         )
 
 
-def _rebuild(target: Path, req: Path, find_links: Sequence[str | Path], no_index: bool, uv: str | None,
-             progress: Progress | None, timeout: float) -> tuple[str, list[str], list[str]]:
+def _rebuild(
+    target: Path,
+    req: Path,
+    find_links: Sequence[str | Path],
+    no_index: bool,
+    uv: str | None,
+    progress: Progress | None,
+    timeout: float,
+) -> tuple[str, list[str], list[str]]:
     """Move ``venv/`` aside and build a fresh one with `req`; undone on any failure."""
     live, prev = Store(target).venv, Store(target).previous_venv
     base, system_site = _base_python(live), _system_site(live)
@@ -263,18 +291,38 @@ def _rebuild(target: Path, req: Path, find_links: Sequence[str | Path], no_index
     os.rename(live, prev)
     try:
         python = str(_python_in(live))
-        opts = [a for d in find_links for a in ("--find-links", str(d))] + (["--no-index"] if no_index else [])
+        opts = [a for d in find_links for a in ("--find-links", str(d))] + (
+            ["--no-index"] if no_index else []
+        )
         for cmd in _build(live, base, system_site, uv):
             _step(cmd, progress, timeout, req)
         _carry_seed(prev, live)
         if uv:
-            _step([uv, "pip", "install", "--python", python, "-r", str(req), *opts], progress, timeout, req)
+            _step(
+                [uv, "pip", "install", "--python", python, "-r", str(req), *opts],
+                progress,
+                timeout,
+                req,
+            )
         else:
             new_site = _site_packages(live)
             if new_site is None or "pip" not in _distributions(new_site):
                 _step([python, "-m", "ensurepip", "--default-pip"], progress, timeout, req)
-            _step([python, "-m", "pip", "install", "--disable-pip-version-check", "-r", str(req), *opts],
-                  progress, timeout, req)
+            _step(
+                [
+                    python,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "-r",
+                    str(req),
+                    *opts,
+                ],
+                progress,
+                timeout,
+                req,
+            )
         return base, before, _freeze_venv(live)
     except BaseException:
         _put_back(target)
@@ -284,7 +332,9 @@ def _rebuild(target: Path, req: Path, find_links: Sequence[str | Path], no_index
 def _installer(use_uv: bool | None) -> str | None:
     uv = uv_binary() if use_uv is not False else None
     if use_uv and not uv:
-        raise TargetError("uv was requested but is not installed", hint="pip install uv, or drop --uv")
+        raise TargetError(
+            "uv was requested but is not installed", hint="pip install uv, or drop --uv"
+        )
     return uv
 
 
@@ -313,14 +363,23 @@ def install_requirements(
     base, before, after = _rebuild(target, req, find_links, no_index, uv, progress, timeout)
     kept = {line.split("==")[0].lower() for line in after}
     dropped = sorted(line for line in before if line.split("==")[0].lower() not in kept | SEED)
-    return EnvChange(venv=str(Store(target).venv), previous=str(Store(target).previous_venv), tool="uv" if uv else "pip",
-                     base_python=base, before=before, after=after, dropped=dropped,
-                     seconds=time.monotonic() - started, find_links=[str(d) for d in find_links],
-                     no_index=no_index)
+    return EnvChange(
+        venv=str(Store(target).venv),
+        previous=str(Store(target).previous_venv),
+        tool="uv" if uv else "pip",
+        base_python=base,
+        before=before,
+        after=after,
+        dropped=dropped,
+        seconds=time.monotonic() - started,
+        find_links=[str(d) for d in find_links],
+        no_index=no_index,
+    )
 
 
-def restore_environment(target: Path, change: EnvChange, *, progress: Progress | None = None,
-                        timeout: float = 3600) -> None:
+def restore_environment(
+    target: Path, change: EnvChange, *, progress: Progress | None = None, timeout: float = 3600
+) -> None:
     """Give the venv back exactly the package set it had before ``change`` (idempotent).
 
     Normally one rename (the previous venv was kept aside). After ``discard_previous`` (a
@@ -334,11 +393,20 @@ def restore_environment(target: Path, change: EnvChange, *, progress: Progress |
     if not change.before or sorted(_freeze_venv(Store(target).venv)) == sorted(change.before):
         return
     pins = Store(target).venv_restore_pins
-    atomic_write_text(pins, "".join(f"{line}\n" for line in change.before
-                                    if line.split("==")[0].lower() not in SEED))
+    atomic_write_text(
+        pins,
+        "".join(f"{line}\n" for line in change.before if line.split("==")[0].lower() not in SEED),
+    )
     try:
-        _rebuild(target, pins, change.find_links, change.no_index,
-                 _installer(True if change.tool == "uv" and uv_binary() else False), progress, timeout)
+        _rebuild(
+            target,
+            pins,
+            change.find_links,
+            change.no_index,
+            _installer(True if change.tool == "uv" and uv_binary() else False),
+            progress,
+            timeout,
+        )
     except PraxisError as exc:
         raise RollbackError(
             f"the previous venv was already discarded and rebuilding it failed: {exc.message}",
@@ -355,7 +423,20 @@ def discard_previous(target: Path, change: EnvChange) -> None:
 
 
 __all__ = [
-    "EnvChange", "StepOutcome", "venv_python", "requirements_fingerprint", "needs_install", "freeze",
-    "install_requirements", "restore_environment", "discard_previous", "post_install_steps",
-    "run_post_install", "uv_binary", "requirement_lines", "requirement_names", "bin_dir", "run_streamed",
+    "EnvChange",
+    "StepOutcome",
+    "venv_python",
+    "requirements_fingerprint",
+    "needs_install",
+    "freeze",
+    "install_requirements",
+    "restore_environment",
+    "discard_previous",
+    "post_install_steps",
+    "run_post_install",
+    "uv_binary",
+    "requirement_lines",
+    "requirement_names",
+    "bin_dir",
+    "run_streamed",
 ]

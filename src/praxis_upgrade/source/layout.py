@@ -1,4 +1,5 @@
 """The source -> target layout: one table saying which installed paths upstream owns."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,16 +24,31 @@ RULES: tuple[Rule, ...] = (
 )
 
 #: Never installed, wherever they appear (caches, editor folders, byte code).
-EXCLUDED_NAMES: frozenset[str] = frozenset({
-    "__pycache__", ".DS_Store", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".cursor", ".praxis-os",
-})
+EXCLUDED_NAMES: frozenset[str] = frozenset(
+    {
+        "__pycache__",
+        ".DS_Store",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".cursor",
+        ".praxis-os",
+    }
+)
 EXCLUDED_SUFFIXES: tuple[str, ...] = (".pyc", ".pyo")
 
 #: Tool and runtime paths inside the install: never planned, never backed up as content.
 PROTECTED: tuple[str, ...] = (
-    "venv/", ".venv/", ".cache/", ".backups/", ".praxis-upgrade/",
-    ".mcp_server_state.json", ".mcp_server_state.tmp", "standards/.rebuild_index",
-    ".upgrade-lock", ".upgrade_lock",
+    "venv/",
+    ".venv/",
+    ".cache/",
+    ".backups/",
+    ".praxis-upgrade/",
+    ".mcp_server_state.json",
+    ".mcp_server_state.tmp",
+    "standards/.rebuild_index",
+    ".upgrade-lock",
+    ".upgrade_lock",
 )
 
 #: Suffix of the file that holds the upstream version beside a kept-local conflict.
@@ -63,7 +79,7 @@ def to_target(src_rel: str) -> str | None:
         return None
     for rule in RULES:
         if src_rel.startswith(rule.source) and len(src_rel) > len(rule.source):
-            return rule.target + src_rel[len(rule.source):]
+            return rule.target + src_rel[len(rule.source) :]
     return None
 
 
@@ -73,12 +89,12 @@ def to_source(target_rel: str) -> str | None:
         return None
     for rule in RULES:
         if target_rel.startswith(rule.target) and len(target_rel) > len(rule.target):
-            return rule.source + target_rel[len(rule.target):]
+            return rule.source + target_rel[len(rule.target) :]
     return None
 
 
 def owner_of(target_rel: str) -> str:
-    """"content", "server", "runtime" or "user" for a path relative to `.praxis-os`.
+    """ "content", "server", "runtime" or "user" for a path relative to `.praxis-os`.
 
     This is the area a path lies in. Inside an upstream area, a path upstream never shipped
     (a custom workflow, a stray file) is still the user's: the plan only manages paths that the

@@ -1,4 +1,5 @@
 """The praxis-os source clone, read through GitPython (the only module that imports git)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -69,8 +70,8 @@ def _parse_tree(data: bytes) -> list[tuple[int, str, bytes]]:
     while i < n:
         sp = data.index(b" ", i)
         nul = data.index(b"\0", sp)
-        name = data[sp + 1:nul].decode("utf-8", "surrogateescape")
-        out.append((int(data[i:sp], 8), name, data[nul + 1:nul + 21]))
+        name = data[sp + 1 : nul].decode("utf-8", "surrogateescape")
+        out.append((int(data[i:sp], 8), name, data[nul + 1 : nul + 21]))
         i = nul + 21
     return out
 
@@ -165,8 +166,9 @@ class SourceRepo:
     def tree(self, rev: str) -> dict[str, Entry]:
         """Every file `rev` installs, keyed by its target path (symlinks and submodules skipped)."""
         sha = self.resolve(rev)
-        out = self._repo.git.ls_tree("-r", "-l", "-z", "--full-tree", sha, "--",
-                                     *layout.INSTALLABLE_SOURCE_DIRS)
+        out = self._repo.git.ls_tree(
+            "-r", "-l", "-z", "--full-tree", sha, "--", *layout.INSTALLABLE_SOURCE_DIRS
+        )
         entries: dict[str, Entry] = {}
         for line in out.split("\0"):
             if not line:
@@ -217,7 +219,9 @@ class SourceRepo:
                 return None
         return current
 
-    def _flatten(self, binsha: bytes, cache: dict[bytes, list[tuple[str, str, int]]]) -> list[tuple[str, str, int]]:
+    def _flatten(
+        self, binsha: bytes, cache: dict[bytes, list[tuple[str, str, int]]]
+    ) -> list[tuple[str, str, int]]:
         if binsha in cache:
             return cache[binsha]
         out: list[tuple[str, str, int]] = []
@@ -265,5 +269,7 @@ class SourceRepo:
                             if wanted is None or target_rel in wanted:
                                 index.versions.setdefault(target_rel, {}).setdefault(blob, sha)
                     index._flat[(i, sub)] = flat
-            index.commits.append(HistoryCommit(sha, int(ctime), tuple(sorted(tags.get(sha, []))), tuple(parts)))
+            index.commits.append(
+                HistoryCommit(sha, int(ctime), tuple(sorted(tags.get(sha, []))), tuple(parts))
+            )
         return index

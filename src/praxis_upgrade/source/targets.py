@@ -1,4 +1,5 @@
 """Finding the install to upgrade and the source to upgrade it from (remembered per install)."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,10 @@ def require_install(start: Path) -> Path:
     """``start`` resolved to a real install's ``.praxis-os``, or TargetError with a hint."""
     start = start.expanduser()
     if not start.exists():
-        raise TargetError(f"{start} does not exist", hint="pass --target PROJECT_DIR (the folder holding .praxis-os)")
+        raise TargetError(
+            f"{start} does not exist",
+            hint="pass --target PROJECT_DIR (the folder holding .praxis-os)",
+        )
     praxis = start.resolve() if start.name == store.DOT_DIR else find_install(start)
     if praxis is None:
         raise TargetError(
@@ -71,7 +75,9 @@ def resolve_source(praxis: Path, given: Path | str | None) -> Path:
         given = remembered
     source = Path(given).expanduser().resolve()
     if not source.is_dir():
-        raise SourceError(f"source {source} does not exist", hint="pass --source PATH_TO_PRAXIS_OS_CLONE")
+        raise SourceError(
+            f"source {source} does not exist", hint="pass --source PATH_TO_PRAXIS_OS_CLONE"
+        )
     if not (source / "universal").is_dir() or not (source / "mcp_server").is_dir():
         raise SourceError(
             f"{source} is not a praxis-os source clone (it needs universal/ and mcp_server/)",

@@ -1,4 +1,5 @@
 """Timestamps as this tool writes them: UTC, ISO 8601."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Atomic file writes, hashing and path containment: the only place that writes files."""
+
 from __future__ import annotations
 
 import contextlib
@@ -51,7 +52,9 @@ def _replacing(path: Path, mode: int | None, sync: bool = True) -> Iterator[Bina
         _fsync_dir(path.parent)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None, sync: bool = True) -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes, *, mode: int | None = None, sync: bool = True
+) -> None:
     """Write `data` to `path` via a temp file in the same directory, fsync, then replace.
 
     A reader sees the old file or the new one, never a partial one. `mode` (permission bits)
@@ -73,7 +76,10 @@ def atomic_write_json(path: Path, obj: Any, *, mode: int | None = None) -> None:
 
 def atomic_copy(src: Path, dst: Path, *, mode: int | None = None) -> None:
     """Copy `src` to `dst` atomically (streamed, temp file + fsync + replace), keeping its mode."""
-    with _replacing(dst, mode if mode is not None else (os.stat(src).st_mode & 0o7777)) as out, open(src, "rb") as inp:
+    with (
+        _replacing(dst, mode if mode is not None else (os.stat(src).st_mode & 0o7777)) as out,
+        open(src, "rb") as inp,
+    ):
         shutil.copyfileobj(inp, out, CHUNK)
 
 

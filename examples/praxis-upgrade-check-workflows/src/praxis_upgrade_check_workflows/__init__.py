@@ -4,6 +4,7 @@ The praxis server loads ``workflows/<wf>/metadata.json``; a file that no longer 
 names phase files that do not exist, breaks that workflow for every assistant. A required check
 that fails makes praxis-upgrade roll the upgrade back.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,11 @@ def _problems(workflow_dir: Any) -> list[str]:
     problems = []
     for phase in data.get("phases", []) if isinstance(data, dict) else []:
         name = phase.get("phase_file") or phase.get("file") if isinstance(phase, dict) else None
-        if name and not (workflow_dir / name).exists() and not (workflow_dir / "phases" / name).exists():
+        if (
+            name
+            and not (workflow_dir / name).exists()
+            and not (workflow_dir / "phases" / name).exists()
+        ):
             problems.append(f"{workflow_dir.name}: phase file {name} is missing")
     return problems
 
@@ -29,11 +34,17 @@ def _problems(workflow_dir: Any) -> list[str]:
 @hookimpl
 def praxis_validate(ctx: Any) -> list[dict[str, Any]]:
     workflows = ctx.target / "workflows"
-    dirs = sorted(p for p in workflows.iterdir() if (p / "metadata.json").exists()) if workflows.is_dir() else []
+    dirs = (
+        sorted(p for p in workflows.iterdir() if (p / "metadata.json").exists())
+        if workflows.is_dir()
+        else []
+    )
     problems = [p for d in dirs for p in _problems(d)]
-    return [{
-        "name": "workflow metadata",
-        "required": True,
-        "ok": not problems,
-        "detail": "; ".join(problems) if problems else f"{len(dirs)} workflows valid",
-    }]
+    return [
+        {
+            "name": "workflow metadata",
+            "required": True,
+            "ok": not problems,
+            "detail": "; ".join(problems) if problems else f"{len(dirs)} workflows valid",
+        }
+    ]
