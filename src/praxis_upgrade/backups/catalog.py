@@ -28,9 +28,13 @@ def list_backups(target: Path) -> list[Backup]:
         for p in root.iterdir()
         if ID_RE.match(p.name) and p.is_dir() and not p.is_symlink()
     ]
-    return sorted(
-        found, key=lambda b: (b.created_at, int(ID_RE.match(b.id).group(1) or 1)), reverse=True
-    )  # type: ignore[union-attr]
+    return sorted(found, key=_order, reverse=True)
+
+
+def _order(backup: Backup) -> tuple[str, int]:
+    """Creation time, then the ``-N`` suffix of backups made in the same second."""
+    match = ID_RE.match(backup.id)
+    return backup.created_at, int(match.group(1) or 1) if match else 1
 
 
 def _available(target: Path) -> str:
