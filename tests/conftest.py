@@ -1,10 +1,16 @@
-"""Test isolation: private HOME and git identity, so tests never touch the user's files."""
+"""Test isolation: private HOME and git identity, so tests never touch the user's files.
+
+Also the session-wide sandbox (`sandbox`): one sandbox source and one install per kind, built
+once and copied for each test that uses them (see kits/sandboxkit.py).
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 import pytest
+
+from kits.sandboxkit import Sandbox
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +34,12 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
             monkeypatch.delenv(var)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    """The shared sandbox: `.source` is read-only, `.target(dest, version, ...)` copies an install."""
+    return Sandbox(tmp_path_factory.mktemp("sandbox-cache"))

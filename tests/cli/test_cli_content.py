@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from praxis_upgrade.demo import make_source, make_target
+from kits.sandboxkit import Sandbox
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -18,8 +18,8 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory):
-    return make_source(tmp_path_factory.mktemp("src") / "praxis-os")
+def source(sandbox: Sandbox):
+    return sandbox.source
 
 
 def stat_tree(root: Path, *, lock: bool = False) -> dict[str, tuple[int, int]]:
@@ -29,8 +29,8 @@ def stat_tree(root: Path, *, lock: bool = False) -> dict[str, tuple[int, int]]:
             if not (lock and (p == lock_dir or lock_dir in p.parents or p == root / ".cache"))}
 
 
-def test_dry_run_and_plan_write_nothing_and_show_both_sides_of_a_conflict(source, tmp_path):
-    target = make_target(tmp_path / "project", source, version="v1.5.0")
+def test_dry_run_and_plan_write_nothing_and_show_both_sides_of_a_conflict(source, sandbox, tmp_path):
+    target = sandbox.target(tmp_path / "project", "v1.5.0")
     before = stat_tree(target.project)
     out = cli("plan", "--diff", "--source", str(source.path), "--target", str(target.project))
     assert out.returncode == 0, out.stderr
@@ -46,8 +46,8 @@ def test_dry_run_and_plan_write_nothing_and_show_both_sides_of_a_conflict(source
     assert stat_tree(target.project) == before
 
 
-def test_plan_json_lists_every_managed_path(source, tmp_path):
-    target = make_target(tmp_path / "project", source, version="v1.4.0", edits=False)
+def test_plan_json_lists_every_managed_path(source, sandbox, tmp_path):
+    target = sandbox.target(tmp_path / "project", "v1.4.0", edits=False)
     out = cli("plan", "--json", "--source", str(source.path), "--target", str(target.project))
     data = json.loads(out.stdout)
     entries = data["plan"]["entries"]
@@ -56,8 +56,8 @@ def test_plan_json_lists_every_managed_path(source, tmp_path):
     assert {e["klass"] for e in entries} >= {"unchanged", "upstream-changed", "added", "upstream-deleted"}
 
 
-def test_policy_fail_refuses_before_writing(source, tmp_path):
-    target = make_target(tmp_path / "project", source, version="v1.5.0", venv=True)
+def test_policy_fail_refuses_before_writing(source, sandbox, tmp_path):
+    target = sandbox.target(tmp_path / "project", "v1.5.0", venv=True)
     before = stat_tree(target.praxis, lock=True)
     out = cli("run", "--conflicts", "fail", "--source", str(source.path), "--target", str(target.project))
     assert out.returncode == 3
@@ -67,8 +67,8 @@ def test_policy_fail_refuses_before_writing(source, tmp_path):
     assert not (target.praxis / ".backups").exists()
 
 
-def test_missing_venv_is_a_preflight_problem_but_not_for_a_plan(source, tmp_path):
-    target = make_target(tmp_path / "project", source, version="v1.5.0")
+def test_missing_venv_is_a_preflight_problem_but_not_for_a_plan(source, sandbox, tmp_path):
+    target = sandbox.target(tmp_path / "project", "v1.5.0")
     out = cli("run", "--source", str(source.path), "--target", str(target.project))
     assert out.returncode == 1
     assert "venv" in out.stderr and "hint:" in out.stderr
@@ -96,8 +96,8 @@ def test_install_makes_a_working_install_with_a_baseline(source, tmp_path):
     assert not session["results"]["plan"]["adopted"]
 
 
-def test_corrupt_baseline_names_the_adopt_command_and_adopt_repairs_it(source, tmp_path):
-    target = make_target(tmp_path / "project", source, version="v1.4.0", edits=False)
+def test_corrupt_baseline_names_the_adopt_command_and_adopt_repairs_it(source, sandbox, tmp_path):
+    target = sandbox.target(tmp_path / "project", "v1.4.0", edits=False)
     record = target.praxis / ".praxis-upgrade" / "baseline.json"
     record.parent.mkdir(parents=True)
     record.write_text("{ broken")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from praxis_upgrade.demo import make_source, make_target
+from kits.sandboxkit import Sandbox
 
 
 def read_until(fd: int, needle: bytes, timeout: float = 60) -> bytes:
@@ -36,9 +36,9 @@ def run_on_a_pty(source_path: object, project: object) -> tuple[subprocess.Popen
     return proc, master
 
 
-def test_prompt_asks_again_on_empty_answer_then_keeps_local(tmp_path):
-    source = make_source(tmp_path / "praxis-os")
-    target = make_target(tmp_path / "project", source, version="v1.5.0", venv=True)
+def test_prompt_asks_again_on_empty_answer_then_keeps_local(sandbox: Sandbox, tmp_path):
+    source = sandbox.source
+    target = sandbox.target(tmp_path / "project", "v1.5.0", venv=True)
     conflict = next(p for p, k in target.user_edits.items() if k == "edit-conflict")
     mine = (target.praxis / conflict).read_bytes()
     proc, master = run_on_a_pty(source.path, target.project)
@@ -61,9 +61,9 @@ def test_prompt_asks_again_on_empty_answer_then_keeps_local(tmp_path):
     assert (target.praxis / (conflict + ".praxis-upstream")).exists()
 
 
-def test_no_at_the_confirmation_changes_nothing(tmp_path):
-    source = make_source(tmp_path / "praxis-os")
-    target = make_target(tmp_path / "project", source, version="v1.5.0", venv=True)
+def test_no_at_the_confirmation_changes_nothing(sandbox: Sandbox, tmp_path):
+    source = sandbox.source
+    target = sandbox.target(tmp_path / "project", "v1.5.0", venv=True)
     proc, master = run_on_a_pty(source.path, target.project)
     try:
         read_until(master, b"Apply this upgrade?")

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from kits.contentkit import Source, install, make_source
+from kits.sandboxkit import Sandbox
 from praxis_upgrade import demo
 from praxis_upgrade.content import adopt, baseline
 from praxis_upgrade.source.repo import SourceRepo
@@ -104,16 +105,16 @@ def test_a_file_matching_an_other_version_counts_as_unmodified_at_that_version(t
 
 # -- over the sandbox's realistic releases -------------------------------------------------------
 @pytest.fixture(scope="module")
-def sandbox_source(tmp_path_factory: pytest.TempPathFactory) -> demo.Source:
-    return demo.make_source(tmp_path_factory.mktemp("sandbox") / "praxis-os")
+def sandbox_source(sandbox: Sandbox) -> demo.Source:
+    return sandbox.source  # demo.make_source(<dir>/praxis-os), built once per session
 
 
 @pytest.mark.parametrize("edits", [False, True], ids=["untouched", "edited"])
 @pytest.mark.parametrize("tag", demo.TAGS)
 def test_sandbox_installs_of_every_tag_adopt_exactly_their_tag_and_user_edits(
-    sandbox_source: demo.Source, tmp_path: Path, tag: str, edits: bool
+    sandbox: Sandbox, sandbox_source: demo.Source, tmp_path: Path, tag: str, edits: bool
 ) -> None:
-    target = demo.make_target(tmp_path / "project", sandbox_source, version=tag, edits=edits)
+    target = sandbox.target(tmp_path / "project", tag, edits=edits)  # a copy of demo.make_target(...)
     repo = SourceRepo(sandbox_source.path)
     record = adopt.adopt(target.praxis, repo)
     assert record.commit == repo.resolve(tag) and record.version == tag

@@ -20,6 +20,7 @@ from kits.contentkit import (
     make_source,
     snapshot,
 )
+from kits.sandboxkit import Sandbox
 from praxis_upgrade import demo
 from praxis_upgrade.content import adopt
 from praxis_upgrade.content import baseline as bl
@@ -310,8 +311,8 @@ def test_a_skipped_conflict_comes_back_next_time(rows: Rows) -> None:
 
 # -- over the sandbox's realistic releases -------------------------------------------------------
 @pytest.fixture(scope="module")
-def sandbox_source(tmp_path_factory: pytest.TempPathFactory) -> demo.Source:
-    return demo.make_source(tmp_path_factory.mktemp("sandbox") / "praxis-os")
+def sandbox_source(sandbox: Sandbox) -> demo.Source:
+    return sandbox.source  # demo.make_source(<dir>/praxis-os), built once per session
 
 
 def _outside_praxis(project: Path) -> dict[str, bytes]:
@@ -353,9 +354,9 @@ def _assert_upgraded(praxis: Path, repo: SourceRepo, old_rev: str, user_edits: d
 @pytest.mark.parametrize("edits", [False, True], ids=["untouched", "edited"])
 @pytest.mark.parametrize("tag", demo.TAGS[:-1])
 def test_sandbox_upgrade_from_every_older_tag_applies_upstream_and_keeps_the_users_work(
-    sandbox_source: demo.Source, tmp_path: Path, tag: str, edits: bool
+    sandbox: Sandbox, sandbox_source: demo.Source, tmp_path: Path, tag: str, edits: bool
 ) -> None:
-    target = demo.make_target(tmp_path / "project", sandbox_source, version=tag, edits=edits)
+    target = sandbox.target(tmp_path / "project", tag, edits=edits)  # a copy of demo.make_target(...)
     praxis = target.praxis
     user_files = {f: (praxis / f).read_bytes() for f in target.user_files}
     outside = _outside_praxis(target.project)
@@ -379,10 +380,10 @@ def test_sandbox_upgrade_from_every_older_tag_applies_upstream_and_keeps_the_use
 
 
 def test_sandbox_step_by_step_upgrades_with_merges_end_at_the_newest_release(
-    sandbox_source: demo.Source, tmp_path: Path
+    sandbox: Sandbox, sandbox_source: demo.Source, tmp_path: Path
 ) -> None:
     first = demo.TAGS[0]
-    target = demo.make_target(tmp_path / "project", sandbox_source, version=first, edits=True)
+    target = sandbox.target(tmp_path / "project", first, edits=True)  # a copy of demo.make_target(...)
     praxis = target.praxis
     user_files = {f: (praxis / f).read_bytes() for f in target.user_files}
     repo = SourceRepo(sandbox_source.path)

@@ -1,6 +1,7 @@
 """The three-way plan: every row of DESIGN.md §3, speed of a no-op, and refusals."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -127,8 +128,15 @@ def test_same_size_and_mtime_means_unchanged_like_the_git_index(tmp_path: Path) 
 
 def test_files_written_just_before_the_baseline_are_hashed_again(tmp_path: Path) -> None:
     src = make_source(tmp_path)
-    target = install(tmp_path / "project", src.path)  # fresh mtimes: racily clean
-    bl.save(target, baseline_for(target, src.path))
+    target = install(tmp_path / "project", src.path)
+    record = baseline_for(target, src.path)
+    # racily clean, whatever the machine's speed: every file was modified 1 ns before the baseline
+    # recorded its stats, and the records hold exactly that stat (as if taken then)
+    just_before = record.recorded_ns - 1
+    for rel, file in record.files.items():
+        os.utime(target / rel, ns=(just_before, just_before))
+        record.files[rel] = dataclasses.replace(file, mtime_ns=just_before)
+    bl.save(target, record)
     assert _plan(src, target).hashed == len(SourceRepo(src.path).tree("HEAD"))
 
 

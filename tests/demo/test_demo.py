@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from git import Repo
 
+from kits.sandboxkit import Sandbox
 from praxis_upgrade.demo import (
     RELEASES,
     TAGS,
@@ -26,7 +27,6 @@ from praxis_upgrade.demo import (
     Target,
     build_fakedep_wheels,
     make_demo,
-    make_source,
     make_target,
     release,
     server_command,
@@ -40,8 +40,8 @@ TOOL_RE = re.compile(r"@mcp\.tool\(\)\s*\n\s*(?:async\s+)?def\s+(\w+)")
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
-    return make_source(tmp_path_factory.mktemp("src") / "praxis-os")
+def source(sandbox: Sandbox) -> Source:
+    return sandbox.source  # make_source(<dir>/praxis-os), built once per session
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +51,9 @@ def targets(source: Source, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 
 
 @pytest.fixture(scope="module")
-def venv_target(source: Source, tmp_path_factory: pytest.TempPathFactory) -> Target:
-    return make_target(tmp_path_factory.mktemp("venv") / "proj", source, version="v1.5.0", venv=True)
+def venv_target(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Target:
+    # a copy of make_target(..., version="v1.5.0", venv=True); make_demo below builds a venv for real
+    return sandbox.target(tmp_path_factory.mktemp("venv") / "proj", "v1.5.0", venv=True)
 
 
 def name_status(source: Source, a: str, b: str) -> list[tuple[str, ...]]:

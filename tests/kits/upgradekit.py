@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from pathlib import Path
 
-from praxis_upgrade.demo import Source, Target, make_source, make_target
+from kits.sandboxkit import Sandbox
+from praxis_upgrade.demo import Source, Target
 
 # runtime files an upgrade writes on purpose and a rollback leaves: reports, logs, sessions, backups
 RUNTIME = (".cache", ".backups", "UPDATE_LOG.txt", ".mcp_server_state.json")
@@ -40,20 +40,11 @@ def outside_files(project: Path) -> dict[str, bytes | None]:
 
 
 class Prepared:
-    """One sandbox source and one install per (version, edits), copied fresh for every test."""
+    """The session's sandbox source, and an install per (version, edits) with a venv, copied fresh for every test."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.source: Source = make_source(root / "praxis-os")
-        self._targets: dict[tuple[str, bool, bool], Target] = {}
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.source: Source = sandbox.source
 
     def target(self, dest: Path, version: str = "v1.5.0", *, edits: bool = True, venv: bool = True) -> Target:
-        key = (version, edits, venv)
-        if key not in self._targets:
-            self._targets[key] = make_target(self.root / f"t-{version}-{edits}-{venv}", self.source,
-                                             version=version, edits=edits, venv=venv)
-        made = self._targets[key]
-        shutil.copytree(made.project, dest, symlinks=True)
-        praxis = dest / ".praxis-os"
-        return Target(project=dest, praxis=praxis, version=made.version, user_edits=made.user_edits,
-                      user_files=made.user_files)
+        return self.sandbox.target(dest, version, edits=edits, venv=venv)

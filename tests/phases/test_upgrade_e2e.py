@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kits.fakeplugin import install_plugin_dist
+from kits.sandboxkit import Sandbox
 from kits.upgradekit import Prepared, outside_files, tree_hash
 from praxis_upgrade import hookimpl
 from praxis_upgrade.engine import run as engine
@@ -24,8 +25,8 @@ HOOK_OF = {s.name: s.hook for s in STEPS}
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
-    return Prepared(tmp_path_factory.mktemp("sandbox"))
+def prepared(sandbox: Sandbox) -> Prepared:
+    return Prepared(sandbox)
 
 
 def fail_after(step: str) -> object:

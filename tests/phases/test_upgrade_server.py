@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kits.sandboxkit import Sandbox
 from kits.upgradekit import Prepared
 from praxis_upgrade import hookimpl
 from praxis_upgrade.demo import start_server
@@ -21,8 +22,8 @@ from praxis_upgrade.plugin.manager import get_plugin_manager
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
-    return Prepared(tmp_path_factory.mktemp("sandbox"))
+def prepared(sandbox: Sandbox) -> Prepared:
+    return Prepared(sandbox)
 
 
 def wait_for_state(praxis: Path, timeout: float = 20) -> dict:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,13 +11,36 @@ import pytest
 
 from kits.fakeplugin import install_plugin_dist, make_fake_install, subprocess_env
 
+EXAMPLES = ("praxis-upgrade-check-workflows", "praxis-upgrade-restart-command")
 
-def pip_install_example(repo_root: Path, name: str, site: Path, tmp_path: Path) -> None:
-    wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(wheels), str(repo_root / "examples" / name)], check=True)
+
+@pytest.fixture(scope="session")
+def example_wheels(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Both example distributions built into wheels with pip, once per session.
+
+    Each is built from a copy of its folder, so the build leaves no build/ or egg-info behind in
+    the working tree.
+    """
+    root = tmp_path_factory.mktemp("example-wheels")
+    wheels = root / "wheels"
+    for name in EXAMPLES:
+        shutil.copytree(repo_root / "examples" / name, root / name,
+                        ignore=shutil.ignore_patterns("build", "dist", "*.egg-info"))
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                        "-w", str(wheels), str(root / name)], check=True)
+    return sorted(wheels.glob("*.whl"))
+
+
+@pytest.fixture(scope="module")
+def site(example_wheels: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fake plugin (it stands in for the default phases) and both examples pip-installed.
+
+    Tests only read it (through subprocesses), so the module shares one.
+    """
+    site = install_plugin_dist(tmp_path_factory.mktemp("examples") / "site")
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "-q", "--target",
-                    str(site), *map(str, wheels.glob("*.whl"))], check=True)
+                    str(site), *map(str, example_wheels)], check=True)
+    return site
 
 
 def run(project: Path, source: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -26,10 +50,7 @@ def run(project: Path, source: Path, env: dict[str, str]) -> subprocess.Complete
 
 
 @pytest.fixture
-def installed(repo_root, tmp_path):
-    site = install_plugin_dist(tmp_path / "site")  # stands in for the default phases
-    for name in ("praxis-upgrade-check-workflows", "praxis-upgrade-restart-command"):
-        pip_install_example(repo_root, name, site, tmp_path)
+def installed(site, tmp_path):
     project, source = make_fake_install(tmp_path)
     return site, project, source
 

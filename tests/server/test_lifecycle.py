@@ -13,18 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from praxis_upgrade.demo import Source, Target, make_source, make_target, start_server
+from kits.sandboxkit import Sandbox
+from praxis_upgrade.demo import Target, start_server
 from praxis_upgrade.server import lifecycle
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pid verification reads /proc"),
 ]
-
-
-@pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
-    return make_source(tmp_path_factory.mktemp("src") / "praxis-os")
 
 
 @pytest.fixture
@@ -39,8 +35,9 @@ def started() -> Iterator[list[int]]:
             os.waitpid(pid, 0)
 
 
-def _project(tmp_path: Path, source: Source, name: str) -> Target:
-    return make_target(tmp_path / name, source, version="v1.6.0", edits=False)
+def _project(tmp_path: Path, sandbox: Sandbox, name: str) -> Target:
+    """A copy of make_target(<name>, <sandbox source>, version="v1.6.0", edits=False)."""
+    return sandbox.target(tmp_path / name, "v1.6.0", edits=False)
 
 
 def _wait_state(target: Path, pid: int, timeout: float = 10) -> dict:
@@ -61,8 +58,8 @@ def _serve(target: Target, started: list[int], transport: str = "http", **env: s
     return proc
 
 
-def test_stopping_project_a_leaves_project_b_running(tmp_path: Path, source: Source, started: list[int]) -> None:
-    a, b = _project(tmp_path, source, "a"), _project(tmp_path, source, "b")
+def test_stopping_project_a_leaves_project_b_running(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+    a, b = _project(tmp_path, sandbox, "a"), _project(tmp_path, sandbox, "b")
     server_a, server_b = _serve(a, started), _serve(b, started)
     found = lifecycle.find_server(a.praxis)
     assert isinstance(found, lifecycle.ServerProcess) and found.pid == server_a.pid
@@ -73,8 +70,8 @@ def test_stopping_project_a_leaves_project_b_running(tmp_path: Path, source: Sou
     assert isinstance(lifecycle.find_server(b.praxis), lifecycle.ServerProcess)
 
 
-def test_a_state_file_naming_a_foreign_process_is_left_alone(tmp_path: Path, source: Source, started: list[int]) -> None:
-    a = _project(tmp_path, source, "a")
+def test_a_state_file_naming_a_foreign_process_is_left_alone(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+    a = _project(tmp_path, sandbox, "a")
     sleeper = subprocess.Popen(["sleep", "60"])
     started.append(sleeper.pid)
     while b"sleep" not in Path(f"/proc/{sleeper.pid}/cmdline").read_bytes():
@@ -85,8 +82,8 @@ def test_a_state_file_naming_a_foreign_process_is_left_alone(tmp_path: Path, sou
     assert lifecycle.alive(sleeper.pid)
 
 
-def test_another_projects_server_in_our_state_file_is_not_ours(tmp_path: Path, source: Source, started: list[int]) -> None:
-    a, b = _project(tmp_path, source, "a"), _project(tmp_path, source, "b")
+def test_another_projects_server_in_our_state_file_is_not_ours(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+    a, b = _project(tmp_path, sandbox, "a"), _project(tmp_path, sandbox, "b")
     server_b = _serve(b, started)
     (a.praxis / lifecycle.STATE_FILE).write_text((b.praxis / lifecycle.STATE_FILE).read_text())
     found = lifecycle.find_server(a.praxis)
@@ -94,8 +91,8 @@ def test_another_projects_server_in_our_state_file_is_not_ours(tmp_path: Path, s
     assert lifecycle.alive(server_b.pid)
 
 
-def test_a_dead_pid_is_reported_stale_and_the_file_kept(tmp_path: Path, source: Source) -> None:
-    a = _project(tmp_path, source, "a")
+def test_a_dead_pid_is_reported_stale_and_the_file_kept(tmp_path: Path, sandbox: Sandbox) -> None:
+    a = _project(tmp_path, sandbox, "a")
     gone = subprocess.Popen(["true"])
     gone.wait()
     state = json.dumps({"pid": gone.pid, "transport": "http"})
@@ -105,19 +102,19 @@ def test_a_dead_pid_is_reported_stale_and_the_file_kept(tmp_path: Path, source: 
     assert (a.praxis / lifecycle.STATE_FILE).read_text() == state
 
 
-def test_no_state_file_means_no_server(tmp_path: Path, source: Source) -> None:
-    assert lifecycle.find_server(_project(tmp_path, source, "a").praxis) is None
+def test_no_state_file_means_no_server(tmp_path: Path, sandbox: Sandbox) -> None:
+    assert lifecycle.find_server(_project(tmp_path, sandbox, "a").praxis) is None
 
 
-def test_a_corrupt_state_file_is_reported_not_acted_on(tmp_path: Path, source: Source) -> None:
-    a = _project(tmp_path, source, "a")
+def test_a_corrupt_state_file_is_reported_not_acted_on(tmp_path: Path, sandbox: Sandbox) -> None:
+    a = _project(tmp_path, sandbox, "a")
     (a.praxis / lifecycle.STATE_FILE).write_text("{not json")
     found = lifecycle.find_server(a.praxis)
     assert isinstance(found, lifecycle.Foreign) and found.kind == "unreadable"
 
 
-def test_a_server_ignoring_sigterm_gets_sigkill(tmp_path: Path, source: Source, started: list[int]) -> None:
-    a = _project(tmp_path, source, "a")
+def test_a_server_ignoring_sigterm_gets_sigkill(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+    a = _project(tmp_path, sandbox, "a")
     server = _serve(a, started, FAKE_MCP_IGNORE_SIGTERM="1")
     found = lifecycle.find_server(a.praxis)
     assert isinstance(found, lifecycle.ServerProcess)
@@ -127,8 +124,8 @@ def test_a_server_ignoring_sigterm_gets_sigkill(tmp_path: Path, source: Source, 
     assert not (a.praxis / lifecycle.STATE_FILE).exists()
 
 
-def test_a_recycled_pid_is_never_signalled(tmp_path: Path, source: Source, started: list[int]) -> None:
-    a = _project(tmp_path, source, "a")
+def test_a_recycled_pid_is_never_signalled(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+    a = _project(tmp_path, sandbox, "a")
     server = _serve(a, started)
     found = lifecycle.find_server(a.praxis)
     assert isinstance(found, lifecycle.ServerProcess)
@@ -138,8 +135,8 @@ def test_a_recycled_pid_is_never_signalled(tmp_path: Path, source: Source, start
     assert lifecycle.alive(server.pid)
 
 
-def test_an_http_server_is_restarted_with_its_argv_env_and_cwd(tmp_path: Path, source: Source, started: list[int]) -> None:
-    a = _project(tmp_path, source, "a")
+def test_an_http_server_is_restarted_with_its_argv_env_and_cwd(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+    a = _project(tmp_path, sandbox, "a")
     _serve(a, started, PRAXIS_MARK="kept")
     found = lifecycle.find_server(a.praxis)
     assert isinstance(found, lifecycle.ServerProcess)
@@ -155,8 +152,8 @@ def test_an_http_server_is_restarted_with_its_argv_env_and_cwd(tmp_path: Path, s
     assert again.env.get("PRAXIS_MARK") == "kept" and again.cwd == captured.cwd
 
 
-def test_a_dual_server_whose_ide_is_gone_is_restarted_and_stays_up(tmp_path: Path, source: Source, started: list[int]) -> None:
-    a = _project(tmp_path, source, "a")
+def test_a_dual_server_whose_ide_is_gone_is_restarted_and_stays_up(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+    a = _project(tmp_path, sandbox, "a")
     _serve(a, started, transport="dual")
     found = lifecycle.find_server(a.praxis)
     assert isinstance(found, lifecycle.ServerProcess)
@@ -173,8 +170,8 @@ def test_a_dual_server_whose_ide_is_gone_is_restarted_and_stays_up(tmp_path: Pat
     assert lifecycle.alive(outcome.pid)
 
 
-def test_a_dual_server_whose_ide_still_runs_is_left_to_the_ide(tmp_path: Path, source: Source, started: list[int]) -> None:
-    a = _project(tmp_path, source, "a")
+def test_a_dual_server_whose_ide_still_runs_is_left_to_the_ide(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+    a = _project(tmp_path, sandbox, "a")
     _serve(a, started, transport="dual")  # its parent, this test process, plays the IDE
     found = lifecycle.find_server(a.praxis)
     assert isinstance(found, lifecycle.ServerProcess)
@@ -185,8 +182,8 @@ def test_a_dual_server_whose_ide_still_runs_is_left_to_the_ide(tmp_path: Path, s
     assert not (a.praxis / lifecycle.STATE_FILE).exists()
 
 
-def test_a_stdio_server_belongs_to_the_ide_which_must_reload_it(tmp_path: Path, source: Source, started: list[int]) -> None:
-    a = _project(tmp_path, source, "a")
+def test_a_stdio_server_belongs_to_the_ide_which_must_reload_it(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+    a = _project(tmp_path, sandbox, "a")
     _serve(a, started, transport="stdio")
     found = lifecycle.find_server(a.praxis)
     assert isinstance(found, lifecycle.ServerProcess)
@@ -194,8 +191,8 @@ def test_a_stdio_server_belongs_to_the_ide_which_must_reload_it(tmp_path: Path, 
     assert not outcome.restarted and outcome.reload_ide and "reload" in outcome.message
 
 
-def test_a_missing_transport_flag_is_added_when_the_new_version_needs_it(tmp_path: Path, source: Source, started: list[int]) -> None:
-    a = _project(tmp_path, source, "a")
+def test_a_missing_transport_flag_is_added_when_the_new_version_needs_it(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+    a = _project(tmp_path, sandbox, "a")
     _serve(a, started)
     found = lifecycle.find_server(a.praxis)
     assert isinstance(found, lifecycle.ServerProcess)
@@ -215,8 +212,8 @@ def test_captured_environment_keeps_secrets_out_of_the_session_file() -> None:
     assert captured.to_json()["env"] == {"PYTHONPATH": "/p"}
 
 
-def test_a_server_that_runs_this_upgrade_is_never_stopped(tmp_path: Path, source: Source) -> None:
-    a = _project(tmp_path, source, "a")
+def test_a_server_that_runs_this_upgrade_is_never_stopped(tmp_path: Path, sandbox: Sandbox) -> None:
+    a = _project(tmp_path, sandbox, "a")
     code = (
         "import json, os, sys\n"
         "from pathlib import Path\n"

@@ -9,20 +9,22 @@ from pathlib import Path
 import git
 import pytest
 
-from praxis_upgrade.demo import TAGS, Source, Target, make_source, make_target, release
+from kits.sandboxkit import Sandbox
+from praxis_upgrade.demo import TAGS, Source, Target, release
 from praxis_upgrade.server import probe, toolnames
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Source:
-    return make_source(tmp_path_factory.mktemp("src") / "praxis-os")
+def source(sandbox: Sandbox) -> Source:
+    return sandbox.source
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory, source: Source) -> Target:
-    return make_target(tmp_path_factory.mktemp("proj") / "project", source, version="v1.6.0", venv=True, edits=False)
+def target(tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox) -> Target:
+    # a copy of make_target(..., source, version="v1.6.0", venv=True, edits=False)
+    return sandbox.target(tmp_path_factory.mktemp("proj") / "project", "v1.6.0", venv=True, edits=False)
 
 
 def _servers_of(project: Path) -> list[int]:
@@ -104,8 +106,8 @@ def test_a_running_servers_state_file_survives_the_probe(target: Target) -> None
         state.unlink()
 
 
-def test_a_target_without_venv_fails_the_start_check_without_raising(tmp_path: Path, source: Source) -> None:
-    bare = make_target(tmp_path / "bare", source, version="v1.6.0", edits=False)
+def test_a_target_without_venv_fails_the_start_check_without_raising(tmp_path: Path, sandbox: Sandbox) -> None:
+    bare = sandbox.target(tmp_path / "bare", "v1.6.0", edits=False)
     result = probe.probe_server(bare.praxis, expected={"search_standards"})
     assert not result.ok and "venv" in result.checks[0].detail
 
@@ -150,8 +152,8 @@ def test_expected_tools_honour_the_install_config_groups(target: Target) -> None
         config.write_text(saved)
 
 
-def test_a_legacy_server_is_probed_with_the_tools_it_has(tmp_path: Path, source: Source) -> None:
-    old = make_target(tmp_path / "old", source, version="v1.3.0", venv=True, edits=False)
+def test_a_legacy_server_is_probed_with_the_tools_it_has(tmp_path: Path, sandbox: Sandbox) -> None:
+    old = sandbox.target(tmp_path / "old", "v1.3.0", venv=True, edits=False)
     result = probe.probe_server(old.praxis, expected=toolnames.expected_tools(old.praxis))
     assert result.ok, result.checks
     # create_workflow/start_workflow end in _workflow but take no `action`: not called blindly

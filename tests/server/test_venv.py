@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kits.sandboxkit import Sandbox, copy_tree
 from praxis_upgrade.errors import RollbackError, StepFailed, TargetError
 from praxis_upgrade.server import venv
 from praxis_upgrade.store import Store
@@ -68,6 +69,14 @@ def _install(target: Path, wheels: Path, requirement: str, *, use_uv: bool) -> N
 def target(tmp_path: Path, wheels: Path) -> Path:
     target = tmp_path / "proj" / ".praxis-os"
     _install(target, wheels, "fakedep==1.0", use_uv=True)
+    return target
+
+
+@pytest.fixture(scope="module")
+def pip_venv_target(tmp_path_factory: pytest.TempPathFactory, wheels: Path) -> Path:
+    """A target whose venv `python -m venv` made (so it has pip), with fakedep 1.0: built once, copied per test."""
+    target = tmp_path_factory.mktemp("pip-venv") / "proj" / ".praxis-os"
+    _install(target, wheels, "fakedep==1.0", use_uv=False)
     return target
 
 
@@ -210,12 +219,12 @@ def test_post_install_runs_the_venv_executable_and_reports_failures(tmp_path: Pa
     assert venv.StepOutcome.from_json(out[1].to_json()) == out[1]
 
 
-def test_sandbox_install_breaking_the_server_is_caught_and_restore_brings_it_back(tmp_path: Path) -> None:
-    from praxis_upgrade.demo import make_source, make_target
+def test_sandbox_install_breaking_the_server_is_caught_and_restore_brings_it_back(tmp_path: Path, sandbox: Sandbox) -> None:
     from praxis_upgrade.server import probe, toolnames
 
-    source = make_source(tmp_path / "praxis-os")
-    target = make_target(tmp_path / "project", source, version="v1.5.0", venv=True, edits=False).praxis
+    source = sandbox.source  # make_source(<dir>/praxis-os), built once per session
+    # a copy of make_target(tmp_path / "project", source, version="v1.5.0", venv=True, edits=False)
+    target = sandbox.target(tmp_path / "project", "v1.5.0", venv=True, edits=False).praxis
     expected = toolnames.expected_tools(target)
     assert probe.probe_server(target, expected=expected, smoke=False).ok
     fingerprint = venv.requirements_fingerprint(target, venv.venv_python(target))
@@ -230,9 +239,11 @@ def test_sandbox_install_breaking_the_server_is_caught_and_restore_brings_it_bac
 
 
 @pytest.mark.parametrize("use_uv", [True, False], ids=["uv", "pip"])
-def test_pip_and_setuptools_of_the_old_venv_are_kept_exactly(tmp_path: Path, wheels: Path, use_uv: bool) -> None:
+def test_pip_and_setuptools_of_the_old_venv_are_kept_exactly(
+    tmp_path: Path, wheels: Path, pip_venv_target: Path, use_uv: bool
+) -> None:
     target = tmp_path / "proj" / ".praxis-os"
-    _install(target, wheels, "fakedep==1.0", use_uv=False)  # a `python -m venv` venv: it has pip
+    copy_tree(pip_venv_target, target, venvs=("venv",))  # a `python -m venv` venv: it has pip
     seed_before = [line for line in venv.freeze(target) if line.startswith(("pip==", "setuptools=="))]
     assert any(line.startswith("pip==") for line in seed_before)
     (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
