@@ -3,6 +3,7 @@
 Also the session-wide sandbox (`sandbox`): one sandbox source and one install per kind, built
 once and copied for each test that uses them (see kits/sandboxkit.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -14,10 +15,14 @@ from kits.sandboxkit import Sandbox
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path_factory.mktemp("home")
     gitconfig = home / ".gitconfig"
-    gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n")
+    gitconfig.write_text(
+        "[user]\n\tname = Test User\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n"
+    )
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
@@ -41,5 +46,5 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
-    """The shared sandbox: `.source` is read-only, `.target(dest, version, ...)` copies an install."""
+    """The shared sandbox: `.source` is read-only; `.target(dest, version, ...)` copies one."""
     return Sandbox(tmp_path_factory.mktemp("sandbox-cache"))

@@ -1,4 +1,5 @@
 """Backups: exactly the listed paths, verified before they count, with clear errors."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,11 +55,15 @@ def target(tmp_path: Path) -> Path:
 
 def stored_files(made: Backup) -> set[str]:
     base = made.path / "files"
-    return {p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file() or p.is_symlink()}
+    return {
+        p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file() or p.is_symlink()
+    }
 
 
 def test_backup_copies_exactly_the_listed_paths_with_modes_and_checksums(target: Path) -> None:
-    made = create_backup(target, [*MANAGED, "workflows/new_wf/new.md"], meta={"session": "s1", "from_version": "1.0"})
+    made = create_backup(
+        target, [*MANAGED, "workflows/new_wf/new.md"], meta={"session": "s1", "from_version": "1.0"}
+    )
 
     assert made.complete and not made.good
     assert stored_files(made) == set(MANAGED)
@@ -102,7 +107,9 @@ def test_symlinks_are_stored_as_links_not_followed(target: Path) -> None:
     assert made.manifest().files["standards/universal/link.md"].kind == "symlink"
 
 
-@pytest.mark.parametrize("bad", ["../outside.txt", "/etc/passwd", "standards/escape.md", "", ".backups/x"])
+@pytest.mark.parametrize(
+    "bad", ["../outside.txt", "/etc/passwd", "standards/escape.md", "", ".backups/x"]
+)
 def test_paths_leaving_the_install_are_refused(target: Path, tmp_path: Path, bad: str) -> None:
     (tmp_path / "outside.txt").write_text("secret")
     os.symlink(tmp_path / "outside.txt", target / "standards/escape.md")
@@ -114,16 +121,22 @@ def test_paths_leaving_the_install_are_refused(target: Path, tmp_path: Path, bad
 def test_files_outside_the_install_are_stored_with_an_index(target: Path) -> None:
     project = target.parent
     (project / ".gitignore").write_text("node_modules/\n")
-    made = create_backup(target, ["config.json"], outside=[project / ".gitignore", project / ".mcp.json"], meta={})
+    made = create_backup(
+        target, ["config.json"], outside=[project / ".gitignore", project / ".mcp.json"], meta={}
+    )
     manifest = made.manifest()
     entry = manifest.outside[str(project / ".gitignore")]
     assert (made.path / entry.stored).read_text() == "node_modules/\n"
     assert entry.stored.startswith("outside/")
-    assert fs.read_json(made.path / "outside/INDEX.json") == {entry.stored: str(project / ".gitignore")}
+    assert fs.read_json(made.path / "outside/INDEX.json") == {
+        entry.stored: str(project / ".gitignore")
+    }
     assert manifest.outside_absent == [str(project / ".mcp.json")]
 
 
-def test_backups_made_in_the_same_second_get_suffixes(target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_backups_made_in_the_same_second_get_suffixes(
+    target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     frozen = dt.datetime(2026, 1, 31, 12, 0, 0)
     monkeypatch.setattr(create, "_local_now", lambda: frozen)
     ids = [create_backup(target, ["config.json"], meta={}).id for _ in range(3)]
@@ -133,7 +146,10 @@ def test_backups_made_in_the_same_second_get_suffixes(target: Path, monkeypatch:
 
 def test_concurrent_backups_never_share_a_folder(target: Path) -> None:
     made: list[Backup] = []
-    threads = [threading.Thread(target=lambda: made.append(create_backup(target, MANAGED, meta={}))) for _ in range(6)]
+    threads = [
+        threading.Thread(target=lambda: made.append(create_backup(target, MANAGED, meta={})))
+        for _ in range(6)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -230,7 +246,13 @@ def test_real_free_space_check_refuses_more_than_the_disk_holds(tmp_path: Path) 
 
 def test_progress_reports_each_stored_path(target: Path) -> None:
     seen: list[tuple[int, int, str]] = []
-    create_backup(target, MANAGED, outside=[target.parent / ".gitignore"], meta={}, progress=lambda *a: seen.append(a))
+    create_backup(
+        target,
+        MANAGED,
+        outside=[target.parent / ".gitignore"],
+        meta={},
+        progress=lambda *a: seen.append(a),
+    )
     assert [s[0] for s in seen] == list(range(1, len(MANAGED) + 2))
     assert seen[-1] == (len(MANAGED) + 1, len(MANAGED) + 1, str(target.parent / ".gitignore"))
 

@@ -1,4 +1,5 @@
-"""Retention: list and find backups, keep the newest, never the last good one, clear crash leftovers."""
+"""Retention: list and find backups, keep the newest and the last good one, clear leftovers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +35,9 @@ def target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def make(target: Path, *, session: str | None = None) -> Backup:
-    return create_backup(target, ["standards/universal/a.md"], meta={"session": session, "from_version": "1.0"})
+    return create_backup(
+        target, ["standards/universal/a.md"], meta={"session": session, "from_version": "1.0"}
+    )
 
 
 def make_partial(target: Path, *, session: str | None = None, hours_old: float = 0) -> Backup:
@@ -128,7 +131,11 @@ def test_partial_backups_never_count_and_stale_ones_are_removed(target: Path) ->
     removed = prune_backups(target, 2, protect=["running"])
 
     assert sorted(removed) == sorted([old_partial.id, fresh_orphan.id])
-    assert ids(target) == [fresh_running.id, b.id, a.id]  # both complete ones kept: partials did not count
+    assert ids(target) == [
+        fresh_running.id,
+        b.id,
+        a.id,
+    ]  # both complete ones kept: partials did not count
 
 
 def test_a_protected_partial_backup_older_than_an_hour_is_removed(target: Path) -> None:

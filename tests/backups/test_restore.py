@@ -1,4 +1,5 @@
-"""Restore: byte-identical, removes only what the upgrade added, never user work, safe to run again."""
+"""Restore: byte-identical, removes only what the upgrade added, keeps user work, re-runnable."""
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,12 @@ FILES = {
     "scripts/run.sh": (b"#!/bin/sh\necho hi\n", 0o755),
     "scripts/readonly.txt": (b"read only\n", 0o444),
 }
-ADDED = ["workflows/new_wf/phase.md", "workflows/new_wf/deep/more.md", "scripts/new.py", "standards/universal/c.md"]
+ADDED = [
+    "workflows/new_wf/phase.md",
+    "workflows/new_wf/deep/more.md",
+    "scripts/new.py",
+    "standards/universal/c.md",
+]
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, ...]]:
@@ -94,8 +100,11 @@ def test_restore_is_byte_identical_including_modes_links_and_added_files(target:
     assert report.verified and report.unrestorable == []
     assert sorted(report.removed) == sorted(ADDED)
     assert set(report.restored) == {
-        "standards/universal/a.md", "mcp_server/server.py", "scripts/run.sh",
-        "workflows/wf1/phase.md", "standards/universal/link.md",
+        "standards/universal/a.md",
+        "mcp_server/server.py",
+        "scripts/run.sh",
+        "workflows/wf1/phase.md",
+        "standards/universal/link.md",
     }
     assert not (target / "workflows/new_wf").exists()  # directories the upgrade made are gone
     assert (target / "workflows/empty_user_dir").is_dir()  # an empty dir that was there stays
@@ -186,7 +195,8 @@ def progress(done, total, path):
         Path({str(started)!r}).write_text(str(done))
     if done > 50:
         time.sleep(0.005)
-restore_backup(Path({str(target)!r}), find_backup(Path({str(target)!r}), {made.id!r}), progress=progress)
+target = Path({str(target)!r})
+restore_backup(target, find_backup(target, {made.id!r}), progress=progress)
 """
     proc = subprocess.Popen([sys.executable, "-c", script])
     deadline = time.monotonic() + 30
@@ -201,7 +211,9 @@ restore_backup(Path({str(target)!r}), find_backup(Path({str(target)!r}), {made.i
     (target / rels[-1]).with_name(f".{Path(rels[-1]).name}.ab12cd34.tmp").write_bytes(b"half")
 
     written = {rel: fs.sha256_bytes(b"upgraded") for rel in rels}
-    report = restore_backup(target, made, added_shas={**written, "workflows/added.md": fs.sha256_bytes(b"added\n")})
+    report = restore_backup(
+        target, made, added_shas={**written, "workflows/added.md": fs.sha256_bytes(b"added\n")}
+    )
 
     assert report.verified
     assert len(report.restored) == len(rels) - restored_so_far
@@ -225,7 +237,9 @@ def test_tampered_backup_is_refused_naming_the_file(target: Path) -> None:
     with pytest.raises(BackupError, match="scripts/run.sh: tampered") as err:
         restore_backup(target, made)
     assert "--force" in (err.value.hint or "")
-    assert (target / "standards/universal/a.md").read_bytes() == b"upgraded standards/universal/a.md"
+    assert (
+        target / "standards/universal/a.md"
+    ).read_bytes() == b"upgraded standards/universal/a.md"
 
 
 def test_forced_restore_skips_damaged_copies_and_says_how_to_finish(target: Path) -> None:
@@ -236,9 +250,13 @@ def test_forced_restore_skips_damaged_copies_and_says_how_to_finish(target: Path
     report = restore_backup(target, made, force=True)
 
     assert not report.verified
-    assert len(report.unrestorable) == 1 and report.unrestorable[0].startswith("standards/universal/a.md:")
+    assert len(report.unrestorable) == 1 and report.unrestorable[0].startswith(
+        "standards/universal/a.md:"
+    )
     assert "cp -p" in report.unrestorable[0]
-    assert (target / "standards/universal/a.md").read_bytes() == b"upgraded standards/universal/a.md"
+    assert (
+        target / "standards/universal/a.md"
+    ).read_bytes() == b"upgraded standards/universal/a.md"
     assert (target / "mcp_server/server.py").read_bytes() == FILES["mcp_server/server.py"][0]
 
 
@@ -259,7 +277,9 @@ def test_files_outside_the_install_are_restored_and_added_ones_removed(target: P
     (project / ".cursor/mcp.json").write_text('{"mcpServers": {}}\n')
 
     report = restore_backup(
-        target, made, added_shas={str(project / ".cursor/mcp.json"): fs.sha256_bytes(b'{"mcpServers": {}}\n')}
+        target,
+        made,
+        added_shas={str(project / ".cursor/mcp.json"): fs.sha256_bytes(b'{"mcpServers": {}}\n')},
     )
 
     assert (project / ".gitignore").read_text() == "node_modules/\n"
@@ -288,7 +308,9 @@ def test_file_replaced_by_an_upgrade_directory_comes_back(target: Path) -> None:
     (target / "scripts/run.sh").mkdir()
     (target / "scripts/run.sh/inner.py").write_text("x\n")
 
-    report = restore_backup(target, made, added_shas={"scripts/run.sh/inner.py": fs.sha256_bytes(b"x\n")})
+    report = restore_backup(
+        target, made, added_shas={"scripts/run.sh/inner.py": fs.sha256_bytes(b"x\n")}
+    )
 
     assert report.verified, report.unrestorable
     assert snapshot(target) == before
@@ -297,20 +319,28 @@ def test_file_replaced_by_an_upgrade_directory_comes_back(target: Path) -> None:
 def test_progress_reports_every_path(target: Path) -> None:
     made = backup_of(target)
     seen: list[tuple[int, int, str]] = []
-    restore_backup(target, made, progress=lambda done, total, path: seen.append((done, total, path)))
+    restore_backup(
+        target, made, progress=lambda done, total, path: seen.append((done, total, path))
+    )
     assert [s[0] for s in seen] == list(range(1, len(seen) + 1))
     assert seen[-1][1] == len(FILES) + 1 + len(ADDED)
 
 
 def test_report_round_trips_through_json() -> None:
-    report = RestoreReport(restored=["a"], removed=["b"], kept_user_files=["c"], unrestorable=[], verified=True)
+    report = RestoreReport(
+        restored=["a"], removed=["b"], kept_user_files=["c"], unrestorable=[], verified=True
+    )
     assert RestoreReport.from_json(report.to_json()) == report
 
 
-def test_forced_restore_never_reads_outside_the_backup_when_the_manifest_is_edited(target: Path, tmp_path: Path) -> None:
+def test_forced_restore_never_reads_outside_the_backup_when_the_manifest_is_edited(
+    target: Path, tmp_path: Path
+) -> None:
     made = backup_of(target)
     upgrade(target)
-    (tmp_path / "planted.md").write_bytes(b"# A\n")  # same bytes as the real file, outside the backup
+    (tmp_path / "planted.md").write_bytes(
+        b"# A\n"
+    )  # same bytes as the real file, outside the backup
     data = fs.read_json(made.path / "MANIFEST.json")
     data["files"]["standards/universal/a.md"]["stored"] = "../../../../planted.md"
     fs.atomic_write_json(made.path / "MANIFEST.json", data)
@@ -318,4 +348,6 @@ def test_forced_restore_never_reads_outside_the_backup_when_the_manifest_is_edit
     report = restore.restore_backup(target, made, force=True)
 
     assert [u.split(":")[0] for u in report.unrestorable] == ["standards/universal/a.md"]
-    assert (target / "standards/universal/a.md").read_bytes() == b"upgraded standards/universal/a.md"
+    assert (
+        target / "standards/universal/a.md"
+    ).read_bytes() == b"upgraded standards/universal/a.md"

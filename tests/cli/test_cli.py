@@ -1,4 +1,5 @@
 """The command line: exit codes, one-screen errors with hints, JSON output, plugins listing."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,17 @@ from kits.fakeplugin import install_plugin_dist, make_fake_install, subprocess_e
 from praxis_upgrade.cli import main_group
 
 
-def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "praxis_upgrade", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, stdin=subprocess.DEVNULL)
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "praxis_upgrade", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_console_script_is_installed_and_answers_help():
@@ -54,11 +63,20 @@ def test_missing_source_is_exit_1_with_hint(tmp_path):
 def test_held_lock_is_exit_5(tmp_path):
     project, source = make_fake_install(tmp_path)
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys; from pathlib import Path; from praxis_upgrade.engine.lock import UpgradeLock;"
-         "l = UpgradeLock(Path(sys.argv[1])); l.acquire('20260101-000000-abcdef'); print('held', flush=True);"
-         "sys.stdin.read()", str(project / ".praxis-os")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; "
+            "from praxis_upgrade.engine.lock import UpgradeLock;"
+            "l = UpgradeLock(Path(sys.argv[1])); l.acquire('20260101-000000-abcdef'); "
+            "print('held', flush=True);"
+            "sys.stdin.read()",
+            str(project / ".praxis-os"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         out = cli("run", "--target", str(project), "--source", str(source))
@@ -93,7 +111,9 @@ def test_plugins_lists_builtins_and_installed_plugins_with_their_hooks(tmp_path)
 
 
 def test_broken_plugin_is_named_and_can_be_disabled(tmp_path):
-    site = install_plugin_dist(tmp_path / "site", "brokenplugin", "raise ImportError('no such thing')\n")
+    site = install_plugin_dist(
+        tmp_path / "site", "brokenplugin", "raise ImportError('no such thing')\n"
+    )
     env = subprocess_env(site)
     env.pop("PRAXIS_UPGRADE_DISABLE_PLUGINS")
     out = cli("plugins", env=env)
@@ -105,7 +125,10 @@ def test_broken_plugin_is_named_and_can_be_disabled(tmp_path):
 
 
 def test_misspelled_hook_is_named(tmp_path):
-    src = "from praxis_upgrade import hookimpl\n\n@hookimpl\ndef praxis_contnet(ctx):\n    return {}\n"
+    src = (
+        "from praxis_upgrade import hookimpl\n\n"
+        "@hookimpl\ndef praxis_contnet(ctx):\n    return {}\n"
+    )
     site = install_plugin_dist(tmp_path / "site", "typoplugin", src)
     env = subprocess_env(site)
     env.pop("PRAXIS_UPGRADE_DISABLE_PLUGINS")

@@ -1,4 +1,5 @@
 """`plan`, `run --dry-run`, `install` and `adopt` through the real command line on the sandbox."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,13 @@ from kits.sandboxkit import Sandbox
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "praxis_upgrade", *args], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "praxis_upgrade", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +29,18 @@ def source(sandbox: Sandbox):
 
 
 def stat_tree(root: Path, *, lock: bool = False) -> dict[str, tuple[int, int]]:
-    """inode and mtime of everything; with `lock`, minus the (empty) lock file a real run creates."""
+    """inode and mtime of everything; with `lock`, minus the (empty) lock file a run creates."""
     lock_dir = root / ".cache" / "praxis-upgrade"
-    return {str(p): (p.lstat().st_ino, p.lstat().st_mtime_ns) for p in root.rglob("*")
-            if not (lock and (p == lock_dir or lock_dir in p.parents or p == root / ".cache"))}
+    return {
+        str(p): (p.lstat().st_ino, p.lstat().st_mtime_ns)
+        for p in root.rglob("*")
+        if not (lock and (p == lock_dir or lock_dir in p.parents or p == root / ".cache"))
+    }
 
 
-def test_dry_run_and_plan_write_nothing_and_show_both_sides_of_a_conflict(source, sandbox, tmp_path):
+def test_dry_run_and_plan_write_nothing_and_show_both_sides_of_a_conflict(
+    source, sandbox, tmp_path
+):
     target = sandbox.target(tmp_path / "project", "v1.5.0")
     before = stat_tree(target.project)
     out = cli("plan", "--diff", "--source", str(source.path), "--target", str(target.project))
@@ -38,7 +49,9 @@ def test_dry_run_and_plan_write_nothing_and_show_both_sides_of_a_conflict(source
     assert f"merge: {conflict} (conflict)" in out.stdout
     assert "--- your change (base -> yours)" in out.stdout
     assert "--- upstream's change (base -> upstream)" in out.stdout
-    dry = cli("run", "--dry-run", "--json", "--source", str(source.path), "--target", str(target.project))
+    dry = cli(
+        "run", "--dry-run", "--json", "--source", str(source.path), "--target", str(target.project)
+    )
     assert dry.returncode == 0
     plan = json.loads(dry.stdout)["session"]["results"]["plan"]
     assert plan["conflicts"] == [conflict]
@@ -53,13 +66,20 @@ def test_plan_json_lists_every_managed_path(source, sandbox, tmp_path):
     entries = data["plan"]["entries"]
     assert len(entries) > 300
     assert not data["conflicts"]  # an untouched install has no false conflicts
-    assert {e["klass"] for e in entries} >= {"unchanged", "upstream-changed", "added", "upstream-deleted"}
+    assert {e["klass"] for e in entries} >= {
+        "unchanged",
+        "upstream-changed",
+        "added",
+        "upstream-deleted",
+    }
 
 
 def test_policy_fail_refuses_before_writing(source, sandbox, tmp_path):
     target = sandbox.target(tmp_path / "project", "v1.5.0", venv=True)
     before = stat_tree(target.praxis, lock=True)
-    out = cli("run", "--conflicts", "fail", "--source", str(source.path), "--target", str(target.project))
+    out = cli(
+        "run", "--conflicts", "fail", "--source", str(source.path), "--target", str(target.project)
+    )
     assert out.returncode == 3
     assert "conflict" in out.stderr and "--conflicts" in out.stderr
     assert stat_tree(target.praxis, lock=True) == before
@@ -73,7 +93,9 @@ def test_missing_venv_is_a_preflight_problem_but_not_for_a_plan(source, sandbox,
     assert out.returncode == 1
     assert "venv" in out.stderr and "hint:" in out.stderr
     assert not (target.praxis / ".backups").exists()
-    assert cli("plan", "--source", str(source.path), "--target", str(target.project)).returncode == 0
+    assert (
+        cli("plan", "--source", str(source.path), "--target", str(target.project)).returncode == 0
+    )
 
 
 def test_install_makes_a_working_install_with_a_baseline(source, tmp_path):

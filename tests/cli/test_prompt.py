@@ -1,4 +1,5 @@
 """The conflict prompt on a real terminal (a pty): an empty answer never overwrites."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,21 @@ def run_on_a_pty(source_path: object, project: object) -> tuple[subprocess.Popen
     """`praxis-upgrade run` with stdin and stdout on a pseudo-terminal, as a person starts it."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "praxis_upgrade", "run", "--source", str(source_path), "--target", str(project)],
-        stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+        [
+            sys.executable,
+            "-m",
+            "praxis_upgrade",
+            "run",
+            "--source",
+            str(source_path),
+            "--target",
+            str(project),
+        ],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
     os.close(slave)
     return proc, master
 

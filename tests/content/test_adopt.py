@@ -1,4 +1,5 @@
 """Adoption of installs without a baseline, from the source's history."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,16 +17,28 @@ PYRAMID = "universal/standards/testing/pyramid.md"
 
 def _history(tmp_path: Path) -> Source:
     src = make_source(tmp_path)
-    src.commit({PYRAMID: b"# Test pyramid v1.1\n", "universal/workflows/new_wf/metadata.json": b"{}\n"}, tag="v1.1.0")
-    src.commit({"mcp_server/server/tools/rag_tools.py": b"def search_standards():\n    return [1]\n"})
-    src.commit({"universal/standards/ai-assistant/guide.md": None,
-                "universal/standards/ai-assistant/guide-renamed.md": b"# Guide\n"}, tag="v1.2.0")
+    src.commit(
+        {PYRAMID: b"# Test pyramid v1.1\n", "universal/workflows/new_wf/metadata.json": b"{}\n"},
+        tag="v1.1.0",
+    )
+    src.commit(
+        {"mcp_server/server/tools/rag_tools.py": b"def search_standards():\n    return [1]\n"}
+    )
+    src.commit(
+        {
+            "universal/standards/ai-assistant/guide.md": None,
+            "universal/standards/ai-assistant/guide-renamed.md": b"# Guide\n",
+        },
+        tag="v1.2.0",
+    )
     src.commit({PYRAMID: b"# Test pyramid v1.3\n"}, tag="v1.3.0")
     return src
 
 
 @pytest.mark.parametrize("tag", ["v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0"])
-def test_an_untouched_install_of_any_tag_adopts_with_nothing_modified(tmp_path: Path, tag: str) -> None:
+def test_an_untouched_install_of_any_tag_adopts_with_nothing_modified(
+    tmp_path: Path, tag: str
+) -> None:
     src = _history(tmp_path)
     target = install(tmp_path / "project", src.path, tag)
     repo = SourceRepo(src.path)
@@ -70,19 +83,25 @@ def test_user_files_in_upstream_areas_are_not_adopted(tmp_path: Path) -> None:
     assert baseline.modified(record) == []
 
 
-def test_files_left_over_from_an_older_version_count_as_unmodified_upstream_files(tmp_path: Path) -> None:
+def test_files_left_over_from_an_older_version_count_as_unmodified_upstream_files(
+    tmp_path: Path,
+) -> None:
     src = _history(tmp_path)
     target = install(tmp_path / "project", src.path, "v1.1.0")
     stale = (target / "standards/universal/ai-assistant/guide.md").read_bytes()
     target2 = install(tmp_path / "p2", src.path, "v1.3.0")
-    (target2 / "standards/universal/ai-assistant/guide.md").write_bytes(stale)  # copytree never deletes
+    (target2 / "standards/universal/ai-assistant/guide.md").write_bytes(
+        stale
+    )  # copytree never deletes
     record = adopt.adopt(target2, SourceRepo(src.path))
     assert record.version == "v1.3.0"
     assert "standards/universal/ai-assistant/guide.md" in record.files
     assert baseline.modified(record) == []
 
 
-def test_a_file_matching_an_other_version_counts_as_unmodified_at_that_version(tmp_path: Path) -> None:
+def test_a_file_matching_an_other_version_counts_as_unmodified_at_that_version(
+    tmp_path: Path,
+) -> None:
     src = _history(tmp_path)
     target = install(tmp_path / "project", src.path, "v1.3.0")
     (target / "standards/universal/testing/pyramid.md").write_bytes(b"# Test pyramid v1.1\n")
@@ -90,7 +109,9 @@ def test_a_file_matching_an_other_version_counts_as_unmodified_at_that_version(t
     record = adopt.adopt(target, SourceRepo(src.path))
     assert record.version == "v1.2.0"  # the closest commit: pyramid as in v1.1/v1.2
     (target / "standards/universal/testing/pyramid.md").write_bytes(b"# Test pyramid v1.3\n")
-    (target / "mcp_server/server/tools/rag_tools.py").write_bytes(b"def search_standards():\n    return []\n")
+    (target / "mcp_server/server/tools/rag_tools.py").write_bytes(
+        b"def search_standards():\n    return []\n"
+    )
     record = adopt.adopt(target, SourceRepo(src.path))
     assert record.version == "v1.3.0"
     assert baseline.modified(record) == ["workflows/new_wf/metadata.json"]
@@ -99,8 +120,10 @@ def test_a_file_matching_an_other_version_counts_as_unmodified_at_that_version(t
     record = adopt.adopt(target, SourceRepo(src.path))
     assert record.version == "v1.2.0"  # one file differs from v1.2.0, two from v1.3.0
     assert baseline.modified(record) == []
-    assert record.files["standards/universal/testing/pyramid.md"].sha256 == baseline.hash_bytes(
-        b"# Test pyramid v1.1\n")[0]
+    assert (
+        record.files["standards/universal/testing/pyramid.md"].sha256
+        == baseline.hash_bytes(b"# Test pyramid v1.1\n")[0]
+    )
 
 
 # -- over the sandbox's realistic releases -------------------------------------------------------
@@ -114,10 +137,16 @@ def sandbox_source(sandbox: Sandbox) -> demo.Source:
 def test_sandbox_installs_of_every_tag_adopt_exactly_their_tag_and_user_edits(
     sandbox: Sandbox, sandbox_source: demo.Source, tmp_path: Path, tag: str, edits: bool
 ) -> None:
-    target = sandbox.target(tmp_path / "project", tag, edits=edits)  # a copy of demo.make_target(...)
+    target = sandbox.target(
+        tmp_path / "project", tag, edits=edits
+    )  # a copy of demo.make_target(...)
     repo = SourceRepo(sandbox_source.path)
     record = adopt.adopt(target.praxis, repo)
     assert record.commit == repo.resolve(tag) and record.version == tag
-    assert set(baseline.modified(record)) == {p for p, k in target.user_edits.items() if k != "delete"}
-    assert set(baseline.missing(record)) == {p for p, k in target.user_edits.items() if k == "delete"}
+    assert set(baseline.modified(record)) == {
+        p for p, k in target.user_edits.items() if k != "delete"
+    }
+    assert set(baseline.missing(record)) == {
+        p for p, k in target.user_edits.items() if k == "delete"
+    }
     assert not set(record.files) & set(target.user_files)

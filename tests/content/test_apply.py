@@ -1,4 +1,5 @@
 """Applying plans: policies, re-checks, resume, binary files, deletions, the new baseline."""
+
 from __future__ import annotations
 
 import subprocess
@@ -44,8 +45,15 @@ def _plan(src: Source, target: Path) -> tuple[Plan, SourceRepo]:
 
 
 def _user_snapshot(target: Path) -> dict[str, bytes]:
-    managed = ("standards/universal/", "workflows/", "mcp_server/", "scripts/", "usage/", ".praxis-upgrade/",
-               ".cache/praxis-upgrade/")
+    managed = (
+        "standards/universal/",
+        "workflows/",
+        "mcp_server/",
+        "scripts/",
+        "usage/",
+        ".praxis-upgrade/",
+        ".cache/praxis-upgrade/",
+    )
     return {p: d for p, d in snapshot(target).items() if not p.startswith(managed)}
 
 
@@ -68,17 +76,27 @@ def test_keep_local_applies_upstream_keeps_edits_and_leaves_side_files(rows: Row
     assert f("conflict").read_bytes() == ROWS["conflict"][0]
     assert (target / f"{T}conflict.md.praxis-upstream").read_bytes() == _up("conflict")
     assert not f("upstream-deleted").exists()
-    assert f("local-changed-upstream-deleted").read_bytes() == ROWS["local-changed-upstream-deleted"][0]
+    assert (
+        f("local-changed-upstream-deleted").read_bytes()
+        == ROWS["local-changed-upstream-deleted"][0]
+    )
     assert not f("locally-deleted").exists() and not f("conflict-modify-delete").exists()
     assert f("added").read_bytes() == b"upstream new\n"
     assert f("conflict-add-add").read_bytes() == b"my own file\n"
     assert _user_snapshot(target) == before
-    assert set(result.added) == {f"{T}added.md", f"{T}conflict.md.praxis-upstream",
-                                 f"{T}conflict-add-add.md.praxis-upstream"}
+    assert set(result.added) == {
+        f"{T}added.md",
+        f"{T}conflict.md.praxis-upstream",
+        f"{T}conflict-add-add.md.praxis-upstream",
+    }
     assert result.deleted == [f"{T}upstream-deleted.md"]
     assert f("both-changed").read_bytes() == edit(ROWS["both-changed"][0], 10, b"up")  # type: ignore[arg-type]
     assert set(result.written) == {f"{T}upstream-changed.md", f"{T}both-changed.md", *result.added}
-    assert set(result.unresolved) == {f"{T}conflict.md", f"{T}conflict-add-add.md", f"{T}conflict-modify-delete.md"}
+    assert set(result.unresolved) == {
+        f"{T}conflict.md",
+        f"{T}conflict-add-add.md",
+        f"{T}conflict-modify-delete.md",
+    }
     decisions = {d.path: (d.decision, d.result) for d in result.decisions}
     assert decisions[f"{T}conflict.md"] == ("keep-local", "kept-local")
     assert decisions[f"{T}conflict-modify-delete.md"] == ("stay-deleted", "reported")
@@ -86,7 +104,10 @@ def test_keep_local_applies_upstream_keeps_edits_and_leaves_side_files(rows: Row
     assert decisions[f"{T}local-changed.md"] == ("keep", "kept")
     assert decisions[f"{T}both-changed.md"] == ("merge", "merged")
     assert ApplyResult.from_json(result.to_json()) == result
-    assert conflict_leftovers(target) == [f"{T}conflict-add-add.md.praxis-upstream", f"{T}conflict.md.praxis-upstream"]
+    assert conflict_leftovers(target) == [
+        f"{T}conflict-add-add.md.praxis-upstream",
+        f"{T}conflict.md.praxis-upstream",
+    ]
 
 
 def test_take_upstream_overwrites_conflicts(rows: Rows) -> None:
@@ -118,7 +139,9 @@ def test_merge_writes_a_clean_merge_of_separate_edits(tmp_path: Path) -> None:
     src.commit({path: edit(TEXT, 10, b"upstream")})
     plan, repo = _plan(src, target)
     result = apply_plan(plan, target, repo, policy="merge")
-    assert (target / "standards/universal/rows/doc.md").read_bytes() == edit(edit(TEXT, 1, b"mine"), 10, b"upstream")
+    assert (target / "standards/universal/rows/doc.md").read_bytes() == edit(
+        edit(TEXT, 1, b"mine"), 10, b"upstream"
+    )
     assert result.decisions[0].result == "merged" and not result.unresolved
     assert conflict_leftovers(target) == []
 
@@ -171,7 +194,11 @@ def test_a_file_changed_after_planning_is_not_overwritten(rows: Rows) -> None:
     assert (target / f"{T}upstream-changed.md").read_bytes() == b"edited while the plan was shown\n"
     assert (target / f"{T}upstream-deleted.md").read_bytes() == b"edited too\n"
     assert (target / f"{T}added.md").read_bytes() == b"created meanwhile\n"
-    assert set(result.changed_since_plan) == {f"{T}upstream-changed.md", f"{T}upstream-deleted.md", f"{T}added.md"}
+    assert set(result.changed_since_plan) == {
+        f"{T}upstream-changed.md",
+        f"{T}upstream-deleted.md",
+        f"{T}added.md",
+    }
     assert f"{T}upstream-changed.md" not in result.written
 
 
@@ -186,7 +213,8 @@ def test_applying_again_after_an_interrupted_run_finishes_the_job(rows: Rows, po
     assert not again.changed_since_plan
     assert again.written == first.written and set(again.deleted) == set(first.deleted)
     assert set(again.added) == {p for p in first.added if not p.endswith(".praxis-upstream")} | {
-        p for p in again.added if p.endswith(".praxis-upstream")}
+        p for p in again.added if p.endswith(".praxis-upstream")
+    }
 
 
 def test_a_binary_conflict_is_never_merged(tmp_path: Path) -> None:
@@ -200,7 +228,9 @@ def test_a_binary_conflict_is_never_merged(tmp_path: Path) -> None:
     plan, repo = _plan(src, target)
     result = apply_plan(plan, target, repo, policy="merge")
     assert (target / "workflows/w/diagram.png").read_bytes() == b"\x89PNG\r\n\x1a\n\x00mine"
-    assert (target / "workflows/w/diagram.png.praxis-upstream").read_bytes() == b"\x89PNG\r\n\x1a\n\x00upstream"
+    assert (
+        target / "workflows/w/diagram.png.praxis-upstream"
+    ).read_bytes() == b"\x89PNG\r\n\x1a\n\x00upstream"
     assert result.decisions[0].result == "cannot-merge-kept-local"
 
 
@@ -214,7 +244,9 @@ def test_non_utf8_files_merge_byte_exact(tmp_path: Path) -> None:
     src.commit({path: b"caf\xe9\nmiddle\nend \xa7\n"})
     plan, repo = _plan(src, target)
     apply_plan(plan, target, repo, policy="merge")
-    assert (target / "standards/universal/x/latin1.md").read_bytes() == b"caf\xe9 cr\xe8me\nmiddle\nend \xa7\n"
+    assert (
+        target / "standards/universal/x/latin1.md"
+    ).read_bytes() == b"caf\xe9 cr\xe8me\nmiddle\nend \xa7\n"
 
 
 def test_base_comes_from_the_blob_cache_when_the_clone_lacks_it(tmp_path: Path) -> None:
@@ -225,13 +257,17 @@ def test_base_comes_from_the_blob_cache_when_the_clone_lacks_it(tmp_path: Path) 
     (target / "standards/universal/rows/doc.md").write_bytes(edit(TEXT, 1, b"mine"))
     src.commit({path: edit(TEXT, 10, b"upstream")})
     shallow = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{src.path}", str(shallow)], check=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{src.path}", str(shallow)], check=True
+    )
     repo = SourceRepo(shallow)
     plan = make_plan(target, repo, "HEAD", bl.load(target))
     no_cache = apply_plan(plan, target, repo, policy="merge")
     assert no_cache.decisions[0].result == "cannot-merge-kept-local"
     (target / "standards/universal/rows/doc.md.praxis-upstream").unlink()
-    assert bl.cache_blobs(target, bl.load(target), SourceRepo(src.path)) == len(bl.load(target).files)  # type: ignore[arg-type]
+    assert bl.cache_blobs(target, bl.load(target), SourceRepo(src.path)) == len(
+        bl.load(target).files
+    )  # type: ignore[arg-type]
     bl.save(target, bl.load(target), repo=SourceRepo(src.path))  # type: ignore[arg-type]  # all cached already
     plan = make_plan(target, repo, "HEAD", bl.load(target))
     result = apply_plan(plan, target, repo, policy="merge")
@@ -239,8 +275,13 @@ def test_base_comes_from_the_blob_cache_when_the_clone_lacks_it(tmp_path: Path) 
 
 
 def test_deletions_remove_emptied_folders_but_never_user_files(tmp_path: Path) -> None:
-    files = {**BASE_FILES, "universal/workflows/old_v1/a.md": b"a\n", "universal/workflows/old_v1/p/b.md": b"b\n",
-             "universal/workflows/old2_v1/c.md": b"c\n", "mcp_server/legacy.py": b"x = 1\n"}
+    files = {
+        **BASE_FILES,
+        "universal/workflows/old_v1/a.md": b"a\n",
+        "universal/workflows/old_v1/p/b.md": b"b\n",
+        "universal/workflows/old2_v1/c.md": b"c\n",
+        "mcp_server/legacy.py": b"x = 1\n",
+    }
     src = make_source(tmp_path, files)
     target = install(tmp_path / "project", src.path)
     bl.save(target, baseline_for(target, src.path))
@@ -269,7 +310,12 @@ def test_only_owner_applies_one_part_of_the_plan(tmp_path: Path) -> None:
     src = make_source(tmp_path)
     target = install(tmp_path / "project", src.path)
     bl.save(target, baseline_for(target, src.path))
-    src.commit({"scripts/build_rag_index.py": b"INDEX = 9\n", "universal/standards/testing/pyramid.md": b"new\n"})
+    src.commit(
+        {
+            "scripts/build_rag_index.py": b"INDEX = 9\n",
+            "universal/standards/testing/pyramid.md": b"new\n",
+        }
+    )
     plan, repo = _plan(src, target)
     result = apply_plan(plan, target, repo, policy="keep-local", only_owner="content")
     assert list(result.written) == ["standards/universal/testing/pyramid.md"]
@@ -281,15 +327,21 @@ def test_only_owner_applies_one_part_of_the_plan(tmp_path: Path) -> None:
     assert [e.path for e in again.changes()] == ["scripts/build_rag_index.py"]
 
 
-def test_the_new_baseline_keeps_local_edits_local_and_makes_the_next_run_a_no_op(rows: Rows) -> None:
+def test_the_new_baseline_keeps_local_edits_local_and_makes_the_next_run_a_no_op(
+    rows: Rows,
+) -> None:
     src, target = rows
     plan, repo = _plan(src, target)
     result = apply_plan(plan, target, repo, policy="keep-local")
     record = new_baseline(plan, target, repo, result)
     bl.save(target, record)
     assert record.version == "v2.0.0" and record.commit == plan.upstream_commit
-    assert set(bl.modified(record)) == {f"{T}{n}.md" for n in ("local-changed", "conflict", "conflict-add-add", "both-changed")}
-    assert f"{T}local-changed-upstream-deleted.md" not in record.files  # upstream let go of it: the user's now
+    assert set(bl.modified(record)) == {
+        f"{T}{n}.md" for n in ("local-changed", "conflict", "conflict-add-add", "both-changed")
+    }
+    assert (
+        f"{T}local-changed-upstream-deleted.md" not in record.files
+    )  # upstream let go of it: the user's now
     age(target)
     next_plan = make_plan(target, repo, "HEAD", bl.load(target))
     assert next_plan.changes() == []
@@ -303,7 +355,7 @@ def test_the_new_baseline_keeps_local_edits_local_and_makes_the_next_run_a_no_op
 def test_a_skipped_conflict_comes_back_next_time(rows: Rows) -> None:
     src, target = rows
     plan, repo = _plan(src, target)
-    result = apply_plan(plan, target, repo, policy="prompt", decide=lambda e, i: "skip")
+    result = apply_plan(plan, target, repo, policy="prompt", decide=lambda _e, _i: "skip")
     bl.save(target, new_baseline(plan, target, repo, result))
     again = make_plan(target, repo, "HEAD", bl.load(target))
     assert {e.path for e in again.conflicts()} >= {f"{T}conflict.md", f"{T}conflict-add-add.md"}
@@ -316,7 +368,9 @@ def sandbox_source(sandbox: Sandbox) -> demo.Source:
 
 
 def _outside_praxis(project: Path) -> dict[str, bytes]:
-    return {p: d for p, d in snapshot(project).items() if not p.startswith((".git/", ".praxis-os/"))}
+    return {
+        p: d for p, d in snapshot(project).items() if not p.startswith((".git/", ".praxis-os/"))
+    }
 
 
 def _upgrade(praxis: Path, repo: SourceRepo, rev: str, policy: str) -> tuple[Plan, ApplyResult]:
@@ -328,8 +382,14 @@ def _upgrade(praxis: Path, repo: SourceRepo, rev: str, policy: str) -> tuple[Pla
     return plan, result
 
 
-def _assert_upgraded(praxis: Path, repo: SourceRepo, old_rev: str, user_edits: dict[str, str],
-                     edited: dict[str, bytes], result: ApplyResult) -> None:
+def _assert_upgraded(
+    praxis: Path,
+    repo: SourceRepo,
+    old_rev: str,
+    user_edits: dict[str, str],
+    edited: dict[str, bytes],
+    result: ApplyResult,
+) -> None:
     new, old = repo.tree("HEAD"), repo.tree(old_rev)
     for path, entry in new.items():
         if path not in user_edits:  # every upstream change applied, modes too
@@ -348,7 +408,9 @@ def _assert_upgraded(praxis: Path, repo: SourceRepo, old_rev: str, user_edits: d
             assert after.read_bytes() == edited[path], path
         else:  # merged (with or without markers): every line the user wrote is still there
             base = set(repo.blob(old[path].git_blob).splitlines())
-            assert {ln for ln in edited[path].splitlines() if ln not in base} <= set(after.read_bytes().splitlines())
+            assert {ln for ln in edited[path].splitlines() if ln not in base} <= set(
+                after.read_bytes().splitlines()
+            )
 
 
 @pytest.mark.parametrize("edits", [False, True], ids=["untouched", "edited"])
@@ -356,7 +418,9 @@ def _assert_upgraded(praxis: Path, repo: SourceRepo, old_rev: str, user_edits: d
 def test_sandbox_upgrade_from_every_older_tag_applies_upstream_and_keeps_the_users_work(
     sandbox: Sandbox, sandbox_source: demo.Source, tmp_path: Path, tag: str, edits: bool
 ) -> None:
-    target = sandbox.target(tmp_path / "project", tag, edits=edits)  # a copy of demo.make_target(...)
+    target = sandbox.target(
+        tmp_path / "project", tag, edits=edits
+    )  # a copy of demo.make_target(...)
     praxis = target.praxis
     user_files = {f: (praxis / f).read_bytes() for f in target.user_files}
     outside = _outside_praxis(target.project)
@@ -372,7 +436,9 @@ def test_sandbox_upgrade_from_every_older_tag_applies_upstream_and_keeps_the_use
     assert {f: (praxis / f).read_bytes() for f in target.user_files} == user_files
     assert _outside_praxis(target.project) == outside
     side_files = {p for p in result.written if p.endswith(".praxis-upstream")}
-    assert side_files == {f"{p}.praxis-upstream" for p in result.unresolved if (praxis / p).exists()}
+    assert side_files == {
+        f"{p}.praxis-upstream" for p in result.unresolved if (praxis / p).exists()
+    }
     age(praxis)
     bl.save(praxis, new_baseline(plan, praxis, repo, result))
     again = make_plan(praxis, repo, "HEAD", bl.load(praxis))
@@ -383,7 +449,9 @@ def test_sandbox_step_by_step_upgrades_with_merges_end_at_the_newest_release(
     sandbox: Sandbox, sandbox_source: demo.Source, tmp_path: Path
 ) -> None:
     first = demo.TAGS[0]
-    target = sandbox.target(tmp_path / "project", first, edits=True)  # a copy of demo.make_target(...)
+    target = sandbox.target(
+        tmp_path / "project", first, edits=True
+    )  # a copy of demo.make_target(...)
     praxis = target.praxis
     user_files = {f: (praxis / f).read_bytes() for f in target.user_files}
     repo = SourceRepo(sandbox_source.path)

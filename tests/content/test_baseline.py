@@ -1,4 +1,5 @@
 """The recorded baseline and the content-addressed blob cache."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +12,10 @@ from praxis_upgrade.errors import BaselineError
 
 def _record() -> bl.Baseline:
     return bl.Baseline(
-        version="v1.4.0", commit="a" * 40, source_path="/src", installed_at="2025-10-14T12:00:00+00:00",
+        version="v1.4.0",
+        commit="a" * 40,
+        source_path="/src",
+        installed_at="2025-10-14T12:00:00+00:00",
         adopted_from="v1.4.0 (aaaaaaaaaa)",
         files={
             "standards/universal/a.md": bl.FileRecord("1" * 64, "2" * 40, 0o644, 10, 123),

@@ -1,4 +1,5 @@
 """Replaced Python files never run stale bytecode, even when replaced in the same second."""
+
 from __future__ import annotations
 
 import os
@@ -13,14 +14,22 @@ from praxis_upgrade.util import fs
 
 
 def version_seen(package_root: Path) -> str:
-    out = subprocess.run([sys.executable, "-c", "import mod; print(mod.VERSION)"], cwd=package_root,
-                         capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    out = subprocess.run(
+        [sys.executable, "-c", "import mod; print(mod.VERSION)"],
+        cwd=package_root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
     return out.stdout.strip()
 
 
 def compile_with_same_stamp(path: Path, stamp: float) -> None:
     os.utime(path, (stamp, stamp))
-    py_compile.compile(str(path), cfile=str(path.parent / "__pycache__" / f"mod.{sys.implementation.cache_tag}.pyc"))
+    py_compile.compile(
+        str(path),
+        cfile=str(path.parent / "__pycache__" / f"mod.{sys.implementation.cache_tag}.pyc"),
+    )
 
 
 def test_restore_drops_bytecode_of_a_same_size_file_replaced_in_the_same_second(tmp_path):

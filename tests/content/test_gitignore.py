@@ -1,4 +1,6 @@
-"""The managed `.gitignore` block: entries from the installed standard, idempotent, user lines kept."""
+"""The managed `.gitignore` block: entries from the installed standard, idempotent, user lines
+kept."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,16 +19,24 @@ def _target(tmp_path: Path, standard: str = GITIGNORE_STANDARD) -> Path:
     return target
 
 
-def test_required_entries_come_from_the_required_block_without_trailing_comments(tmp_path: Path) -> None:
+def test_required_entries_come_from_the_required_block_without_trailing_comments(
+    tmp_path: Path,
+) -> None:
     entries = gitignore.required_entries(_target(tmp_path))
-    assert entries[:6] == [".praxis-os/.cache/", ".praxis-os/venv/", ".praxis-os/mcp_server/__pycache__/",
-                           ".praxis-os/scripts/__pycache__/", ".praxis-os.backup.*", ".praxis-os/.upgrade_lock"]
+    assert entries[:6] == [
+        ".praxis-os/.cache/",
+        ".praxis-os/venv/",
+        ".praxis-os/mcp_server/__pycache__/",
+        ".praxis-os/scripts/__pycache__/",
+        ".praxis-os.backup.*",
+        ".praxis-os/.upgrade_lock",
+    ]
     assert ".praxis-os/.backups/" in entries and ".praxis-os/.mcp_server_state.json" in entries
     assert not any("#" in e for e in entries) and len(entries) == len(set(entries))
     assert ".praxis-os/.praxis-upgrade/" not in entries  # the baseline is meant to be committed
 
 
-def test_trailing_comments_are_cut_so_patterns_match(tmp_path: Path) -> None:
+def test_trailing_comments_are_cut_so_patterns_match() -> None:
     standard = "## Required Entries\n\n```\n.praxis-os/.cache/   # ~1.3GB index\n```\n"
     assert gitignore.parse_required(standard) == [".praxis-os/.cache/"]
 
@@ -58,7 +68,7 @@ def test_user_lines_around_the_block_are_never_moved_or_removed(tmp_path: Path) 
     assert gitignore.update_gitignore(project, ["a/", "b/", "c/"]) is True
     lines = (project / ".gitignore").read_text().splitlines()
     assert lines[0] == "top" and lines[-2:] == ["# mine", "b/"]
-    block = lines[lines.index(gitignore.BEGIN):lines.index(gitignore.END) + 1]
+    block = lines[lines.index(gitignore.BEGIN) : lines.index(gitignore.END) + 1]
     assert block[2:-1] == ["a/", "c/"]
 
 
@@ -66,7 +76,11 @@ def test_crlf_files_stay_crlf(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_bytes(b"node_modules/\r\n")
     gitignore.update_gitignore(tmp_path, ["x/"])
     data = (tmp_path / ".gitignore").read_bytes()
-    assert data.startswith(b"node_modules/\r\n") and b"\nx/\r\n" in data and b"x/\n" not in data.replace(b"\r\n", b"")
+    assert (
+        data.startswith(b"node_modules/\r\n")
+        and b"\nx/\r\n" in data
+        and b"x/\n" not in data.replace(b"\r\n", b"")
+    )
 
 
 def test_the_written_entries_really_ignore_the_runtime_paths(tmp_path: Path) -> None:
@@ -75,9 +89,23 @@ def test_the_written_entries_really_ignore_the_runtime_paths(tmp_path: Path) -> 
     project = target.parent
     subprocess.run(["git", "init", "-q", str(project)], check=True)
     gitignore.update_gitignore(project, gitignore.required_entries(target))
-    for path in (".praxis-os/.cache/state/x.json", ".praxis-os/venv/bin/python", ".praxis-os/.backups/b/f",
-                 ".praxis-os/.mcp_server_state.json", ".praxis-os/.upgrade_lock"):
+    for path in (
+        ".praxis-os/.cache/state/x.json",
+        ".praxis-os/venv/bin/python",
+        ".praxis-os/.backups/b/f",
+        ".praxis-os/.mcp_server_state.json",
+        ".praxis-os/.upgrade_lock",
+    ):
         check = subprocess.run(["git", "-C", str(project), "check-ignore", "-q", path], check=False)
         assert check.returncode == 0, path
-    check = subprocess.run(["git", "-C", str(project), "check-ignore", "-q", ".praxis-os/.praxis-upgrade/baseline.json"])
+    check = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(project),
+            "check-ignore",
+            "-q",
+            ".praxis-os/.praxis-upgrade/baseline.json",
+        ]
+    )
     assert check.returncode == 1

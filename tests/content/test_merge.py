@@ -1,4 +1,5 @@
 """Three-way merge quality (git merge-file)."""
+
 from __future__ import annotations
 
 import os
@@ -28,7 +29,10 @@ def test_non_overlapping_edits_merge_cleanly() -> None:
 def test_overlapping_edits_conflict_with_labelled_diff3_markers() -> None:
     result = merge3(BASE, _edit(BASE, 4, b"mine\n"), _edit(BASE, 4, b"theirs\n"))
     assert result.conflicted
-    assert b"<<<<<<< local\nmine\n||||||| base\nline 4\n=======\ntheirs\n>>>>>>> upstream\n" in result.data
+    assert (
+        b"<<<<<<< local\nmine\n||||||| base\nline 4\n=======\ntheirs\n>>>>>>> upstream\n"
+        in result.data
+    )
     assert result.data.startswith(b"line 0\n") and result.data.endswith(b"line 9\n")
     assert has_markers(result.data)
 
@@ -78,9 +82,15 @@ def test_custom_labels_name_the_sides() -> None:
     assert b"<<<<<<< yours" in result.data and b">>>>>>> v1.6.0" in result.data
 
 
-@pytest.mark.parametrize(("data", "binary"), [
-    (b"plain text\n", False), (b"caf\xe9 latin-1\n", False), (b"\x89PNG\r\n\x1a\n\x00\x00", True),
-    (b"", False), (b"x" * 9000 + b"\0", False),
-])
+@pytest.mark.parametrize(
+    ("data", "binary"),
+    [
+        (b"plain text\n", False),
+        (b"caf\xe9 latin-1\n", False),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", True),
+        (b"", False),
+        (b"x" * 9000 + b"\0", False),
+    ],
+)
 def test_binary_means_a_nul_byte_near_the_start(data: bytes, binary: bool) -> None:
     assert is_binary(data) is binary

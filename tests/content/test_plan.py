@@ -1,4 +1,5 @@
 """The three-way plan: every row of DESIGN.md §3, speed of a no-op, and refusals."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,10 +37,12 @@ def _plan(src: Source, target: Path, rev: str = "HEAD") -> Plan:
 
 
 @pytest.mark.parametrize("name", [*ROWS, *ADDED])
-def test_each_row_of_the_three_way_table_gets_its_class_and_action(rows: tuple[Source, Path], name: str) -> None:
+def test_each_row_of_the_three_way_table_gets_its_class_and_action(
+    rows: tuple[Source, Path], name: str
+) -> None:
     plan = _plan(*rows)
     entry = {e.path: e for e in plan.entries}[f"{T}{name}.md"]
-    klass, action = (ROWS[name][2:] if name in ROWS else ADDED[name][1:])
+    klass, action = ROWS[name][2:] if name in ROWS else ADDED[name][1:]
     assert (entry.klass, entry.action) == (klass, action)
 
 
@@ -50,8 +53,17 @@ def test_the_plan_knows_versions_commits_and_counts(rows: tuple[Source, Path]) -
     assert plan.upstream_commit == src.repo.head.commit.hexsha
     assert plan.counts()["conflict"] == 1 and plan.counts()["unchanged"] >= 10
     changed = {e.path for e in plan.changes()}
-    assert changed == {f"{T}{n}.md" for n in ("upstream-changed", "conflict", "both-changed", "upstream-deleted",
-                                                 "added", "conflict-add-add")}
+    assert changed == {
+        f"{T}{n}.md"
+        for n in (
+            "upstream-changed",
+            "conflict",
+            "both-changed",
+            "upstream-deleted",
+            "added",
+            "conflict-add-add",
+        )
+    }
     assert f"{T}conflict.md.praxis-upstream" in plan.touched_paths()
     assert Plan.from_json(plan.to_json()) == plan
     assert not plan.problems
@@ -64,7 +76,9 @@ def test_user_files_are_never_in_the_plan(rows: tuple[Source, Path]) -> None:
     (target / "standards/development").mkdir()
     (target / "standards/development/x.md").write_text("x")
     paths = {e.path for e in _plan(src, target).entries}
-    assert not any(p.startswith(("workflows/mine_v1", "standards/development", "config.json")) for p in paths)
+    assert not any(
+        p.startswith(("workflows/mine_v1", "standards/development", "config.json")) for p in paths
+    )
 
 
 def test_owners_limit_the_plan(rows: tuple[Source, Path]) -> None:
@@ -81,8 +95,10 @@ def test_a_rename_upstream_is_a_delete_and_an_add(tmp_path: Path) -> None:
     src.commit({old: None, "universal/standards/testing/test-pyramid.md": BASE_FILES[old]})
     plan = _plan(src, target)
     got = {e.path: e.klass for e in plan.changes()}
-    assert got == {"standards/universal/testing/pyramid.md": "upstream-deleted",
-                   "standards/universal/testing/test-pyramid.md": "added"}
+    assert got == {
+        "standards/universal/testing/pyramid.md": "upstream-deleted",
+        "standards/universal/testing/test-pyramid.md": "added",
+    }
 
 
 def test_an_upstream_mode_change_is_an_update(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 """The sandbox: fake praxis-os releases, installed targets and the stand-in MCP server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -52,7 +53,8 @@ def targets(source: Source, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 
 @pytest.fixture(scope="module")
 def venv_target(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Target:
-    # a copy of make_target(..., version="v1.5.0", venv=True); make_demo below builds a venv for real
+    # a copy of make_target(..., version="v1.5.0", venv=True);
+    # make_demo below builds a venv for real
     return sandbox.target(tmp_path_factory.mktemp("venv") / "proj", "v1.5.0", venv=True)
 
 
@@ -62,21 +64,32 @@ def name_status(source: Source, a: str, b: str) -> list[tuple[str, ...]]:
     rows, i = [], 0
     while i < len(out) and out[i]:
         width = 3 if out[i][0] in "RC" else 2
-        rows.append(tuple(out[i:i + width]))
+        rows.append(tuple(out[i : i + width]))
         i += width
     return rows
 
 
 def declared_tools(files: dict[str, tuple[bytes, int]]) -> list[str]:
-    return sorted(name for path, (data, _m) in files.items() if path.startswith("mcp_server/server/tools/")
-                  and path.endswith(".py") for name in TOOL_RE.findall(data.decode()))
+    return sorted(
+        name
+        for path, (data, _m) in files.items()
+        if path.startswith("mcp_server/server/tools/") and path.endswith(".py")
+        for name in TOOL_RE.findall(data.decode())
+    )
 
 
-def run_server(target: Target, args: list[str], env: dict[str, str] | None = None,
-               stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+def run_server(
+    target: Target, args: list[str], env: dict[str, str] | None = None, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
     argv, extra = server_command(target)
-    return subprocess.run(argv[:3] + args, input=stdin, capture_output=True, timeout=30,
-                          cwd=target.project, env={**os.environ, **extra, **(env or {})})
+    return subprocess.run(
+        argv[:3] + args,
+        input=stdin,
+        capture_output=True,
+        timeout=30,
+        cwd=target.project,
+        env={**os.environ, **extra, **(env or {})},
+    )
 
 
 async def _sdk_session(argv: list[str], env: dict[str, str], cwd: Path) -> dict[str, object]:
@@ -87,10 +100,18 @@ async def _sdk_session(argv: list[str], env: dict[str, str], cwd: Path) -> dict[
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         init = await session.initialize()
         tools = await session.list_tools()
-        info = await session.call_tool("get_server_info", {}) if any(
-            t.name == "get_server_info" for t in tools.tools) else None
+        info = (
+            await session.call_tool("get_server_info", {})
+            if any(t.name == "get_server_info" for t in tools.tools)
+            else None
+        )
         search = await session.call_tool("search_standards", {"query": "rollback checkpoint"})
-        return {"init": init, "tools": sorted(t.name for t in tools.tools), "info": info, "search": search}
+        return {
+            "init": init,
+            "tools": sorted(t.name for t in tools.tools),
+            "info": info,
+            "search": search,
+        }
 
 
 def sdk_probe(target: Target) -> dict[str, object]:
@@ -99,6 +120,7 @@ def sdk_probe(target: Target) -> dict[str, object]:
 
 
 # ---- source ---------------------------------------------------------------------------------
+
 
 def test_source_has_four_tags_newest_checked_out(source: Source) -> None:
     assert source.tags == ["v1.3.0", "v1.4.0", "v1.5.0", "v1.6.0"]
@@ -113,8 +135,10 @@ def test_each_release_edits_some_standards_and_more_workflow_files(source: Sourc
     for a, b in itertools.pairwise(TAGS):
         rows = name_status(source, a, b)
         old = release_files(source.path, a)
-        for prefix, installed, low, high in (("universal/standards/", "standards/universal/", 0.08, 0.30),
-                                             ("universal/workflows/", "workflows/", 0.2, 0.45)):
+        for prefix, installed, low, high in (
+            ("universal/standards/", "standards/universal/", 0.08, 0.30),
+            ("universal/workflows/", "workflows/", 0.2, 0.45),
+        ):
             edited = [r for r in rows if r[0] == "M" and r[1].startswith(prefix)]
             total = sum(1 for p in old if p.startswith(installed))
             assert low <= len(edited) / total <= high, (a, b, prefix, len(edited), total)
@@ -124,32 +148,60 @@ def test_each_release_edits_some_standards_and_more_workflow_files(source: Sourc
 
 def test_releases_carry_the_upstream_renames_splits_and_removals(source: Source) -> None:
     v14, v15, v16 = (name_status(source, a, b) for a, b in itertools.pairwise(TAGS))
-    assert any(r[0] == "A" and r[1].startswith("universal/workflows/agent_os_upgrade_v1/") for r in v14)
-    assert any(r[0] == "A" and r[1].startswith("universal/workflows/standards_creation_v1/") for r in v15)
+    assert any(
+        r[0] == "A" and r[1].startswith("universal/workflows/agent_os_upgrade_v1/") for r in v14
+    )
+    assert any(
+        r[0] == "A" and r[1].startswith("universal/workflows/standards_creation_v1/") for r in v15
+    )
     assert ("D", "mcp_server/server/tools/workflow_tools.py") in v15
     assert ("A", "mcp_server/server/tools/workflow_tools/__init__.py") in v15
     assert any(r[0] == "D" and r[1].startswith("universal/usage/") for r in v15)
-    assert any(r[0].startswith("R") and r[1] == "universal/usage/mcp-usage-guide.md"
-               and r[2] == "universal/standards/ai-assistant/mcp-usage-guide.md" for r in v15)
-    assert ("R100", "universal/standards/ai-assistant/agent-os-development-process.md",
-            "universal/standards/ai-assistant/praxis-os-development-process.md") in v16
-    assert any(r[0].startswith("R") and "/meta-framework/" in r[1] and "/meta-workflow/" in r[2] for r in v16)
-    assert any(r[0].startswith("R") and "/agent_os_upgrade_v1/" in r[1] and "/praxis_os_upgrade_v1/" in r[2]
-               for r in v16)
-    reqs = {tag: release_files(source.path, tag)["mcp_server/requirements.txt"][0] for tag in ("v1.5.0", "v1.6.0")}
+    assert any(
+        r[0].startswith("R")
+        and r[1] == "universal/usage/mcp-usage-guide.md"
+        and r[2] == "universal/standards/ai-assistant/mcp-usage-guide.md"
+        for r in v15
+    )
+    assert (
+        "R100",
+        "universal/standards/ai-assistant/agent-os-development-process.md",
+        "universal/standards/ai-assistant/praxis-os-development-process.md",
+    ) in v16
+    assert any(
+        r[0].startswith("R") and "/meta-framework/" in r[1] and "/meta-workflow/" in r[2]
+        for r in v16
+    )
+    assert any(
+        r[0].startswith("R")
+        and "/agent_os_upgrade_v1/" in r[1]
+        and "/praxis_os_upgrade_v1/" in r[2]
+        for r in v16
+    )
+    reqs = {
+        tag: release_files(source.path, tag)["mcp_server/requirements.txt"][0]
+        for tag in ("v1.5.0", "v1.6.0")
+    }
     assert b"fakedep==1.0" in reqs["v1.5.0"] and b"fakedep==2.0" in reqs["v1.6.0"]
 
 
 @pytest.mark.parametrize("tag", TAGS)
-def test_tools_declared_with_mcp_tool_decorators_match_the_release(source: Source, tag: str) -> None:
+def test_tools_declared_with_mcp_tool_decorators_match_the_release(
+    source: Source, tag: str
+) -> None:
     assert declared_tools(release_files(source.path, tag)) == list(release(tag).tools)
 
 
 def test_tool_names_move_from_legacy_to_aos_to_pos() -> None:
     assert "start_workflow" in release("v1.3.0").tools
     assert {"aos_workflow", "aos_browser"} <= set(release("v1.5.0").tools)
-    assert release("v1.6.0").tools == ("current_date", "get_server_info", "pos_browser", "pos_workflow",
-                                       "search_standards")
+    assert release("v1.6.0").tools == (
+        "current_date",
+        "get_server_info",
+        "pos_browser",
+        "pos_workflow",
+        "search_standards",
+    )
 
 
 def test_scale_one_is_the_size_of_a_real_install(source: Source) -> None:
@@ -172,10 +224,16 @@ def test_scale_multiplies_file_counts_and_seed_makes_it_deterministic() -> None:
 
 def test_source_has_binary_crlf_non_ascii_and_executable_files(source: Source) -> None:
     files = release_files(source.path, "v1.6.0")
-    assert files["workflows/spec_creation_v1/supporting-docs/architecture-diagram.png"][0].startswith(b"\x89PNG")
+    assert files["workflows/spec_creation_v1/supporting-docs/architecture-diagram.png"][
+        0
+    ].startswith(b"\x89PNG")
     assert b"\r\n" in files["standards/universal/installation/windows-setup.md"][0]
     assert "standards/universal/documentation/café-style-guide.md" in files
-    hooks = [m for p, (_d, m) in files.items() if p.startswith("scripts/pre-commit/") and p.endswith(".sh")]
+    hooks = [
+        m
+        for p, (_d, m) in files.items()
+        if p.startswith("scripts/pre-commit/") and p.endswith(".sh")
+    ]
     assert hooks and all(m & stat.S_IXUSR for m in hooks)
     for tag in TAGS:
         with Repo(source.path) as repo:
@@ -195,13 +253,23 @@ def test_fakedep_wheels_are_valid_and_reproducible(tmp_path: Path) -> None:
 
 # ---- targets --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("tag", TAGS)
-def test_target_has_the_installer_layout_and_matches_the_source(source: Source, targets: dict[str, Target],
-                                                                tag: str) -> None:
+def test_target_has_the_installer_layout_and_matches_the_source(
+    source: Source, targets: dict[str, Target], tag: str
+) -> None:
     target = targets[tag]
     praxis = target.praxis
-    for d in ("specs/review", "specs/approved", "specs/completed", "workspace/design", "workspace/analysis",
-              "workspace/scratch", ".cache/vector_index", "standards/development"):
+    for d in (
+        "specs/review",
+        "specs/approved",
+        "specs/completed",
+        "workspace/design",
+        "workspace/analysis",
+        "workspace/scratch",
+        ".cache/vector_index",
+        "standards/development",
+    ):
         assert (praxis / d).is_dir(), d
     assert (praxis / "standards/.rebuild_index").is_file()
     for path, (data, mode) in release_files(source.path, tag).items():
@@ -213,7 +281,9 @@ def test_target_has_the_installer_layout_and_matches_the_source(source: Source, 
     assert not (praxis / "mcp_server/.cursor").exists()
     assert (praxis / "mcp_server/.agent-os").is_dir()  # the installer does not ignore it
     assert (praxis / "usage").is_dir() == release(tag).has_usage
-    assert not any((praxis / p).exists() for p in ("docs", "installation", "tests", "README.md", "universal"))
+    assert not any(
+        (praxis / p).exists() for p in ("docs", "installation", "tests", "README.md", "universal")
+    )
     mcp = json.loads((target.project / ".cursor/mcp.json").read_text())
     (server,) = mcp["mcpServers"].values()
     assert server["command"] == "${workspaceFolder}/.praxis-os/venv/bin/python"
@@ -224,8 +294,9 @@ def test_target_has_the_installer_layout_and_matches_the_source(source: Source, 
         assert not repo.is_dirty(untracked_files=True)
 
 
-def test_edits_create_a_true_conflict_with_the_next_release(source: Source, targets: dict[str, Target],
-                                                             tmp_path: Path) -> None:
+def test_edits_create_a_true_conflict_with_the_next_release(
+    source: Source, targets: dict[str, Target], tmp_path: Path
+) -> None:
     target = targets["v1.5.0"]
     kinds = sorted(target.user_edits.values())
     assert kinds == ["delete", "edit", "edit", "edit-conflict", "hotfix"]
@@ -233,11 +304,16 @@ def test_edits_create_a_true_conflict_with_the_next_release(source: Source, targ
     for path, kind in target.user_edits.items():
         if kind not in ("edit", "edit-conflict"):
             continue
-        files = {"local": (target.praxis / path).read_bytes(), "base": base[path][0], "up": upstream[path][0]}
+        files = {
+            "local": (target.praxis / path).read_bytes(),
+            "base": base[path][0],
+            "up": upstream[path][0],
+        }
         for name, data in files.items():
             (tmp_path / name).write_bytes(data)
-        rc = subprocess.run(["git", "merge-file", "-p", "local", "base", "up"], cwd=tmp_path,
-                            capture_output=True).returncode
+        rc = subprocess.run(
+            ["git", "merge-file", "-p", "local", "base", "up"], cwd=tmp_path, capture_output=True
+        ).returncode
         assert (rc > 0) == (kind == "edit-conflict"), (path, kind)
     assert "HOTFIX" in (target.praxis / "mcp_server/rag_engine.py").read_text()
 
@@ -246,18 +322,26 @@ def test_newest_target_cannot_have_a_conflict(targets: dict[str, Target]) -> Non
     assert "edit-conflict" not in targets["v1.6.0"].user_edits.values()
 
 
-def test_user_files_exist_and_were_never_shipped_upstream(source: Source, targets: dict[str, Target]) -> None:
+def test_user_files_exist_and_were_never_shipped_upstream(
+    source: Source, targets: dict[str, Target]
+) -> None:
     target = targets["v1.5.0"]
     shipped = set().union(*(release_files(source.path, t) for t in TAGS))
-    assert {"workflows/.temp-team-flow-definition.yaml", "standards/validation/release-checklist.md",
-            "standards/universal/testing/team-test-conventions.md", "workspace/scratch/whiteboard.png",
-            "specs/review/2025-11-02-naïve-cache/notes-résumé.md", "config.json"} <= set(target.user_files)
+    assert {
+        "workflows/.temp-team-flow-definition.yaml",
+        "standards/validation/release-checklist.md",
+        "standards/universal/testing/team-test-conventions.md",
+        "workspace/scratch/whiteboard.png",
+        "specs/review/2025-11-02-naïve-cache/notes-résumé.md",
+        "config.json",
+    } <= set(target.user_files)
     assert any(p.startswith("workflows/my_team_flow_v1/") for p in target.user_files)
     for path in target.user_files:
         assert (target.praxis / path).is_file() and path not in shipped
 
 
 # ---- stand-in server -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("tag", TAGS)
 def test_official_sdk_client_sees_the_release_tools(targets: dict[str, Target], tag: str) -> None:
@@ -281,8 +365,17 @@ def test_server_runs_from_the_install_venv_and_owns_its_state_file(venv_target: 
         state_path = venv_target.praxis / ".mcp_server_state.json"
         state = json.loads(state_path.read_text())
         assert state["pid"] == proc.pid and state["port"] is None and state["transport"] == "stdio"
-        assert set(state) == {"version", "transport", "port", "host", "path", "url", "pid", "started_at",
-                              "project"}
+        assert set(state) == {
+            "version",
+            "transport",
+            "port",
+            "host",
+            "path",
+            "url",
+            "pid",
+            "started_at",
+            "project",
+        }
         assert stat.S_IMODE(state_path.stat().st_mode) == 0o600
         workflows = client.call("aos_workflow", {"action": "list_workflows"})
         assert "my_team_flow_v1" in {w["directory"] for w in workflows["workflows"]}
@@ -304,7 +397,9 @@ def test_protocol_errors_and_version_negotiation(targets: dict[str, Target]) -> 
         assert client.request("tools/call", {"name": "nope"})["error"]["code"] == -32602
         bad = client.request("tools/call", {"name": "search_standards", "arguments": {"nope": 1}})
         assert bad["error"]["code"] == -32602
-        failed = client.request("tools/call", {"name": "pos_workflow", "arguments": {"action": "explode"}})
+        failed = client.request(
+            "tools/call", {"name": "pos_workflow", "arguments": {"action": "explode"}}
+        )
         assert failed["result"]["isError"] is True
         assert client.call("pos_browser", {"action": "navigate"})["status"] == "unavailable"
     finally:
@@ -319,7 +414,9 @@ def test_transport_is_required_from_1_6_only(targets: dict[str, Target]) -> None
     assert old.returncode == 0, old.stderr
 
 
-def test_server_exits_1_when_fakedep_does_not_match(targets: dict[str, Target], tmp_path: Path) -> None:
+def test_server_exits_1_when_fakedep_does_not_match(
+    targets: dict[str, Target], tmp_path: Path
+) -> None:
     wheels = build_fakedep_wheels(tmp_path)
     target = targets["v1.6.0"]
     env = {"PYTHONPATH": f"{target.praxis}{os.pathsep}{wheels['1.0']}"}
@@ -363,7 +460,12 @@ def test_drop_tool_hides_one_tool(targets: dict[str, Target]) -> None:
     client = StdioClient(proc)
     try:
         client.initialize()
-        assert client.tool_names() == ["current_date", "get_server_info", "pos_browser", "pos_workflow"]
+        assert client.tool_names() == [
+            "current_date",
+            "get_server_info",
+            "pos_browser",
+            "pos_workflow",
+        ]
     finally:
         proc.kill()
         proc.wait()
@@ -415,12 +517,20 @@ def test_enabled_tool_groups_and_missing_standards_dir(targets: dict[str, Target
         config_path.write_bytes(original)
 
 
-def test_base_path_comes_from_agent_os_base_path(targets: dict[str, Target], tmp_path: Path) -> None:
+def test_base_path_comes_from_agent_os_base_path(
+    targets: dict[str, Target], tmp_path: Path
+) -> None:
     target = targets["v1.6.0"]
     argv, extra = server_command(target)
     env = {**os.environ, **extra, "AGENT_OS_BASE_PATH": str(target.project)}
-    result = subprocess.run([*argv], cwd=tmp_path, env=env, capture_output=True, timeout=30,
-                            input=b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n')
+    result = subprocess.run(
+        [*argv],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        timeout=30,
+        input=b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n',
+    )
     assert result.returncode == 0 and json.loads(result.stdout)["result"] == {}
 
 
@@ -433,7 +543,9 @@ def test_dual_transport_also_serves_http(targets: dict[str, Target]) -> None:
         state = json.loads((target.praxis / ".mcp_server_state.json").read_text())
         assert state["transport"] == "dual" and 4242 <= state["port"] <= 5242
         body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}).encode()
-        req = urllib.request.Request(state["url"], data=body, headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            state["url"], data=body, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             assert len(json.loads(resp.read())["result"]["tools"]) == 5
     finally:
@@ -444,11 +556,16 @@ def test_dual_transport_also_serves_http(targets: dict[str, Target]) -> None:
 
 # ---- demo ------------------------------------------------------------------------------------
 
+
 def test_demo_is_a_customised_v1_5_install_with_a_working_venv(tmp_path: Path) -> None:
     demo = make_demo(tmp_path, scale=0.3)
     assert demo.source.tags == list(TAGS) and demo.target.version == "v1.5.0"
     assert "edit-conflict" in demo.target.user_edits.values()
-    out = subprocess.run([str(venv_python(demo.target.praxis)), "-c", "import fakedep; print(fakedep.__version__)"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(venv_python(demo.target.praxis)), "-c", "import fakedep; print(fakedep.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "1.0"
     assert len(RELEASES) == 4 and sys.version_info >= (3, 10)

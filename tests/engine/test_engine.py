@@ -1,4 +1,5 @@
 """The engine: phase order, state saved after every step, rollback on failure, resume, lock."""
+
 from __future__ import annotations
 
 import importlib
@@ -89,22 +90,36 @@ def test_killed_process_is_resumed_by_a_new_process(fake):
     cmd = [sys.executable, "-m", "praxis_upgrade"]
     killed = subprocess.run(
         [*cmd, "run", "--source", str(source), "--target", str(project)],
-        env=subprocess_env(site, FAKEPLUGIN_EXIT_AT="server.code"), capture_output=True, text=True,
+        env=subprocess_env(site, FAKEPLUGIN_EXIT_AT="server.code"),
+        capture_output=True,
+        text=True,
         stdin=subprocess.DEVNULL,
     )
     assert killed.returncode == 9
-    status = subprocess.run([*cmd, "status", "--json", "--target", str(project)],
-                            env=subprocess_env(site), capture_output=True, text=True)
+    status = subprocess.run(
+        [*cmd, "status", "--json", "--target", str(project)],
+        env=subprocess_env(site),
+        capture_output=True,
+        text=True,
+    )
     info = json.loads(status.stdout)
     assert info["lock"] is None
     assert len(info["interrupted"]) == 1
     # a new run refuses while a session is interrupted
-    again = subprocess.run([*cmd, "run", "--source", str(source), "--target", str(project)],
-                           env=subprocess_env(site), capture_output=True, text=True)
+    again = subprocess.run(
+        [*cmd, "run", "--source", str(source), "--target", str(project)],
+        env=subprocess_env(site),
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 1
     assert "resume" in again.stderr and "rollback" in again.stderr
-    resumed = subprocess.run([*cmd, "resume", "--target", str(project), "--json"],
-                             env=subprocess_env(site), capture_output=True, text=True)
+    resumed = subprocess.run(
+        [*cmd, "resume", "--target", str(project), "--json"],
+        env=subprocess_env(site),
+        capture_output=True,
+        text=True,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["session"]["status"] == "completed"
     log = calls(project)
@@ -113,18 +128,26 @@ def test_killed_process_is_resumed_by_a_new_process(fake):
     done_after = [c["step"] for c in log if c["pid"] != first_pid]
     assert done_before_kill == STEP_NAMES[: STEP_NAMES.index("server.code") + 1]
     # the interrupted step runs again (steps are idempotent), earlier ones do not
-    assert done_after == STEP_NAMES[STEP_NAMES.index("server.code"):]
+    assert done_after == STEP_NAMES[STEP_NAMES.index("server.code") :]
     assert (project / ".praxis-os" / "standards" / "b.md").read_text() == "upgraded b\n"
 
 
 def test_second_process_is_refused_while_the_lock_is_held(fake):
     project, source, pm, _ = fake
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys; from pathlib import Path; from praxis_upgrade.engine.lock import UpgradeLock;"
-         "l = UpgradeLock(Path(sys.argv[1])); l.acquire('20260101-000000-abcdef'); print('held', flush=True);"
-         "sys.stdin.read()", str(project / ".praxis-os")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; "
+            "from praxis_upgrade.engine.lock import UpgradeLock;"
+            "l = UpgradeLock(Path(sys.argv[1])); l.acquire('20260101-000000-abcdef'); "
+            "print('held', flush=True);"
+            "sys.stdin.read()",
+            str(project / ".praxis-os"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -139,11 +162,14 @@ def test_second_process_is_refused_while_the_lock_is_held(fake):
     assert engine.run_upgrade(project, source_path=source, pm=pm).status == "completed"
 
 
-def test_rollback_of_an_interrupted_session(fake, monkeypatch):
+def test_rollback_of_an_interrupted_session(fake):
     project, source, pm, site = fake
     cmd = [sys.executable, "-m", "praxis_upgrade"]
-    subprocess.run([*cmd, "run", "--source", str(source), "--target", str(project)],
-                   env=subprocess_env(site, FAKEPLUGIN_EXIT_AT="server.restart"), capture_output=True)
+    subprocess.run(
+        [*cmd, "run", "--source", str(source), "--target", str(project)],
+        env=subprocess_env(site, FAKEPLUGIN_EXIT_AT="server.restart"),
+        capture_output=True,
+    )
     session = engine.rollback_upgrade(project, pm=pm)
     assert session.status == "rolled_back"
     assert (project / ".praxis-os" / "standards" / "a.md").read_text() == "original a\n"

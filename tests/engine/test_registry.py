@@ -1,4 +1,5 @@
 """The project registry: where it lives, what it remembers, and how it fails."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ def test_registry_lives_under_the_override_dir(home: Path) -> None:
     assert store.registry_file() == home / "projects.json"
 
 
-def test_without_override_the_registry_is_in_the_user_config_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_override_the_registry_is_in_the_user_config_dir(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv(store.HOME_ENV)
     config = Path(os.environ["XDG_CONFIG_HOME"])
     assert store.registry_file() == config / "praxis-upgrade" / "projects.json"
@@ -37,10 +40,16 @@ def test_missing_file_is_an_empty_registry() -> None:
 
 
 def test_register_records_source_mode_and_interpreter(tmp_path: Path) -> None:
-    entry = registry.register(tmp_path / "proj", tmp_path / "src", "auto", python="/opt/py/bin/python")
+    entry = registry.register(
+        tmp_path / "proj", tmp_path / "src", "auto", python="/opt/py/bin/python"
+    )
     loaded = registry.load().projects[registry.key(tmp_path / "proj")]
     assert loaded == entry
-    assert (loaded.source, loaded.mode, loaded.python) == (registry.key(tmp_path / "src"), "auto", "/opt/py/bin/python")
+    assert (loaded.source, loaded.mode, loaded.python) == (
+        registry.key(tmp_path / "src"),
+        "auto",
+        "/opt/py/bin/python",
+    )
     assert loaded.target.endswith("/proj/.praxis-os")
 
 
@@ -98,8 +107,12 @@ def test_notices_for_unregistered_projects_are_ignored(tmp_path: Path) -> None:
     assert registry.load().projects == {}
 
 
-@pytest.mark.parametrize("content", ["{not json", "[]", '{"projects": []}', '{"projects": {"x": 1}}'])
-def test_corrupt_file_raises_state_error_with_hint_and_is_left_alone(home: Path, content: str) -> None:
+@pytest.mark.parametrize(
+    "content", ["{not json", "[]", '{"projects": []}', '{"projects": {"x": 1}}']
+)
+def test_corrupt_file_raises_state_error_with_hint_and_is_left_alone(
+    home: Path, content: str
+) -> None:
     home.mkdir()
     (home / "projects.json").write_text(content)
     with pytest.raises(StateError) as err:

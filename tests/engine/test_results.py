@@ -1,4 +1,5 @@
-"""Typed step results: saved as JSON, read back typed, extra keys kept, collect steps keep shapes."""
+"""Typed step results: saved as JSON, read back typed, extra keys kept, collect shapes kept."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,9 @@ from praxis_upgrade.engine.run import _collected
 
 
 def test_a_typed_result_round_trips_through_the_session_json() -> None:
-    saved = json.loads(json.dumps(as_json(BackupResult(id="2026-01-01-000000", path="/b", paths=3))))
+    saved = json.loads(
+        json.dumps(as_json(BackupResult(id="2026-01-01-000000", path="/b", paths=3)))
+    )
     assert saved == {"id": "2026-01-01-000000", "path": "/b", "paths": 3}
     assert BackupResult.from_json(saved) == BackupResult(id="2026-01-01-000000", path="/b", paths=3)
 
@@ -25,7 +28,9 @@ def test_keys_a_plugin_adds_are_kept_and_written_back() -> None:
 def test_collect_steps_keep_each_hooks_shape() -> None:
     # cleanup hooks return one dict each (it used to be saved as the list of its keys);
     # validation and pre-flight hooks return lists, whose items are gathered
-    cleanup = _collected([CleanupResult(baseline="v1.6.0", pruned_backups=["x"]), None, {"mine": True}])
+    cleanup = _collected(
+        [CleanupResult(baseline="v1.6.0", pruned_backups=["x"]), None, {"mine": True}]
+    )
     assert cleanup == [{"baseline": "v1.6.0", "pruned_backups": ["x"]}, {"mine": True}]
     assert _collected([["a problem"], [], None, ["another"]]) == ["a problem", "another"]
 

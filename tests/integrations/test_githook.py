@@ -1,4 +1,5 @@
 """The post-merge hook, driven by real `git pull` / `git merge` with no stdin and no terminal."""
+
 from __future__ import annotations
 
 import json
@@ -23,16 +24,26 @@ with open(out, "a") as f:
     f.write("start " + sys.argv[sys.argv.index("--target") + 1] + "\\n")
 time.sleep(float(os.environ.get("WORKER_SLEEP", "0")))
 with open(out, "a") as f:
-    f.write("end " + json.dumps({"argv": sys.argv[1:], "git_env": sorted(k for k in os.environ if k.startswith("GIT_"))}) + "\\n")
+    git_env = sorted(k for k in os.environ if k.startswith("GIT_"))
+    f.write("end " + json.dumps({"argv": sys.argv[1:], "git_env": git_env}) + "\\n")
 sys.exit(int(os.environ.get("WORKER_EXIT", "0")))
 """
 
 
-def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def git(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run git the way a user's non-interactive `git pull` runs: stdin closed, no terminal."""
     return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-        text=True, timeout=60, start_new_session=True, check=False,
+        ["git", *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+        check=False,
     )
 
 
@@ -57,8 +68,16 @@ def upstream(tmp_path: Path) -> Path:
     repo = tmp_path / "upstream"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    commit(repo, {"universal/standards/a.md": "a\n", "mcp_server/server.py": "x = 1\n",
-                  "scripts/s.sh": "echo\n", "docs/index.md": "docs\n"}, "v1")
+    commit(
+        repo,
+        {
+            "universal/standards/a.md": "a\n",
+            "mcp_server/server.py": "x = 1\n",
+            "scripts/s.sh": "echo\n",
+            "docs/index.md": "docs\n",
+        },
+        "v1",
+    )
     return repo
 
 
@@ -79,8 +98,10 @@ def hook_path(clone: Path) -> Path:
 
 
 def notice(project: Path) -> str:
-    return (f"prAxIs OS update available for {registry.key(project)}: "
-            f"run `praxis-upgrade run --target {registry.key(project)}/.praxis-os`")
+    return (
+        f"prAxIs OS update available for {registry.key(project)}: "
+        f"run `praxis-upgrade run --target {registry.key(project)}/.praxis-os`"
+    )
 
 
 def test_shipped_script_is_the_packaged_template_and_valid_sh(repo_root: Path) -> None:
@@ -88,7 +109,10 @@ def test_shipped_script_is_the_packaged_template_and_valid_sh(repo_root: Path) -
     assert shipped == (repo_root / "src/praxis_upgrade/resources/post-merge").read_bytes()
     assert githook.ID_LINE in shipped.decode().splitlines()
     assert os.access(repo_root / "hooks/post-merge", os.X_OK)
-    assert subprocess.run(["sh", "-n", str(repo_root / "hooks/post-merge")], check=False).returncode == 0
+    assert (
+        subprocess.run(["sh", "-n", str(repo_root / "hooks/post-merge")], check=False).returncode
+        == 0
+    )
 
 
 def test_install_writes_an_executable_hook_with_the_interpreter(clone: Path, project: Path) -> None:
@@ -100,13 +124,17 @@ def test_install_writes_an_executable_hook_with_the_interpreter(clone: Path, pro
     assert [p.project for p in registry.projects_for_source(clone)] == [registry.key(project)]
 
 
-def test_notify_prints_one_line_after_a_pull_that_changed_universal(upstream: Path, clone: Path, project: Path) -> None:
+def test_notify_prints_one_line_after_a_pull_that_changed_universal(
+    upstream: Path, clone: Path, project: Path
+) -> None:
     githook.install(clone, [project])
     commit(upstream, {"universal/standards/a.md": "a2\n"})
     result = git(clone, "pull", "-q", "--ff-only")
     assert result.returncode == 0, result.stderr
     assert notice(project) in result.stdout + result.stderr
-    assert [n["source_rev"] for n in registry.notices(project)] == [git(clone, "rev-parse", "HEAD").stdout.strip()]
+    assert [n["source_rev"] for n in registry.notices(project)] == [
+        git(clone, "rev-parse", "HEAD").stdout.strip()
+    ]
 
 
 def test_nothing_happens_when_only_docs_changed(upstream: Path, clone: Path, project: Path) -> None:
@@ -118,7 +146,9 @@ def test_nothing_happens_when_only_docs_changed(upstream: Path, clone: Path, pro
     assert registry.notices(project) == []
 
 
-def test_a_real_merge_commit_changing_scripts_notifies(upstream: Path, clone: Path, project: Path) -> None:
+def test_a_real_merge_commit_changing_scripts_notifies(
+    upstream: Path, clone: Path, project: Path
+) -> None:
     githook.install(clone, [project])
     commit(upstream, {"scripts/s.sh": "echo 2\n"})
     commit(clone, {"local.txt": "mine\n"}, "local work")
@@ -128,7 +158,9 @@ def test_a_real_merge_commit_changing_scripts_notifies(upstream: Path, clone: Pa
     assert notice(project) in result.stdout + result.stderr
 
 
-def test_git_exits_0_when_the_python_side_fails(upstream: Path, clone: Path, project: Path, home: Path) -> None:
+def test_git_exits_0_when_the_python_side_fails(
+    upstream: Path, clone: Path, project: Path, home: Path
+) -> None:
     githook.install(clone, [project])
     (home / "projects.json").write_text("{corrupt")
     commit(upstream, {"universal/standards/a.md": "a2\n"})
@@ -137,10 +169,15 @@ def test_git_exits_0_when_the_python_side_fails(upstream: Path, clone: Path, pro
     assert "projects.json" in result.stderr and "the post-merge check failed" in result.stderr
 
 
-def test_git_exits_0_and_hints_when_no_interpreter_is_left(upstream: Path, clone: Path, project: Path) -> None:
+def test_git_exits_0_and_hints_when_no_interpreter_is_left(
+    upstream: Path, clone: Path, project: Path
+) -> None:
     githook.install(clone, [project], python=str(clone / "gone" / "python"))
     commit(upstream, {"universal/standards/a.md": "a2\n"})
-    env = {**os.environ, "PATH": os.pathsep.join(str(Path(p).parent) for p in ("/usr/bin/git", "/bin/sh"))}
+    env = {
+        **os.environ,
+        "PATH": os.pathsep.join(str(Path(p).parent) for p in ("/usr/bin/git", "/bin/sh")),
+    }
     result = git(clone, "pull", "-q", "--ff-only", env=env)
     assert result.returncode == 0
     assert "praxis-upgrade: not found" in result.stderr and "hook install" in result.stderr
@@ -160,8 +197,9 @@ def test_falls_back_to_praxis_upgrade_on_path_when_the_interpreter_is_gone(
     assert notice(project) in result.stdout + result.stderr
 
 
-def test_foreign_hook_is_kept_as_legacy_still_runs_and_is_restored(upstream: Path, clone: Path, project: Path,
-                                                                    tmp_path: Path) -> None:
+def test_foreign_hook_is_kept_as_legacy_still_runs_and_is_restored(
+    upstream: Path, clone: Path, project: Path, tmp_path: Path
+) -> None:
     marker = tmp_path / "legacy-ran"
     foreign = f"#!/bin/sh\necho legacy >> {marker}\nexit 3\n"
     hook_path(clone).write_text(foreign)
@@ -182,7 +220,10 @@ def test_foreign_hook_is_kept_as_legacy_still_runs_and_is_restored(upstream: Pat
 
 def test_installing_twice_changes_nothing(clone: Path, project: Path, home: Path) -> None:
     githook.install(clone, [project])
-    hook_before, registry_before = hook_path(clone).read_bytes(), (home / "projects.json").read_bytes()
+    hook_before, registry_before = (
+        hook_path(clone).read_bytes(),
+        (home / "projects.json").read_bytes(),
+    )
     again = githook.install(clone, [project])
     assert not again.changed and again.legacy is None
     assert hook_path(clone).read_bytes() == hook_before
@@ -200,7 +241,9 @@ def test_core_hooks_path_is_respected(upstream: Path, clone: Path, project: Path
     assert notice(project) in result.stdout + result.stderr
 
 
-def test_uninstall_of_one_project_keeps_the_hook_for_the_others(clone: Path, project: Path, tmp_path: Path) -> None:
+def test_uninstall_of_one_project_keeps_the_hook_for_the_others(
+    clone: Path, project: Path, tmp_path: Path
+) -> None:
     other = tmp_path / "other"
     (other / ".praxis-os").mkdir(parents=True)
     githook.install(clone, [project, other])
@@ -241,9 +284,16 @@ def test_auto_mode_returns_promptly_and_upgrades_in_the_background_one_at_a_time
     _wait_for(lambda: all(registry.auto_runs(p) for p in (project, other)))
     lines = out.read_text().splitlines()
     assert [line.split()[0] for line in lines] == ["start", "end", "start", "end"]
-    assert [line.split()[1] for line in lines[::2]] == [f"{registry.key(p)}/.praxis-os" for p in (other, project)]
+    assert [line.split()[1] for line in lines[::2]] == [
+        f"{registry.key(p)}/.praxis-os" for p in (other, project)
+    ]
     first = json.loads(lines[1].split(" ", 1)[1])
-    assert first["argv"][-4:] == ["--target", f"{registry.key(other)}/.praxis-os", "--source", registry.key(clone)]
+    assert first["argv"][-4:] == [
+        "--target",
+        f"{registry.key(other)}/.praxis-os",
+        "--source",
+        registry.key(clone),
+    ]
     assert not {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"} & set(first["git_env"])
     run = registry.auto_runs(project)[0]
     assert run["exit_code"] == 4 and Path(run["log"]).is_file()
@@ -258,27 +308,54 @@ def test_auto_command_defaults_to_a_non_interactive_json_run(clone: Path, projec
 
 
 def test_clean_env_drops_repo_variables_but_keeps_config_and_identity() -> None:
-    env = githook.clean_env({"GIT_DIR": "x", "GIT_INDEX_FILE": "i", "GIT_WORK_TREE": "w", "GIT_PREFIX": "p",
-                             "GIT_CONFIG_GLOBAL": "g", "GIT_AUTHOR_NAME": "a", "PATH": "/bin"})
+    env = githook.clean_env(
+        {
+            "GIT_DIR": "x",
+            "GIT_INDEX_FILE": "i",
+            "GIT_WORK_TREE": "w",
+            "GIT_PREFIX": "p",
+            "GIT_CONFIG_GLOBAL": "g",
+            "GIT_AUTHOR_NAME": "a",
+            "PATH": "/bin",
+        }
+    )
     assert env == {"GIT_CONFIG_GLOBAL": "g", "GIT_AUTHOR_NAME": "a", "PATH": "/bin"}
 
 
-def test_cli_install_reports_and_refuses_bad_paths(clone: Path, project: Path, tmp_path: Path) -> None:
+def test_cli_install_reports_and_refuses_bad_paths(
+    clone: Path, project: Path, tmp_path: Path
+) -> None:
     runner = CliRunner()
-    ok = runner.invoke(hook_group, ["install", "--source", str(clone), "--project", str(project)],
-                       catch_exceptions=False)
+    ok = runner.invoke(
+        hook_group,
+        ["install", "--source", str(clone), "--project", str(project)],
+        catch_exceptions=False,
+    )
     assert ok.exit_code == 0, ok.output
-    assert "post-merge hook installed" in ok.output and f"registered {registry.key(project)} (notify)" in ok.output
-    again = runner.invoke(hook_group, ["install", "--source", str(clone), "--project", str(project / ".praxis-os")])
+    assert (
+        "post-merge hook installed" in ok.output
+        and f"registered {registry.key(project)} (notify)" in ok.output
+    )
+    again = runner.invoke(
+        hook_group, ["install", "--source", str(clone), "--project", str(project / ".praxis-os")]
+    )
     assert again.exit_code == 0 and "already up to date" in again.output
     (tmp_path / "plain").mkdir()
-    bad_project = runner.invoke(hook_group, ["install", "--source", str(clone), "--project", str(tmp_path / "plain")])
-    assert bad_project.exit_code == 1 and "no .praxis-os/" in bad_project.stderr and "hint:" in bad_project.stderr
-    bad_source = runner.invoke(hook_group, ["install", "--source", str(tmp_path / "plain"), "--project", str(project)])
+    bad_project = runner.invoke(
+        hook_group, ["install", "--source", str(clone), "--project", str(tmp_path / "plain")]
+    )
+    assert (
+        bad_project.exit_code == 1
+        and "no .praxis-os/" in bad_project.stderr
+        and "hint:" in bad_project.stderr
+    )
+    bad_source = runner.invoke(
+        hook_group, ["install", "--source", str(tmp_path / "plain"), "--project", str(project)]
+    )
     assert bad_source.exit_code == 1 and "not a git clone" in bad_source.stderr
 
 
-def test_cli_list_shows_notices(upstream: Path, clone: Path, project: Path) -> None:
+def test_cli_list_shows_notices(clone: Path, project: Path) -> None:
     githook.install(clone, [project])
     registry.record_notice(project, "0123456789abcdef")
     result = CliRunner().invoke(hook_group, ["list"], catch_exceptions=False)
@@ -289,15 +366,26 @@ def test_cli_list_shows_notices(upstream: Path, clone: Path, project: Path) -> N
 
 def test_main_cli_offers_hook_and_vscode_commands() -> None:
     for group in ("hook", "vscode"):
-        result = subprocess.run([sys.executable, "-m", "praxis_upgrade", group, "--help"],
-                                stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "praxis_upgrade", group, "--help"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         assert "install" in result.stdout and "uninstall" in result.stdout
 
 
 def test_rendered_interpreter_path_survives_spaces_and_quotes() -> None:
     python = "/opt/it's my py/bin/python"
-    line = next(ln for ln in githook.render(python).splitlines() if ln.startswith("PRAXIS_UPGRADE_PYTHON="))
-    shown = subprocess.run(["sh", "-c", f'{line}\nprintf %s "$PRAXIS_UPGRADE_PYTHON"'],
-                           capture_output=True, text=True, check=True).stdout
+    line = next(
+        ln for ln in githook.render(python).splitlines() if ln.startswith("PRAXIS_UPGRADE_PYTHON=")
+    )
+    shown = subprocess.run(
+        ["sh", "-c", f'{line}\nprintf %s "$PRAXIS_UPGRADE_PYTHON"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert shown == python

@@ -1,4 +1,5 @@
 """The JSONC parser and text edits that keep comments and layout."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,12 @@ SAMPLE = """// tasks for this repo
 def test_parses_comments_and_trailing_commas_but_not_inside_strings() -> None:
     doc = jsonc.parse(SAMPLE)
     assert doc.has_comments
-    assert doc.data["tasks"][0]["args"] == ["a,b", "//not a comment", "/* nor this */", 'quote " // still string']
+    assert doc.data["tasks"][0]["args"] == [
+        "a,b",
+        "//not a comment",
+        "/* nor this */",
+        'quote " // still string',
+    ]
     assert [t["label"] for t in doc.data["tasks"]] == ["build", "test"]
     assert doc.data["inputs"] == []
 

@@ -1,4 +1,5 @@
 """`praxis-upgrade mcp`: an assistant drives an upgrade through a real MCP client over stdio."""
+
 from __future__ import annotations
 
 import contextlib
@@ -16,14 +17,22 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from kits.fakeplugin import calls, install_plugin_dist, make_fake_install, subprocess_env
 
 Call = Callable[..., Awaitable[dict[str, Any]]]
-TOOLS = {"start_upgrade", "get_upgrade_state", "get_current_phase", "resume_upgrade", "rollback_upgrade",
-         "list_sessions"}
+TOOLS = {
+    "start_upgrade",
+    "get_upgrade_state",
+    "get_current_phase",
+    "resume_upgrade",
+    "rollback_upgrade",
+    "list_sessions",
+}
 
 
 @contextlib.asynccontextmanager
 async def assistant(env: dict[str, str]) -> AsyncIterator[Call]:
     """A real MCP client on `praxis-upgrade mcp`, as an IDE runs it; yields call(tool, **args)."""
-    params = StdioServerParameters(command=sys.executable, args=["-m", "praxis_upgrade", "mcp"], env=env)
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "praxis_upgrade", "mcp"], env=env
+    )
     async with stdio_client(params) as (read, write), ClientSession(read, write) as client:
         await client.initialize()
         assert {t.name for t in (await client.list_tools()).tools} == TOOLS
@@ -36,7 +45,9 @@ async def assistant(env: dict[str, str]) -> AsyncIterator[Call]:
         yield call
 
 
-async def poll(call: Call, project: str, sid: str, *, until: Callable[[str], bool]) -> dict[str, Any]:
+async def poll(
+    call: Call, project: str, sid: str, *, until: Callable[[str], bool]
+) -> dict[str, Any]:
     with anyio.fail_after(30):
         while True:
             state = await call("get_upgrade_state", target=project, session_id=sid)
@@ -56,7 +67,9 @@ def test_assistant_starts_an_upgrade_and_reads_its_state_back(tmp_path):
             started = await call("start_upgrade", target=project, source=source)
             assert started["ok"], started
             sid = started["session_id"]
-            state = await poll(call, project, sid, until=lambda s: s in ("completed", "failed", "rolled_back"))
+            state = await poll(
+                call, project, sid, until=lambda s: s in ("completed", "failed", "rolled_back")
+            )
             phase = await call("get_current_phase", target=project, session_id=sid)
             listed = await call("list_sessions", target=project)
             return {"started": started, "state": state, "phase": phase, "listed": listed}
@@ -75,7 +88,9 @@ def test_upgrade_survives_the_mcp_server_going_away(tmp_path):
 
     async def start_and_leave() -> str:
         async with assistant(subprocess_env(site, FAKEPLUGIN_SLOW_AT="content")) as call:
-            return (await call("start_upgrade", target=str(project), source=str(source)))["session_id"]
+            return (await call("start_upgrade", target=str(project), source=str(source)))[
+                "session_id"
+            ]
 
     sid = anyio.run(start_and_leave)  # the server process is gone after this
     store = project / ".praxis-os" / ".cache" / "state" / "praxis-upgrade" / f"{sid}.json"

@@ -1,4 +1,5 @@
 """`run --all`: every registered project from its own source; one failure does not stop the rest."""
+
 from __future__ import annotations
 
 import json
@@ -22,12 +23,19 @@ def test_all_registered_projects_are_upgraded_and_a_failure_is_contained(tmp_pat
     for name in ("alpha", "beta", "gamma"):
         project, source = make_fake_install(tmp_path / name)
         projects.append(project)
-        code = ("from praxis_upgrade.engine import registry; import sys; "
-                "registry.register(sys.argv[1], sys.argv[2], 'notify')")
+        code = (
+            "from praxis_upgrade.engine import registry; import sys; "
+            "registry.register(sys.argv[1], sys.argv[2], 'notify')"
+        )
         subprocess.run([sys.executable, "-c", code, str(project), str(source)], env=env, check=True)
     (projects[1] / ".praxis-os" / "fail-at").write_text("content")
-    out = subprocess.run([sys.executable, "-m", "praxis_upgrade", "run", "--all", "--json"], env=env,
-                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    out = subprocess.run(
+        [sys.executable, "-m", "praxis_upgrade", "run", "--all", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert out.returncode == 4, out.stderr
     rows = {r["project"]: r for r in json.loads(out.stdout)["projects"]}
     assert rows[str(projects[0])]["result"] == "upgraded"
@@ -35,7 +43,12 @@ def test_all_registered_projects_are_upgraded_and_a_failure_is_contained(tmp_pat
     assert rows[str(projects[2])]["result"] == "upgraded"
     assert (projects[2] / ".praxis-os" / "standards" / "a.md").read_text() == "upgraded a\n"
     assert (projects[1] / ".praxis-os" / "standards" / "a.md").read_text() == "original a\n"
-    table = subprocess.run([sys.executable, "-m", "praxis_upgrade", "run", "--all"], env=env,
-                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    table = subprocess.run(
+        [sys.executable, "-m", "praxis_upgrade", "run", "--all"],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert "project" in table.stdout and "from -> to" in table.stdout
     assert table.stdout.count("upgraded") == 2

@@ -1,4 +1,5 @@
 """VS Code tasks: the shipped file, and merging it into a project's .vscode/tasks.json."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,10 @@ LABELS = [
     "Roll back prAxIs OS upgrade",
     "prAxIs OS upgrade status",
 ]
-CONFLICT_LINE = ".praxis-os/standards/universal/testing/x.md:1: conflict: kept your version; upstream saved beside it"
+CONFLICT_LINE = (
+    ".praxis-os/standards/universal/testing/x.md:1: conflict: "
+    "kept your version; upstream saved beside it"
+)
 
 USER_FILE = """// my tasks
 {
@@ -81,7 +85,9 @@ def test_inputs_offer_source_prompt_and_conflict_policies(shipped_file: dict) ->
     upgrade = shipped_file["tasks"][0]
     assert upgrade["command"] == "praxis-upgrade"
     assert upgrade["args"][:1] == ["run"]
-    assert {"--source", "${input:praxisSource}", "--conflicts", "${input:praxisConflicts}"} <= set(upgrade["args"])
+    assert {"--source", "${input:praxisSource}", "--conflicts", "${input:praxisConflicts}"} <= set(
+        upgrade["args"]
+    )
     assert "--dry-run" in shipped_file["tasks"][1]["args"]
     assert [t["args"][0] for t in shipped_file["tasks"][2:]] == ["resume", "rollback", "status"]
 
@@ -113,7 +119,12 @@ def test_merge_keeps_comments_trailing_commas_user_tasks_inputs_and_keys(project
     change = vscode.install(project)
     text = vscode.tasks_path(project).read_text()
     assert change.added == LABELS and not change.comments_dropped
-    for kept in ("// my tasks", "/* the build */", "// trailing comma next", '"description": "x",}'):
+    for kept in (
+        "// my tasks",
+        "/* the build */",
+        "// trailing comma next",
+        '"description": "x",}',
+    ):
         assert kept in text
     data = jsonc.loads(text)
     assert [t["label"] for t in data["tasks"]] == ["build", *LABELS]
@@ -142,7 +153,10 @@ def test_a_changed_task_of_ours_is_updated_in_place(project: Path) -> None:
     vscode.tasks_path(project).write_text(json.dumps(data))
     change = vscode.install(project)
     assert change.updated == ["Upgrade prAxIs OS"] and change.added == []
-    assert jsonc.loads(vscode.tasks_path(project).read_text())["tasks"][0]["command"] == "praxis-upgrade"
+    assert (
+        jsonc.loads(vscode.tasks_path(project).read_text())["tasks"][0]["command"]
+        == "praxis-upgrade"
+    )
     assert _labels(project)[-1] == "user"
 
 
@@ -153,7 +167,9 @@ def test_file_without_tasks_key_gets_one(project: Path) -> None:
     assert _labels(project) == LABELS
 
 
-@pytest.mark.parametrize("bad", ['{"tasks": [ {"label": "x"} ', "not json at all", '{"tasks": {}}', "[1, 2]"])
+@pytest.mark.parametrize(
+    "bad", ['{"tasks": [ {"label": "x"} ', "not json at all", '{"tasks": {}}', "[1, 2]"]
+)
 def test_unparseable_file_is_left_untouched_with_a_clear_error(project: Path, bad: str) -> None:
     vscode.tasks_path(project).write_text(bad)
     with pytest.raises(UserError) as err:
@@ -173,10 +189,14 @@ def test_cli_reports_unparseable_file_and_exits_non_zero(project: Path) -> None:
 
 def test_cli_install_then_install_again_says_nothing_to_change(project: Path) -> None:
     runner = CliRunner()
-    first = runner.invoke(vscode_group, ["install", "--project", str(project)], catch_exceptions=False)
+    first = runner.invoke(
+        vscode_group, ["install", "--project", str(project)], catch_exceptions=False
+    )
     assert first.exit_code == 0, first.output
     assert "added task 'Upgrade prAxIs OS'" in first.output
-    second = runner.invoke(vscode_group, ["install", "--project", str(project)], catch_exceptions=False)
+    second = runner.invoke(
+        vscode_group, ["install", "--project", str(project)], catch_exceptions=False
+    )
     assert second.exit_code == 0 and "nothing to change" in second.output
 
 
@@ -202,7 +222,9 @@ def test_rewrite_fallback_says_comments_were_dropped(project: Path) -> None:
     ours = json.dumps(vscode.shipped()["tasks"][0])
     original = '{"tasks": [' + ours + " /* why */ ,], // note\n}"
     vscode.tasks_path(project).write_text(original)
-    result = CliRunner().invoke(vscode_group, ["uninstall", "--project", str(project)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        vscode_group, ["uninstall", "--project", str(project)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert "could not keep the comments" in result.output and "backup" in result.output
     assert json.loads(vscode.tasks_path(project).read_text()) == {"tasks": []}

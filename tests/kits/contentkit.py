@@ -1,4 +1,5 @@
 """Small real praxis-os-like git repos and installs for the content-core tests."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,11 @@ from praxis_upgrade.source.repo import SourceRepo
 from praxis_upgrade.util import fs
 
 BASE_FILES: dict[str, bytes] = {
-    "universal/standards/testing/pyramid.md": b"# Test pyramid\n\nmany unit tests\nsome integration\nfew e2e\n",
-    "universal/standards/ai-assistant/guide.md": b"# Guide\n\n" + b"".join(b"line %d\n" % i for i in range(20)),
+    "universal/standards/testing/pyramid.md": (
+        b"# Test pyramid\n\nmany unit tests\nsome integration\nfew e2e\n"
+    ),
+    "universal/standards/ai-assistant/guide.md": b"# Guide\n\n"
+    + b"".join(b"line %d\n" % i for i in range(20)),
     "universal/standards/installation/gitignore-requirements.md": (
         b"# Gitignore\n\n## TL;DR\n\n```gitignore\n.praxis-os/.cache/   # big\n```\n\n"
         b"## Required Entries\n\n```gitignore\n# prAxIs OS - Ephemeral content (do not commit)\n"
@@ -39,7 +43,9 @@ class Source:
         path.mkdir(parents=True, exist_ok=True)
         self.repo = Repo.init(path, initial_branch="main")
 
-    def commit(self, files: dict[str, bytes | str | None], *, tag: str | None = None, msg: str = "c") -> str:
+    def commit(
+        self, files: dict[str, bytes | str | None], *, tag: str | None = None, msg: str = "c"
+    ) -> str:
         for rel, data in files.items():
             p = self.path / rel
             if data is None:
@@ -100,7 +106,11 @@ def baseline_for(target: Path, source: Path) -> Baseline:
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under `root` with its bytes."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 # -- one file per row of DESIGN.md §3 ---------------------------------------------------------
@@ -125,9 +135,19 @@ ROWS: dict[str, tuple[object, object, str, str]] = {
     "conflict": (edit(TEXT, 1, b"mine"), edit(TEXT, 1, b"up"), "conflict", "merge"),
     "both-changed": (edit(TEXT, 1, b"mine"), edit(TEXT, 10, b"up"), "both-changed", "auto-merge"),
     "upstream-deleted": (None, "del", "upstream-deleted", "delete"),
-    "local-changed-upstream-deleted": (edit(TEXT, 1, b"mine"), "del", "local-changed-upstream-deleted", "keep"),
+    "local-changed-upstream-deleted": (
+        edit(TEXT, 1, b"mine"),
+        "del",
+        "local-changed-upstream-deleted",
+        "keep",
+    ),
     "locally-deleted": ("del", None, "locally-deleted", "stay-deleted"),
-    "conflict-modify-delete": ("del", edit(TEXT, 1, b"up"), "conflict-modify-delete", "stay-deleted"),
+    "conflict-modify-delete": (
+        "del",
+        edit(TEXT, 1, b"up"),
+        "conflict-modify-delete",
+        "stay-deleted",
+    ),
     "both-deleted": ("del", "del", "both-deleted", "none"),
 }
 ADDED = {  # files upstream adds: (local file created meanwhile, class, action)
@@ -154,7 +174,9 @@ def build_rows(tmp_path: Path) -> tuple[Source, Path]:
         elif isinstance(up, bytes):
             upstream[f"{S}{name}.md"] = up
     for name, (local, _k, _a) in ADDED.items():
-        upstream[f"{S}{name}.md"] = b"same new file\n" if name == "add-add-same" else b"upstream new\n"
+        upstream[f"{S}{name}.md"] = (
+            b"same new file\n" if name == "add-add-same" else b"upstream new\n"
+        )
         if local is not None:
             (target / f"{T}{name}.md").write_bytes(local)
     src.commit(upstream, tag="v2.0.0")

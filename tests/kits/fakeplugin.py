@@ -1,4 +1,5 @@
 """A file-based test plugin that overrides every default step, plus an installable copy of it."""
+
 from __future__ import annotations
 
 import json
@@ -120,7 +121,9 @@ def install_plugin_dist(site: Path, name: str = "fakeplugin", source: str = PLUG
     (site / f"{name}.py").write_text(source)
     info = site / f"praxis_upgrade_{name}-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: praxis-upgrade-{name}\nVersion: 0.1\n")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: praxis-upgrade-{name}\nVersion: 0.1\n"
+    )
     (info / "entry_points.txt").write_text(f"[praxis_upgrade]\n{name} = {name}\n")
     (info / "RECORD").write_text("")
     return site

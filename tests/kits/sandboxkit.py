@@ -1,7 +1,8 @@
 """One sandbox source and one install per kind for the whole test session, copied fresh per use.
 
 `make_source` and `make_target` are deterministic for the same arguments (the same files, tags and
-user edits), and a venv (`make_target(..., venv=True)`) spends seconds in ensurepip and pip. `Sandbox`
+user edits), and a venv (`make_target(..., venv=True)`) spends seconds in ensurepip and pip.
+`Sandbox`
 builds each install once (without a venv) and each venv once per `requirements.txt` content, in a
 private folder no test is handed, and gives every caller its own copy:
 
@@ -12,6 +13,7 @@ Copies keep symlinks as symlinks and every file's bytes, mode and mtime. A copie
 relocated (`relocate_venv`): its scripts and pyvenv.cfg name its own path, as `python -m venv`
 would have written them there, so nothing in a copy points back at the shared original.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +33,7 @@ def _scripts(venv: Path) -> Path:
 
 
 def relocate_venv(old: Path, new: Path) -> None:
-    """Point the copy `new` of the venv `old` at its own path (pyvenv.cfg, console scripts, activate).
+    """Point the copy `new` of the venv `old` at its own path (pyvenv.cfg, scripts, activate).
 
     The interpreter itself is a symlink to the base Python and finds its venv from where it is
     run, so only these text files name the venv's folder.
@@ -49,7 +51,7 @@ def relocate_venv(old: Path, new: Path) -> None:
 
 
 def copy_tree(src: Path, dest: Path, *, venvs: tuple[str, ...] = ()) -> None:
-    """Copy `src` to `dest` (symlinks as links, modes and mtimes kept); relocate the venvs at `venvs`."""
+    """Copy `src` to `dest` (links as links, modes and mtimes kept); relocate venvs at `venvs`."""
     shutil.copytree(src, dest, symlinks=True)
     for rel in venvs:
         if (src / rel / "pyvenv.cfg").is_file():
@@ -72,8 +74,12 @@ class Sandbox:
         self.home.mkdir(parents=True, exist_ok=True)
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("HOME", str(self.home))
-            for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
-                             ("XDG_STATE_HOME", ".local/state"), ("XDG_CACHE_HOME", ".cache")):
+            for var, sub in (
+                ("XDG_CONFIG_HOME", ".config"),
+                ("XDG_DATA_HOME", ".local/share"),
+                ("XDG_STATE_HOME", ".local/state"),
+                ("XDG_CACHE_HOME", ".cache"),
+            ):
                 mp.setenv(var, str(self.home / sub))
             yield
 
@@ -90,14 +96,19 @@ class Sandbox:
         key = (version, edits)
         if key not in self._installs:
             with self._private_env():
-                self._installs[key] = make_target(self.root / f"install-{version}-{int(edits)}" / "project",
-                                                  self.source, version=version, edits=edits)
+                self._installs[key] = make_target(
+                    self.root / f"install-{version}-{int(edits)}" / "project",
+                    self.source,
+                    version=version,
+                    edits=edits,
+                )
         return self._installs[key]
 
     def _venv(self, requirements: bytes) -> Path:
-        """A venv `create_venv` made for these `mcp_server/requirements.txt` bytes, built once per content.
+        """A venv `create_venv` made for these `mcp_server/requirements.txt` bytes, built once.
 
-        `make_target(venv=True)` is `make_target(venv=False)` plus `create_venv(praxis, <source>/wheels)`,
+        `make_target(venv=True)` is `make_target(venv=False)` plus
+        `create_venv(praxis, <source>/wheels)`,
         whose result depends only on the requirements and the wheels (the same in every tag).
         """
         key = hashlib.sha256(requirements).hexdigest()[:16]
@@ -111,7 +122,7 @@ class Sandbox:
         return self._venvs[key]
 
     def target(self, dest: Path, version: str, *, edits: bool = True, venv: bool = False) -> Target:
-        """A private copy at `dest` of `make_target(..., self.source, version=..., edits=..., venv=...)`."""
+        """A private copy at `dest` of `make_target(..., self.source, version, edits, venv)`."""
         made = self._install(version, edits)
         dest = Path(dest)
         shutil.copytree(made.project, dest, symlinks=True)
@@ -120,5 +131,10 @@ class Sandbox:
             built = self._venv((praxis / "mcp_server" / "requirements.txt").read_bytes())
             shutil.copytree(built, praxis / "venv", symlinks=True)
             relocate_venv(built, praxis / "venv")
-        return Target(project=dest, praxis=praxis, version=made.version, user_edits=dict(made.user_edits),
-                      user_files=list(made.user_files))
+        return Target(
+            project=dest,
+            praxis=praxis,
+            version=made.version,
+            user_edits=dict(made.user_edits),
+            user_files=list(made.user_files),
+        )

@@ -1,4 +1,5 @@
 """Shared helpers for end-to-end upgrade tests on the sandbox: prepared installs, tree hashes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +14,7 @@ RUNTIME = (".cache", ".backups", "UPDATE_LOG.txt", ".mcp_server_state.json")
 
 
 def tree_hash(praxis: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
-    """path -> sha256 + mode (or link target) of the install, minus runtime files and __pycache__."""
+    """path -> sha256 + mode (or link target) of the install, minus runtime files, __pycache__."""
     out = {}
     runtime = RUNTIME + skip
     for root, dirs, files in os.walk(praxis):
@@ -28,7 +29,9 @@ def tree_hash(praxis: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
                 out[rel] = "link:" + os.readlink(path)
             else:
                 st = path.lstat()
-                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest() + f":{st.st_mode & 0o7777:o}"
+                out[rel] = (
+                    hashlib.sha256(path.read_bytes()).hexdigest() + f":{st.st_mode & 0o7777:o}"
+                )
         for name in dirs:
             out[os.path.relpath(Path(root) / name, praxis) + "/"] = "dir"
     return out
@@ -40,11 +43,13 @@ def outside_files(project: Path) -> dict[str, bytes | None]:
 
 
 class Prepared:
-    """The session's sandbox source, and an install per (version, edits) with a venv, copied fresh for every test."""
+    """The session's sandbox source, and installs per (version, edits), copied fresh per test."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.source: Source = sandbox.source
 
-    def target(self, dest: Path, version: str = "v1.5.0", *, edits: bool = True, venv: bool = True) -> Target:
+    def target(
+        self, dest: Path, version: str = "v1.5.0", *, edits: bool = True, venv: bool = True
+    ) -> Target:
         return self.sandbox.target(dest, version, edits=edits, venv=venv)

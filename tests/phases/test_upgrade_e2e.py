@@ -1,4 +1,5 @@
 """Whole upgrades on the sandbox with every built-in plugin: results, rollback, crash and resume."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,14 @@ from praxis_upgrade.engine.steps import STEPS
 from praxis_upgrade.errors import RolledBack
 from praxis_upgrade.plugin.manager import get_plugin_manager
 
-PHASE_2_TO_4 = ["content", "server.stop", "server.code", "server.environment", "server.restart", "validation"]
+PHASE_2_TO_4 = [
+    "content",
+    "server.stop",
+    "server.code",
+    "server.environment",
+    "server.restart",
+    "validation",
+]
 HOOK_OF = {s.name: s.hook for s in STEPS}
 
 
@@ -33,7 +41,7 @@ def fail_after(step: str) -> object:
     """A plugin that lets the default do its work for `step`, then fails: the worst moment."""
     hook = HOOK_OF[step]
 
-    def wrapper(self: object, ctx: object):  # type: ignore[no-untyped-def]
+    def wrapper(_self: object):  # type: ignore[no-untyped-def]
         yield
         raise RuntimeError(f"injected failure after {step}")
 
@@ -41,14 +49,20 @@ def fail_after(step: str) -> object:
 
 
 def freeze(praxis: Path) -> str:
-    return subprocess.run([str(praxis / "venv" / "bin" / "python"), "-m", "pip", "freeze"],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [str(praxis / "venv" / "bin" / "python"), "-m", "pip", "freeze"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def test_upgrade_applies_upstream_keeps_edits_and_user_files(prepared, tmp_path):
     target = prepared.target(tmp_path / "project")
     user_before = {p: (target.praxis / p).read_bytes() for p in target.user_files}
-    session = engine.run_upgrade(target.project, source_path=prepared.source.path, conflicts="keep-local")
+    session = engine.run_upgrade(
+        target.project, source_path=prepared.source.path, conflicts="keep-local"
+    )
     assert session.status == "completed"
     for path, kind in target.user_edits.items():
         local = target.praxis / path
@@ -62,20 +76,39 @@ def test_upgrade_applies_upstream_keeps_edits_and_user_files(prepared, tmp_path)
         assert (target.praxis / (path + ".praxis-upstream")).exists()
     assert {p: (target.praxis / p).read_bytes() for p in target.user_files} == user_before
     assert "fakedep==2.0" in freeze(target.praxis)
-    status = subprocess.run([sys.executable, "-m", "praxis_upgrade", "status", "--json", "--target",
-                             str(target.project)], capture_output=True, text=True)
+    status = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "praxis_upgrade",
+            "status",
+            "--json",
+            "--target",
+            str(target.project),
+        ],
+        capture_output=True,
+        text=True,
+    )
     info = json.loads(status.stdout)
     assert info["installed_version"] == "v1.6.0"
     assert info["source"] == str(prepared.source.path)
 
 
 @pytest.mark.parametrize("step", PHASE_2_TO_4)
-def test_failure_after_each_step_of_phases_2_to_4_restores_the_install_exactly(prepared, tmp_path, step):
+def test_failure_after_each_step_of_phases_2_to_4_restores_the_install_exactly(
+    prepared, tmp_path, step
+):
     target = prepared.target(tmp_path / "project")
-    before, outside, deps = tree_hash(target.praxis), outside_files(target.project), freeze(target.praxis)
+    before, outside, deps = (
+        tree_hash(target.praxis),
+        outside_files(target.project),
+        freeze(target.praxis),
+    )
     pm = get_plugin_manager(load_entrypoints=False, extra=[fail_after(step)])
     with pytest.raises(RolledBack, match=f"injected failure after {step}"):
-        engine.run_upgrade(target.project, source_path=prepared.source.path, conflicts="keep-local", pm=pm)
+        engine.run_upgrade(
+            target.project, source_path=prepared.source.path, conflicts="keep-local", pm=pm
+        )
     assert tree_hash(target.praxis) == before
     assert outside_files(target.project) == outside
     assert freeze(target.praxis) == deps
@@ -91,7 +124,7 @@ def test_user_file_created_during_the_upgrade_survives_rollback(prepared, tmp_pa
 
     class WriteThenFail:
         @hookimpl(wrapper=True)
-        def praxis_server_code(self, ctx):  # type: ignore[no-untyped-def]
+        def praxis_server_code(self):  # type: ignore[no-untyped-def]
             yield
             note.write_text("written by the user while the upgrade ran\n")
             raise RuntimeError("boom")
@@ -102,7 +135,7 @@ def test_user_file_created_during_the_upgrade_survives_rollback(prepared, tmp_pa
     assert note.read_text() == "written by the user while the upgrade ran\n"
 
 
-KILLER = '''
+KILLER = """
 import os
 from praxis_upgrade import hookimpl
 
@@ -127,19 +160,30 @@ def praxis_validate(ctx):
     if os.environ.get("FAIL_VALIDATION"):
         raise RuntimeError("validation made to fail")
     return result
-'''
+"""
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "praxis_upgrade", *args], capture_output=True, text=True,
-                          env=env, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "praxis_upgrade", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_kill_inside_the_content_step_then_resume_finishes(prepared, tmp_path):
     target = prepared.target(tmp_path / "project")
     env = dict(os.environ, PYTHONPATH=str(install_plugin_dist(tmp_path / "site", "killer", KILLER)))
-    killed = cli(dict(env, KILL_AFTER="content"), "run", "--target", str(target.project), "--source",
-                 str(prepared.source.path))
+    killed = cli(
+        dict(env, KILL_AFTER="content"),
+        "run",
+        "--target",
+        str(target.project),
+        "--source",
+        str(prepared.source.path),
+    )
     assert killed.returncode == 9, killed.stderr
     (session,) = SessionStore(target.praxis).all()
     assert session.status == "running" and session.step == "content"
@@ -148,16 +192,27 @@ def test_kill_inside_the_content_step_then_resume_finishes(prepared, tmp_path):
     done = json.loads(resumed.stdout)["session"]
     assert done["status"] == "completed"
     # the re-run of the interrupted step recognised every file it had already written
-    assert all(d["result"] in ("already-applied", "kept", "kept-local") or d["decision"] == "resume"
-               or d["result"].startswith("kept") for d in done["results"]["content"]["decisions"]
-               if d["action"] not in ("none",)), done["results"]["content"]["decisions"][:5]
+    assert all(
+        d["result"] in ("already-applied", "kept", "kept-local")
+        or d["decision"] == "resume"
+        or d["result"].startswith("kept")
+        for d in done["results"]["content"]["decisions"]
+        if d["action"] not in ("none",)
+    ), done["results"]["content"]["decisions"][:5]
     fresh = prepared.target(tmp_path / "fresh")
     engine.run_upgrade(fresh.project, source_path=prepared.source.path)
     # the same result as an upgrade that was never interrupted (venvs hold their own paths)
     skip = ("venv", ".praxis-upgrade")  # venvs hold their own paths; baselines their own times
     assert tree_hash(target.praxis, skip=skip) == tree_hash(fresh.praxis, skip=skip)
-    shas = [{p: r[0] for p, r in json.loads((t / ".praxis-upgrade" / "baseline.json").read_text())["files"].items()}
-            for t in (target.praxis, fresh.praxis)]
+    shas = [
+        {
+            p: r[0]
+            for p, r in json.loads((t / ".praxis-upgrade" / "baseline.json").read_text())[
+                "files"
+            ].items()
+        }
+        for t in (target.praxis, fresh.praxis)
+    ]
     assert shas[0] == shas[1]
 
 
@@ -165,8 +220,14 @@ def test_kill_during_rollback_then_rollback_again_completes(prepared, tmp_path):
     target = prepared.target(tmp_path / "project")
     before = tree_hash(target.praxis)
     env = dict(os.environ, PYTHONPATH=str(install_plugin_dist(tmp_path / "site", "killer", KILLER)))
-    killed = cli(dict(env, KILL_AFTER="rollback", FAIL_VALIDATION="1"), "run", "--target",
-                 str(target.project), "--source", str(prepared.source.path))
+    killed = cli(
+        dict(env, KILL_AFTER="rollback", FAIL_VALIDATION="1"),
+        "run",
+        "--target",
+        str(target.project),
+        "--source",
+        str(prepared.source.path),
+    )
     assert killed.returncode == 9, killed.stderr
     status = json.loads(cli(env, "status", "--json", "--target", str(target.project)).stdout)
     assert status["sessions"][0]["state"] == "interrupted"
@@ -195,8 +256,13 @@ def test_second_run_on_a_current_install_changes_nothing(prepared, tmp_path):
     session = engine.run_upgrade(target.project)  # source remembered
     assert session.status == "completed"
     plan = session.results["plan"]
-    assert plan["touched"] == [] or set(plan["summary"]) <= {"unchanged", "local-changed", "locally-deleted",
-                                                              "conflict", "both-same"}
+    assert plan["touched"] == [] or set(plan["summary"]) <= {
+        "unchanged",
+        "local-changed",
+        "locally-deleted",
+        "conflict",
+        "both-same",
+    }
     assert tree_hash(target.praxis) == after_first
 
 
@@ -204,8 +270,14 @@ def test_a_refused_rollback_leaves_the_session_open_for_a_real_one(prepared, tmp
     target = prepared.target(tmp_path / "project")
     before = tree_hash(target.praxis)
     env = dict(os.environ, PYTHONPATH=str(install_plugin_dist(tmp_path / "site", "killer", KILLER)))
-    cli(dict(env, KILL_AFTER="content"), "run", "--target", str(target.project), "--source",
-        str(prepared.source.path))
+    cli(
+        dict(env, KILL_AFTER="content"),
+        "run",
+        "--target",
+        str(target.project),
+        "--source",
+        str(prepared.source.path),
+    )
     typo = cli(env, "rollback", "--to", "2020-01-01-000000", "--target", str(target.project))
     assert typo.returncode == 1 and "hint:" in typo.stderr
     (session,) = SessionStore(target.praxis).all()
@@ -221,7 +293,14 @@ def test_rolling_back_past_a_newer_upgrade_is_refused(prepared, tmp_path):
     out = cli(dict(os.environ), "rollback", first.id, "--target", str(target.project))
     assert out.returncode == 1
     assert f"praxis-upgrade rollback {second.id}" in out.stderr
-    assert cli(dict(os.environ), "rollback", second.id, "--target", str(target.project)).returncode == 0
-    assert cli(dict(os.environ), "rollback", first.id, "--target", str(target.project)).returncode == 0
-    status = json.loads(cli(dict(os.environ), "status", "--json", "--target", str(target.project)).stdout)
+    assert (
+        cli(dict(os.environ), "rollback", second.id, "--target", str(target.project)).returncode
+        == 0
+    )
+    assert (
+        cli(dict(os.environ), "rollback", first.id, "--target", str(target.project)).returncode == 0
+    )
+    status = json.loads(
+        cli(dict(os.environ), "status", "--json", "--target", str(target.project)).stdout
+    )
     assert status["installed_version"] == "v1.4.0" or status["installed_version"] is None

@@ -1,4 +1,5 @@
 """Upgrades with running stand-in servers: stopped by pid, other projects untouched, restarted."""
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,9 @@ def alive(pid: int) -> bool:
         return False
 
 
-def test_only_this_projects_ide_server_is_stopped_and_the_user_is_told_to_reload(prepared, tmp_path):
+def test_only_this_projects_ide_server_is_stopped_and_the_user_is_told_to_reload(
+    prepared, tmp_path
+):
     mine = prepared.target(tmp_path / "mine")
     other = prepared.target(tmp_path / "other")
     servers = [start_server(t) for t in (mine, other)]
@@ -90,7 +93,7 @@ def test_a_detached_http_server_is_restarted_on_the_new_version(prepared, tmp_pa
 
 class FailValidation:
     @hookimpl(wrapper=True)
-    def praxis_validate(self, ctx):  # type: ignore[no-untyped-def]
+    def praxis_validate(self):  # type: ignore[no-untyped-def]
         yield
         raise RuntimeError("validation made to fail")
 
@@ -104,11 +107,24 @@ def test_after_a_failed_upgrade_the_old_server_runs_and_validates_again(prepared
         with pytest.raises(RolledBack):
             engine.run_upgrade(target.project, source_path=prepared.source.path, pm=pm)
         (session,) = SessionStore(target.praxis).all()
-        assert session.results["rollback"]["server"]["restarted"] is True, session.results["rollback"]
+        assert session.results["rollback"]["server"]["restarted"] is True, session.results[
+            "rollback"
+        ]
         state = wait_for_state(target.praxis)
         assert alive(state["pid"])
-        check = subprocess.run([sys.executable, "-m", "praxis_upgrade", "validate", "--json", "--target",
-                                str(target.project)], capture_output=True, text=True)
+        check = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "praxis_upgrade",
+                "validate",
+                "--json",
+                "--target",
+                str(target.project),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert check.returncode == 0, check.stdout + check.stderr
         result = json.loads(check.stdout)
         assert any("1.5.0" in c["detail"] for c in result["checks"] if c["name"] == "initialize")

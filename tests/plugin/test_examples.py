@@ -1,4 +1,5 @@
-"""The example plugin distributions, built into wheels and installed with pip, work through entry points."""
+"""The example plugins, built into wheels and installed with pip, work through entry points."""
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,26 @@ def example_wheels(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) ->
     root = tmp_path_factory.mktemp("example-wheels")
     wheels = root / "wheels"
     for name in EXAMPLES:
-        shutil.copytree(repo_root / "examples" / name, root / name,
-                        ignore=shutil.ignore_patterns("build", "dist", "*.egg-info"))
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                        "-w", str(wheels), str(root / name)], check=True)
+        shutil.copytree(
+            repo_root / "examples" / name,
+            root / name,
+            ignore=shutil.ignore_patterns("build", "dist", "*.egg-info"),
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "-q",
+                "-w",
+                str(wheels),
+                str(root / name),
+            ],
+            check=True,
+        )
     return sorted(wheels.glob("*.whl"))
 
 
@@ -38,15 +55,42 @@ def site(example_wheels: list[Path], tmp_path_factory: pytest.TempPathFactory) -
     Tests only read it (through subprocesses), so the module shares one.
     """
     site = install_plugin_dist(tmp_path_factory.mktemp("examples") / "site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "-q", "--target",
-                    str(site), *map(str, example_wheels)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-index",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(site),
+            *map(str, example_wheels),
+        ],
+        check=True,
+    )
     return site
 
 
 def run(project: Path, source: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "praxis_upgrade", "run", "--json", "--target", str(project),
-                           "--source", str(source)], capture_output=True, text=True, env=env,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "praxis_upgrade",
+            "run",
+            "--json",
+            "--target",
+            str(project),
+            "--source",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture
@@ -57,8 +101,12 @@ def installed(site, tmp_path):
 
 def test_examples_show_up_in_plugins(installed):
     site, _, _ = installed
-    out = subprocess.run([sys.executable, "-m", "praxis_upgrade", "plugins", "--json"], capture_output=True,
-                         text=True, env=subprocess_env(site))
+    out = subprocess.run(
+        [sys.executable, "-m", "praxis_upgrade", "plugins", "--json"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(site),
+    )
     rows = {r["name"]: r for r in json.loads(out.stdout)}
     assert rows["check_workflows"]["hooks"] == ["praxis_validate"]
     assert rows["check_workflows"]["distribution"] == "praxis-upgrade-check-workflows"
@@ -78,7 +126,12 @@ def test_required_check_from_a_plugin_rolls_back_a_broken_upgrade(installed):
     ok = run(project, source, subprocess_env(site))
     assert ok.returncode == 0, ok.stderr
     checks = json.loads(ok.stdout)["session"]["results"]["validation"]
-    assert {"name": "workflow metadata", "required": True, "ok": True, "detail": "1 workflows valid"} in checks
+    assert {
+        "name": "workflow metadata",
+        "required": True,
+        "ok": True,
+        "detail": "1 workflows valid",
+    } in checks
 
 
 def test_restart_plugin_replaces_the_default_restart(installed, tmp_path):

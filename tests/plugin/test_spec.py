@@ -1,4 +1,5 @@
-"""Hook specs are documented: in their docstrings, in docs/hooks.md, and reachable from the engine."""
+"""Hook specs are documented: in their docstrings, in docs/hooks.md, reachable from the engine."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,7 +12,9 @@ SPECS = hookdocs.spec_functions()
 
 def test_docs_hooks_md_is_current(repo_root):
     current = (repo_root / "docs" / "hooks.md").read_text(encoding="utf-8")
-    assert current == hookdocs.render(), "run: python -m praxis_upgrade.engine.hookdocs > docs/hooks.md"
+    assert current == hookdocs.render(), (
+        "run: python -m praxis_upgrade.engine.hookdocs > docs/hooks.md"
+    )
 
 
 @pytest.mark.parametrize("name,fn", SPECS, ids=[n for n, _ in SPECS])

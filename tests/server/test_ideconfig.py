@@ -1,4 +1,5 @@
 """IDE MCP configs: only this project's server entry gains --transport; everything else is kept."""
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,14 @@ def test_this_projects_entry_gains_transport_after_mcp_server(project: Path) -> 
     changes = _fix(project)
     assert [(c.server, c.changed) for c in changes] == [("praxis-os-rag", True)]
     data = json.loads((project / ".cursor" / "mcp.json").read_text())
-    assert data["mcpServers"]["praxis-os-rag"]["args"] == ["-m", "mcp_server", "--transport", "dual", "--log-level", "INFO"]
+    assert data["mcpServers"]["praxis-os-rag"]["args"] == [
+        "-m",
+        "mcp_server",
+        "--transport",
+        "dual",
+        "--log-level",
+        "INFO",
+    ]
 
 
 def test_other_servers_key_order_indent_and_text_are_kept(project: Path) -> None:
@@ -54,7 +62,11 @@ def test_other_servers_key_order_indent_and_text_are_kept(project: Path) -> None
     text = path.read_text()
     data = json.loads(text)
     original = json.loads(CURSOR)
-    assert list(data) == ["mcpServers", "zzz", "aaa"] and data["aaa"] == "ünïcode" and "ünïcode" in text
+    assert (
+        list(data) == ["mcpServers", "zzz", "aaa"]
+        and data["aaa"] == "ünïcode"
+        and "ünïcode" in text
+    )
     assert list(data["mcpServers"]) == ["praxis-os-rag", "github", "other-project"]
     assert data["mcpServers"]["github"] == original["mcpServers"]["github"]
     assert data["mcpServers"]["other-project"] == original["mcpServers"]["other-project"]
@@ -62,16 +74,29 @@ def test_other_servers_key_order_indent_and_text_are_kept(project: Path) -> None
 
 
 def test_an_absolute_path_to_this_project_counts_as_ours(project: Path) -> None:
-    config = {"mcpServers": {"mine": {"command": str(project / ".praxis-os/venv/bin/python"), "args": ["-m", "mcp_server"]}}}
+    config = {
+        "mcpServers": {
+            "mine": {
+                "command": str(project / ".praxis-os/venv/bin/python"),
+                "args": ["-m", "mcp_server"],
+            }
+        }
+    }
     (project / ".mcp.json").write_text(json.dumps(config, indent="\t"))
     assert [c.changed for c in _fix(project)] == [True]
     text = (project / ".mcp.json").read_text()
-    assert "\n\t\"mcpServers\"" in text and not text.endswith("\n")
+    assert '\n\t"mcpServers"' in text and not text.endswith("\n")
 
 
 def test_an_entry_that_already_has_a_transport_is_unchanged(project: Path) -> None:
-    config = {"mcpServers": {"praxis-os": {"command": ".praxis-os/venv/bin/python",
-                                           "args": ["-m", "mcp_server", "--transport", "stdio"]}}}
+    config = {
+        "mcpServers": {
+            "praxis-os": {
+                "command": ".praxis-os/venv/bin/python",
+                "args": ["-m", "mcp_server", "--transport", "stdio"],
+            }
+        }
+    }
     path = project / ".cursor" / "mcp.json"
     path.write_text(json.dumps(config))
     before = path.read_bytes()
@@ -81,7 +106,9 @@ def test_an_entry_that_already_has_a_transport_is_unchanged(project: Path) -> No
 
 def test_http_client_entries_are_not_touched(project: Path) -> None:
     path = project / ".mcp.json"
-    path.write_text('{"mcpServers": {"agent-os-rag": {"type": "http", "url": "http://127.0.0.1:4242/mcp"}}}\n')
+    path.write_text(
+        '{"mcpServers": {"agent-os-rag": {"type": "http", "url": "http://127.0.0.1:4242/mcp"}}}\n'
+    )
     before = path.read_bytes()
     assert _fix(project) == []
     assert path.read_bytes() == before
@@ -116,7 +143,10 @@ def test_ide_config_paths_lists_the_existing_configs(project: Path) -> None:
     assert ideconfig.ide_config_paths(project) == []
     (project / ".mcp.json").write_text("{}")
     (project / ".cursor" / "mcp.json").write_text("{}")
-    assert ideconfig.ide_config_paths(project) == [project / ".cursor" / "mcp.json", project / ".mcp.json"]
+    assert ideconfig.ide_config_paths(project) == [
+        project / ".cursor" / "mcp.json",
+        project / ".mcp.json",
+    ]
 
 
 def test_file_mode_is_kept(project: Path) -> None:

@@ -1,4 +1,5 @@
 """Finding, stopping and restarting this project's server by its verified pid, never by pattern."""
+
 from __future__ import annotations
 
 import contextlib
@@ -51,14 +52,18 @@ def _wait_state(target: Path, pid: int, timeout: float = 10) -> dict:
     raise AssertionError(f"no state file for pid {pid}")
 
 
-def _serve(target: Target, started: list[int], transport: str = "http", **env: str) -> subprocess.Popen[bytes]:
+def _serve(
+    target: Target, started: list[int], transport: str = "http", **env: str
+) -> subprocess.Popen[bytes]:
     proc = start_server(target, transport=transport, env=env)
     started.append(proc.pid)
     _wait_state(target.praxis, proc.pid)
     return proc
 
 
-def test_stopping_project_a_leaves_project_b_running(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+def test_stopping_project_a_leaves_project_b_running(
+    tmp_path: Path, sandbox: Sandbox, started: list[int]
+) -> None:
     a, b = _project(tmp_path, sandbox, "a"), _project(tmp_path, sandbox, "b")
     server_a, server_b = _serve(a, started), _serve(b, started)
     found = lifecycle.find_server(a.praxis)
@@ -70,19 +75,29 @@ def test_stopping_project_a_leaves_project_b_running(tmp_path: Path, sandbox: Sa
     assert isinstance(lifecycle.find_server(b.praxis), lifecycle.ServerProcess)
 
 
-def test_a_state_file_naming_a_foreign_process_is_left_alone(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+def test_a_state_file_naming_a_foreign_process_is_left_alone(
+    tmp_path: Path, sandbox: Sandbox, started: list[int]
+) -> None:
     a = _project(tmp_path, sandbox, "a")
     sleeper = subprocess.Popen(["sleep", "60"])
     started.append(sleeper.pid)
     while b"sleep" not in Path(f"/proc/{sleeper.pid}/cmdline").read_bytes():
         time.sleep(0.01)  # until exec has happened
-    (a.praxis / lifecycle.STATE_FILE).write_text(json.dumps({"pid": sleeper.pid, "transport": "stdio"}))
+    (a.praxis / lifecycle.STATE_FILE).write_text(
+        json.dumps({"pid": sleeper.pid, "transport": "stdio"})
+    )
     found = lifecycle.find_server(a.praxis)
-    assert isinstance(found, lifecycle.Foreign) and found.kind == "foreign" and "sleep" in found.message
+    assert (
+        isinstance(found, lifecycle.Foreign)
+        and found.kind == "foreign"
+        and "sleep" in found.message
+    )
     assert lifecycle.alive(sleeper.pid)
 
 
-def test_another_projects_server_in_our_state_file_is_not_ours(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+def test_another_projects_server_in_our_state_file_is_not_ours(
+    tmp_path: Path, sandbox: Sandbox, started: list[int]
+) -> None:
     a, b = _project(tmp_path, sandbox, "a"), _project(tmp_path, sandbox, "b")
     server_b = _serve(b, started)
     (a.praxis / lifecycle.STATE_FILE).write_text((b.praxis / lifecycle.STATE_FILE).read_text())
@@ -113,7 +128,9 @@ def test_a_corrupt_state_file_is_reported_not_acted_on(tmp_path: Path, sandbox: 
     assert isinstance(found, lifecycle.Foreign) and found.kind == "unreadable"
 
 
-def test_a_server_ignoring_sigterm_gets_sigkill(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+def test_a_server_ignoring_sigterm_gets_sigkill(
+    tmp_path: Path, sandbox: Sandbox, started: list[int]
+) -> None:
     a = _project(tmp_path, sandbox, "a")
     server = _serve(a, started, FAKE_MCP_IGNORE_SIGTERM="1")
     found = lifecycle.find_server(a.praxis)
@@ -124,7 +141,9 @@ def test_a_server_ignoring_sigterm_gets_sigkill(tmp_path: Path, sandbox: Sandbox
     assert not (a.praxis / lifecycle.STATE_FILE).exists()
 
 
-def test_a_recycled_pid_is_never_signalled(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+def test_a_recycled_pid_is_never_signalled(
+    tmp_path: Path, sandbox: Sandbox, started: list[int]
+) -> None:
     a = _project(tmp_path, sandbox, "a")
     server = _serve(a, started)
     found = lifecycle.find_server(a.praxis)
@@ -135,7 +154,9 @@ def test_a_recycled_pid_is_never_signalled(tmp_path: Path, sandbox: Sandbox, sta
     assert lifecycle.alive(server.pid)
 
 
-def test_an_http_server_is_restarted_with_its_argv_env_and_cwd(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+def test_an_http_server_is_restarted_with_its_argv_env_and_cwd(
+    tmp_path: Path, sandbox: Sandbox, started: list[int]
+) -> None:
     a = _project(tmp_path, sandbox, "a")
     _serve(a, started, PRAXIS_MARK="kept")
     found = lifecycle.find_server(a.praxis)
@@ -152,7 +173,9 @@ def test_an_http_server_is_restarted_with_its_argv_env_and_cwd(tmp_path: Path, s
     assert again.env.get("PRAXIS_MARK") == "kept" and again.cwd == captured.cwd
 
 
-def test_a_dual_server_whose_ide_is_gone_is_restarted_and_stays_up(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+def test_a_dual_server_whose_ide_is_gone_is_restarted_and_stays_up(
+    tmp_path: Path, sandbox: Sandbox, started: list[int]
+) -> None:
     a = _project(tmp_path, sandbox, "a")
     _serve(a, started, transport="dual")
     found = lifecycle.find_server(a.praxis)
@@ -170,7 +193,9 @@ def test_a_dual_server_whose_ide_is_gone_is_restarted_and_stays_up(tmp_path: Pat
     assert lifecycle.alive(outcome.pid)
 
 
-def test_a_dual_server_whose_ide_still_runs_is_left_to_the_ide(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+def test_a_dual_server_whose_ide_still_runs_is_left_to_the_ide(
+    tmp_path: Path, sandbox: Sandbox, started: list[int]
+) -> None:
     a = _project(tmp_path, sandbox, "a")
     _serve(a, started, transport="dual")  # its parent, this test process, plays the IDE
     found = lifecycle.find_server(a.praxis)
@@ -182,7 +207,9 @@ def test_a_dual_server_whose_ide_still_runs_is_left_to_the_ide(tmp_path: Path, s
     assert not (a.praxis / lifecycle.STATE_FILE).exists()
 
 
-def test_a_stdio_server_belongs_to_the_ide_which_must_reload_it(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+def test_a_stdio_server_belongs_to_the_ide_which_must_reload_it(
+    tmp_path: Path, sandbox: Sandbox, started: list[int]
+) -> None:
     a = _project(tmp_path, sandbox, "a")
     _serve(a, started, transport="stdio")
     found = lifecycle.find_server(a.praxis)
@@ -191,7 +218,9 @@ def test_a_stdio_server_belongs_to_the_ide_which_must_reload_it(tmp_path: Path, 
     assert not outcome.restarted and outcome.reload_ide and "reload" in outcome.message
 
 
-def test_a_missing_transport_flag_is_added_when_the_new_version_needs_it(tmp_path: Path, sandbox: Sandbox, started: list[int]) -> None:
+def test_a_missing_transport_flag_is_added_when_the_new_version_needs_it(
+    tmp_path: Path, sandbox: Sandbox, started: list[int]
+) -> None:
     a = _project(tmp_path, sandbox, "a")
     _serve(a, started)
     found = lifecycle.find_server(a.praxis)
@@ -199,7 +228,7 @@ def test_a_missing_transport_flag_is_added_when_the_new_version_needs_it(tmp_pat
     captured = found.capture()
     lifecycle.stop_server(found)
     i = captured.argv.index("--transport")
-    captured.argv[i:i + 2] = []  # started by an older version that had no flag
+    captured.argv[i : i + 2] = []  # started by an older version that had no flag
     outcome = lifecycle.restart_server(captured, a.praxis)
     assert outcome.pid is not None
     started.append(outcome.pid)
@@ -208,7 +237,9 @@ def test_a_missing_transport_flag_is_added_when_the_new_version_needs_it(tmp_pat
 
 
 def test_captured_environment_keeps_secrets_out_of_the_session_file() -> None:
-    captured = lifecycle.Captured(1, ["python"], "/", {"OPENAI_API_KEY": "sk-x", "PYTHONPATH": "/p"}, "http")
+    captured = lifecycle.Captured(
+        1, ["python"], "/", {"OPENAI_API_KEY": "sk-x", "PYTHONPATH": "/p"}, "http"
+    )
     assert captured.to_json()["env"] == {"PYTHONPATH": "/p"}
 
 
@@ -219,15 +250,25 @@ def test_a_server_that_runs_this_upgrade_is_never_stopped(tmp_path: Path, sandbo
         "from pathlib import Path\n"
         "from praxis_upgrade.server import lifecycle\n"
         "t = Path(sys.argv[1])\n"
-        "(t / '.mcp_server_state.json').write_text(json.dumps({'pid': os.getppid(), 'transport': 'stdio'}))\n"
+        "state = {'pid': os.getppid(), 'transport': 'stdio'}\n"
+        "(t / '.mcp_server_state.json').write_text(json.dumps(state))\n"
         "print(lifecycle.find_server(t).kind)\n"
     )
     # the "server" is a python process whose cmdline mentions mcp_server, with the project as cwd;
     # the upgrade runs as its child, as when an assistant calls the upgrade through the server
     server = subprocess.run(
-        [sys.executable, "-c", f"import subprocess, sys; sys.exit(subprocess.run([sys.executable, '-c', {code!r}, "
-                               f"{str(a.praxis)!r}]).returncode)", "mcp_server"],
-        cwd=a.project, capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, sys; sys.exit(subprocess.run([sys.executable, '-c', {code!r}, "
+            f"{str(a.praxis)!r}]).returncode)",
+            "mcp_server",
+        ],
+        cwd=a.project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert server.stdout.strip() == "self"
 
 
@@ -235,6 +276,16 @@ def test_extra_arguments_do_not_repeat_an_option_the_server_already_has(tmp_path
     target = tmp_path / ".praxis-os"
     (target / "mcp_server").mkdir(parents=True)
     (target / "mcp_server" / "__main__.py").write_text("parser.add_argument('--transport')\n")
-    captured = lifecycle.Captured(1, [sys.executable, "-m", "mcp_server", "--transport", "http"], str(tmp_path), {}, "http")
+    captured = lifecycle.Captured(
+        1, [sys.executable, "-m", "mcp_server", "--transport", "http"], str(tmp_path), {}, "http"
+    )
     argv = lifecycle._launch_argv(captured, target, ["--transport", "dual", "--log-level", "DEBUG"])
-    assert argv == [sys.executable, "-m", "mcp_server", "--transport", "http", "--log-level", "DEBUG"]
+    assert argv == [
+        sys.executable,
+        "-m",
+        "mcp_server",
+        "--transport",
+        "http",
+        "--log-level",
+        "DEBUG",
+    ]

@@ -1,4 +1,5 @@
 """Phase 4: the stand-in server checked through the official MCP client; tool names from source."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,9 @@ def source(sandbox: Sandbox) -> Source:
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory, sandbox: Sandbox) -> Target:
     # a copy of make_target(..., source, version="v1.6.0", venv=True, edits=False)
-    return sandbox.target(tmp_path_factory.mktemp("proj") / "project", "v1.6.0", venv=True, edits=False)
+    return sandbox.target(
+        tmp_path_factory.mktemp("proj") / "project", "v1.6.0", venv=True, edits=False
+    )
 
 
 def _servers_of(project: Path) -> list[int]:
@@ -33,9 +36,11 @@ def _servers_of(project: Path) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (b"mcp_server" in (entry / "cmdline").read_bytes()
-                        and os.path.realpath(entry / "cwd") == os.path.realpath(project)
-                        and (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"):
+                if (
+                    b"mcp_server" in (entry / "cmdline").read_bytes()
+                    and os.path.realpath(entry / "cwd") == os.path.realpath(project)
+                    and (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+                ):
                     found.append(int(entry.name))
             except OSError:
                 continue
@@ -50,7 +55,12 @@ def test_a_healthy_server_passes_every_check(target: Target) -> None:
     result = probe.probe_server(target.praxis, expected=set(release("v1.6.0").tools))
     assert result.ok, result.checks
     assert [c.name for c in result.checks] == [
-        "initialize", "tools/list", "call get_server_info", "call search_standards", "call pos_workflow"]
+        "initialize",
+        "tools/list",
+        "call get_server_info",
+        "call search_standards",
+        "call pos_workflow",
+    ]
     assert (result.server_name, result.server_version) == ("praxis-os-rag", "1.6.0")
     assert result.command[-2:] == ["--transport", "stdio"]
     assert "praxis_os_upgrade_v1" in _check(result, "call pos_workflow").detail
@@ -58,18 +68,24 @@ def test_a_healthy_server_passes_every_check(target: Target) -> None:
 
 
 def test_a_server_that_fails_to_start_fails_initialize_with_its_stderr(target: Target) -> None:
-    result = probe.probe_server(target.praxis, expected=set(release("v1.6.0").tools),
-                                env={"FAKE_MCP_FAIL_START": "1"})
+    result = probe.probe_server(
+        target.praxis, expected=set(release("v1.6.0").tools), env={"FAKE_MCP_FAIL_START": "1"}
+    )
     assert not result.ok
     assert _check(result, "initialize").ok is False
     assert "FAKE_MCP_FAIL_START" in _check(result, "initialize").detail
 
 
 def test_a_missing_tool_is_a_required_failure(target: Target) -> None:
-    result = probe.probe_server(target.praxis, expected=set(release("v1.6.0").tools),
-                                env={"FAKE_MCP_DROP_TOOL": "pos_workflow"})
+    result = probe.probe_server(
+        target.praxis,
+        expected=set(release("v1.6.0").tools),
+        env={"FAKE_MCP_DROP_TOOL": "pos_workflow"},
+    )
     listing = _check(result, "tools/list")
-    assert not result.ok and listing.required and not listing.ok and "pos_workflow" in listing.detail
+    assert (
+        not result.ok and listing.required and not listing.ok and "pos_workflow" in listing.detail
+    )
 
 
 def test_an_extra_tool_only_warns(target: Target) -> None:
@@ -81,32 +97,43 @@ def test_an_extra_tool_only_warns(target: Target) -> None:
 
 def test_a_hanging_server_fails_within_the_timeout_and_is_killed(target: Target) -> None:
     started = time.monotonic()
-    result = probe.probe_server(target.praxis, expected=set(release("v1.6.0").tools), timeout=2,
-                                env={"FAKE_MCP_HANG": "1", "FAKE_MCP_IGNORE_SIGTERM": "1"})
+    result = probe.probe_server(
+        target.praxis,
+        expected=set(release("v1.6.0").tools),
+        timeout=2,
+        env={"FAKE_MCP_HANG": "1", "FAKE_MCP_IGNORE_SIGTERM": "1"},
+    )
     assert time.monotonic() - started < 4
     assert not result.ok and "no answer within 2s" in _check(result, "initialize").detail
     assert _servers_of(target.project) == []
 
 
 def test_a_server_crashing_mid_session_fails_the_call_it_crashed_on(target: Target) -> None:
-    result = probe.probe_server(target.praxis, expected=set(release("v1.6.0").tools),
-                                env={"FAKE_MCP_CRASH_AFTER": "2"})
+    result = probe.probe_server(
+        target.praxis, expected=set(release("v1.6.0").tools), env={"FAKE_MCP_CRASH_AFTER": "2"}
+    )
     assert [c.ok for c in result.checks] == [True, True, False]
     assert result.checks[-1].name == "call get_server_info" and not result.ok
 
 
 def test_a_running_servers_state_file_survives_the_probe(target: Target) -> None:
     state = target.praxis / ".mcp_server_state.json"
-    original = json.dumps({"pid": os.getpid(), "transport": "dual", "url": "http://127.0.0.1:4242/mcp"}).encode()
+    original = json.dumps(
+        {"pid": os.getpid(), "transport": "dual", "url": "http://127.0.0.1:4242/mcp"}
+    ).encode()
     state.write_bytes(original)
     try:
-        assert probe.probe_server(target.praxis, expected=set(release("v1.6.0").tools), smoke=False).ok
+        assert probe.probe_server(
+            target.praxis, expected=set(release("v1.6.0").tools), smoke=False
+        ).ok
         assert state.read_bytes() == original
     finally:
         state.unlink()
 
 
-def test_a_target_without_venv_fails_the_start_check_without_raising(tmp_path: Path, sandbox: Sandbox) -> None:
+def test_a_target_without_venv_fails_the_start_check_without_raising(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
     bare = sandbox.target(tmp_path / "bare", "v1.6.0", edits=False)
     result = probe.probe_server(bare.praxis, expected={"search_standards"})
     assert not result.ok and "venv" in result.checks[0].detail
@@ -135,8 +162,14 @@ def test_expected_tools_read_decorators_and_name_arguments(tmp_path: Path) -> No
         "    @other.thing()\n    def not_a_tool(): ...\n"
     )
     (tmp_path / "mcp_server" / "tests").mkdir()
-    (tmp_path / "mcp_server" / "tests" / "test_x.py").write_text("@mcp.tool()\ndef fake_in_tests(): ...\n")
-    assert toolnames.expected_tools(tmp_path) == {"search_standards", "pos_workflow", "current_date"}
+    (tmp_path / "mcp_server" / "tests" / "test_x.py").write_text(
+        "@mcp.tool()\ndef fake_in_tests(): ...\n"
+    )
+    assert toolnames.expected_tools(tmp_path) == {
+        "search_standards",
+        "pos_workflow",
+        "current_date",
+    }
 
 
 def test_expected_tools_honour_the_install_config_groups(target: Target) -> None:
@@ -147,7 +180,10 @@ def test_expected_tools_honour_the_install_config_groups(target: Target) -> None
     config.write_text(json.dumps(data))
     try:
         assert toolnames.expected_tools(target.praxis / "mcp_server") == {
-            "search_standards", "get_server_info", "current_date"}
+            "search_standards",
+            "get_server_info",
+            "current_date",
+        }
     finally:
         config.write_text(saved)
 

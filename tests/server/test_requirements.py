@@ -1,4 +1,5 @@
 """Requirement files: real lines, project names, and whether an environment satisfies them."""
+
 from __future__ import annotations
 
 import os
@@ -51,7 +52,16 @@ def test_requirement_names(text: str, names: list[str]) -> None:
         ("https://example.com/x.whl\n", False),
         ("pytest ; no_such_variable == 'x'\n", False),
     ],
-    ids=["empty", "ranges", "too-old", "missing", "marker-false", "marker-true", "url", "bad-marker"],
+    ids=[
+        "empty",
+        "ranges",
+        "too-old",
+        "missing",
+        "marker-false",
+        "marker-true",
+        "url",
+        "bad-marker",
+    ],
 )
 def test_requirements_satisfied_by_this_interpreter(tmp_path: Path, text: str, ok: bool) -> None:
     req = tmp_path / "requirements.txt"

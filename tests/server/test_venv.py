@@ -1,4 +1,5 @@
 """The server venv: fingerprint, install with the venv's own tools, exact and quick rollback."""
+
 from __future__ import annotations
 
 import base64
@@ -24,14 +25,20 @@ def _wheel(dest: Path, name: str, version: str) -> Path:
     """A minimal, valid pure-Python wheel built by hand (no network, no build backend)."""
     dist = f"{name}-{version}.dist-info"
     files = {
-        f"{name}/__init__.py": f'__version__ = "{version}"\n\n\ndef main():\n    print(__version__)\n',
+        f"{name}/__init__.py": (
+            f'__version__ = "{version}"\n\n\ndef main():\n    print(__version__)\n'
+        ),
         f"{dist}/entry_points.txt": f"[console_scripts]\n{name} = {name}:main\n",
         f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{dist}/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
     }
     record = []
     for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        digest = (
+            base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        )
         record.append(f"{path},sha256={digest},{len(text.encode())}")
     record.append(f"{dist}/RECORD,,")
     files[f"{dist}/RECORD"] = "\n".join(record) + "\n"
@@ -61,8 +68,21 @@ def _install(target: Path, wheels: Path, requirement: str, *, use_uv: bool) -> N
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv_dir)], check=True)
     else:
         subprocess.run([sys.executable, "-m", "venv", str(venv_dir)], check=True)
-    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv_dir / "bin" / "python"),
-                    "--no-index", "--find-links", str(wheels), requirement], check=True)
+    subprocess.run(
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--python",
+            str(venv_dir / "bin" / "python"),
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            requirement,
+        ],
+        check=True,
+    )
 
 
 @pytest.fixture
@@ -74,15 +94,26 @@ def target(tmp_path: Path, wheels: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def pip_venv_target(tmp_path_factory: pytest.TempPathFactory, wheels: Path) -> Path:
-    """A target whose venv `python -m venv` made (so it has pip), with fakedep 1.0: built once, copied per test."""
+    """A target whose venv `python -m venv` made (so it has pip), with fakedep 1.0.
+
+    Built once, copied per test.
+    """
     target = tmp_path_factory.mktemp("pip-venv") / "proj" / ".praxis-os"
     _install(target, wheels, "fakedep==1.0", use_uv=False)
     return target
 
 
 def _fakedep_version(target: Path) -> str:
-    return subprocess.run([str(target / "venv" / "bin" / "python"), "-c", "import fakedep; print(fakedep.__version__)"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [
+            str(target / "venv" / "bin" / "python"),
+            "-c",
+            "import fakedep; print(fakedep.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def test_unchanged_requirements_and_interpreter_need_no_install(target: Path) -> None:
@@ -104,7 +135,9 @@ def test_without_a_baseline_a_satisfied_venv_is_left_alone(target: Path) -> None
 
 
 @pytest.mark.parametrize("use_uv", [True, False], ids=["uv", "pip"])
-def test_install_then_restore_gives_back_the_exact_previous_packages(target: Path, wheels: Path, use_uv: bool) -> None:
+def test_install_then_restore_gives_back_the_exact_previous_packages(
+    target: Path, wheels: Path, use_uv: bool
+) -> None:
     original = venv.freeze(target)
     (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
     change = venv.install_requirements(target, find_links=[wheels], no_index=True, use_uv=use_uv)
@@ -134,17 +167,26 @@ def test_install_uses_the_venv_interpreter_not_pip_on_path(
 
 
 @pytest.mark.parametrize("use_uv", [True, False], ids=["uv", "pip"])
-def test_console_scripts_of_the_new_venv_run_from_its_final_path(target: Path, wheels: Path, use_uv: bool) -> None:
+def test_console_scripts_of_the_new_venv_run_from_its_final_path(
+    target: Path, wheels: Path, use_uv: bool
+) -> None:
     (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
     venv.install_requirements(target, find_links=[wheels], no_index=True, use_uv=use_uv)
     script = target / "venv" / "bin" / "fakedep"
     assert script.read_text().splitlines()[0].startswith(f"#!{target / 'venv' / 'bin' / 'python'}")
-    assert subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout.strip() == "2.0"
+    assert (
+        subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout.strip()
+        == "2.0"
+    )
 
 
-def test_uninstallable_requirement_fails_clearly_and_leaves_the_live_venv_unchanged(target: Path, wheels: Path) -> None:
+def test_uninstallable_requirement_fails_clearly_and_leaves_the_live_venv_unchanged(
+    target: Path, wheels: Path
+) -> None:
     original = venv.freeze(target)
-    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\nno-such-package-praxis==9.9\n")
+    (target / "mcp_server" / "requirements.txt").write_text(
+        "fakedep==2.0\nno-such-package-praxis==9.9\n"
+    )
     with pytest.raises(StepFailed) as err:
         venv.install_requirements(target, find_links=[wheels], no_index=True)
     assert "no-such-package-praxis" in err.value.message
@@ -164,7 +206,9 @@ def test_an_interrupted_install_is_undone_by_restore(target: Path, wheels: Path)
     assert venv.freeze(target) == original
 
 
-def test_discard_previous_removes_the_kept_venv_and_is_idempotent(target: Path, wheels: Path) -> None:
+def test_discard_previous_removes_the_kept_venv_and_is_idempotent(
+    target: Path, wheels: Path
+) -> None:
     (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
     change = venv.install_requirements(target, find_links=[wheels], no_index=True)
     assert Store(target).previous_venv.is_dir()
@@ -200,7 +244,9 @@ def test_broken_venv_interpreter_is_a_target_error(tmp_path: Path) -> None:
     ],
     ids=["pinned", "extras-marker", "comment", "other-name", "option"],
 )
-def test_post_install_steps_come_from_real_requirement_lines(text: str, steps: list[list[str]]) -> None:
+def test_post_install_steps_come_from_real_requirement_lines(
+    text: str, steps: list[list[str]]
+) -> None:
     assert venv.post_install_steps(text) == steps
 
 
@@ -211,7 +257,9 @@ def test_post_install_runs_the_venv_executable_and_reports_failures(tmp_path: Pa
     (bindir / "failing").write_text("#!/bin/sh\necho boom >&2\nexit 4\n")
     for f in bindir.iterdir():
         f.chmod(0o755)
-    out = venv.run_post_install(tmp_path, [["playwright", "install", "chromium"], ["failing"], ["absent"]])
+    out = venv.run_post_install(
+        tmp_path, [["playwright", "install", "chromium"], ["failing"], ["absent"]]
+    )
     assert [o.ok for o in out] == [True, False, False]
     assert "installing chromium" in out[0].output
     assert out[1].returncode == 4 and "boom" in out[1].output and "run it by hand" in out[1].message
@@ -219,7 +267,9 @@ def test_post_install_runs_the_venv_executable_and_reports_failures(tmp_path: Pa
     assert venv.StepOutcome.from_json(out[1].to_json()) == out[1]
 
 
-def test_sandbox_install_breaking_the_server_is_caught_and_restore_brings_it_back(tmp_path: Path, sandbox: Sandbox) -> None:
+def test_sandbox_install_breaking_the_server_is_caught_and_restore_brings_it_back(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
     from praxis_upgrade.server import probe, toolnames
 
     source = sandbox.source  # make_source(<dir>/praxis-os), built once per session
@@ -244,17 +294,28 @@ def test_pip_and_setuptools_of_the_old_venv_are_kept_exactly(
 ) -> None:
     target = tmp_path / "proj" / ".praxis-os"
     copy_tree(pip_venv_target, target, venvs=("venv",))  # a `python -m venv` venv: it has pip
-    seed_before = [line for line in venv.freeze(target) if line.startswith(("pip==", "setuptools=="))]
+    seed_before = [
+        line for line in venv.freeze(target) if line.startswith(("pip==", "setuptools=="))
+    ]
     assert any(line.startswith("pip==") for line in seed_before)
     (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
     change = venv.install_requirements(target, find_links=[wheels], no_index=True, use_uv=use_uv)
-    assert [line for line in change.after if line.startswith(("pip==", "setuptools=="))] == seed_before
+    assert [
+        line for line in change.after if line.startswith(("pip==", "setuptools=="))
+    ] == seed_before
     assert change.dropped == []
-    pip = subprocess.run([str(target / "venv" / "bin" / "pip"), "--version"], capture_output=True, text=True, check=True)
+    pip = subprocess.run(
+        [str(target / "venv" / "bin" / "pip"), "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert str(target / "venv") in pip.stdout
 
 
-def test_restore_after_the_previous_venv_was_discarded_reinstalls_the_exact_old_set(target: Path, wheels: Path) -> None:
+def test_restore_after_the_previous_venv_was_discarded_reinstalls_the_exact_old_set(
+    target: Path, wheels: Path
+) -> None:
     original = venv.freeze(target)
     (target / "mcp_server" / "requirements.txt").write_text("fakedep>=1.0\n")
     change = venv.install_requirements(target, find_links=[wheels], no_index=True)
@@ -266,7 +327,9 @@ def test_restore_after_the_previous_venv_was_discarded_reinstalls_the_exact_old_
     assert not list(target.glob("venv.praxis-*"))
 
 
-def test_restore_that_cannot_rebuild_says_what_to_reinstall(target: Path, wheels: Path, tmp_path: Path) -> None:
+def test_restore_that_cannot_rebuild_says_what_to_reinstall(
+    target: Path, wheels: Path, tmp_path: Path
+) -> None:
     (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
     change = venv.install_requirements(target, find_links=[wheels], no_index=True)
     venv.discard_previous(target, change)

@@ -1,4 +1,5 @@
 """The source -> target layout table."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,15 +11,19 @@ from praxis_upgrade.source import layout
     ("source", "target"),
     [
         ("universal/standards/testing/pyramid.md", "standards/universal/testing/pyramid.md"),
-        ("universal/workflows/spec_creation_v1/phases/1/gate-definition.yaml",
-         "workflows/spec_creation_v1/phases/1/gate-definition.yaml"),
+        (
+            "universal/workflows/spec_creation_v1/phases/1/gate-definition.yaml",
+            "workflows/spec_creation_v1/phases/1/gate-definition.yaml",
+        ),
         ("universal/usage/mcp-usage-guide.md", "usage/mcp-usage-guide.md"),
         ("mcp_server/server/tools/rag_tools.py", "mcp_server/server/tools/rag_tools.py"),
         ("scripts/pre-commit/check-yaml.sh", "scripts/pre-commit/check-yaml.sh"),
         ("mcp_server/requirements.txt", "mcp_server/requirements.txt"),
     ],
 )
-def test_installable_source_paths_map_to_their_install_path_and_back(source: str, target: str) -> None:
+def test_installable_source_paths_map_to_their_install_path_and_back(
+    source: str, target: str
+) -> None:
     assert layout.to_target(source) == target
     assert layout.to_source(target) == source
 

@@ -1,4 +1,5 @@
 """The source clone: revisions, installable trees, blobs, dirtiness and history."""
+
 from __future__ import annotations
 
 import subprocess
@@ -101,17 +102,24 @@ def test_history_index_knows_every_version_of_every_path(tmp_path: Path) -> None
     src = make_source(tmp_path)
     first = src.repo.head.commit.hexsha
     second = src.commit({"universal/standards/testing/pyramid.md": b"v2\n"}, tag="v1.1.0")
-    src.commit({"universal/standards/testing/pyramid.md": None, "mcp_server/new.py": b"x = 1\n"}, tag="v1.2.0")
+    src.commit(
+        {"universal/standards/testing/pyramid.md": None, "mcp_server/new.py": b"x = 1\n"},
+        tag="v1.2.0",
+    )
     index = SourceRepo(src.path).history_index()
     versions = index.versions["standards/universal/testing/pyramid.md"]
-    assert versions == {git_blob_id(b"v2\n"): second, git_blob_id(BASE_FILES[
-        "universal/standards/testing/pyramid.md"]): first}
+    assert versions == {
+        git_blob_id(b"v2\n"): second,
+        git_blob_id(BASE_FILES["universal/standards/testing/pyramid.md"]): first,
+    }
     assert [c.tags for c in index.commits] == [("v1.2.0",), ("v1.1.0",), ("v1.0.0",)]
     newest = {p for part in index.commits[0].parts for p, _b, _m in index.files(part)}
     assert "mcp_server/new.py" in newest and "standards/universal/testing/pyramid.md" not in newest
 
 
-def test_git_environment_of_a_hook_does_not_redirect_the_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_git_environment_of_a_hook_does_not_redirect_the_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     src = make_source(tmp_path)
     other = make_source(tmp_path / "other", {**BASE_FILES, "scripts/only_here.py": b"1\n"})
     monkeypatch.setenv("GIT_DIR", str(other.path / ".git"))
