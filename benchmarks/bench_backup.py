@@ -1,4 +1,5 @@
-"""Benchmark: backup + restore time at real-install size and 10x, with and without a big venv/workspace.
+"""Benchmark: backup + restore time at real-install size and 10x, with and without a big
+venv/workspace.
 
 Shows that backup cost follows the listed (touched) paths only: a 150 MB venv and a 20 MB workspace
 in the install change nothing. Run: `python benchmarks/bench_backup.py [--json] [--repeat N]`.
@@ -28,7 +29,8 @@ AREAS = ("standards/universal", "workflows/spec_execution_v1", "mcp_server/serve
 def make_install(
     root: Path, *, files: int, total_bytes: int, venv_bytes: int, workspace_bytes: int
 ) -> list[str]:
-    """Write an install of `files` managed files (`total_bytes` in all) plus runtime bulk; return the paths."""
+    """Write an install of `files` managed files (`total_bytes` in all) plus runtime bulk; return
+    the paths."""
     rng = random.Random(files)
     target = root / ".praxis-os"
     rels = []
@@ -69,7 +71,8 @@ def fake_upgrade(target: Path, rels: list[str]) -> dict[str, str]:
 
 
 def one_run(files: int, total: int, venv: int, workspace: int) -> dict[str, float]:
-    """Build an install, back it up, upgrade it, restore it, restore it again; return seconds and sizes."""
+    """Build an install, back it up, upgrade it, restore it, restore it again; return seconds and
+    sizes."""
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-backup-") as tmp:
         rels = make_install(
@@ -135,11 +138,13 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     print(
-        f"{'case':<22}{'files':>6}{'install MB':>12}{'backup MB':>11}{'backup s':>10}{'restore s':>11}{'again s':>9}"
+        f"{'case':<22}{'files':>6}{'install MB':>12}{'backup MB':>11}"
+        f"{'backup s':>10}{'restore s':>11}{'again s':>9}"
     )
     for r in results:
         print(
-            f"{r['case']:<22}{r['files']:>6}{r['install_bytes'] / MB:>12.1f}{r['backup_bytes'] / MB:>11.2f}"
+            f"{r['case']:<22}{r['files']:>6}"
+            f"{r['install_bytes'] / MB:>12.1f}{r['backup_bytes'] / MB:>11.2f}"
             f"{r['backup']:>10.3f}{r['restore']:>11.3f}{r['restore_again']:>9.3f}"
         )
 

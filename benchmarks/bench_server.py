@@ -114,7 +114,8 @@ def main() -> None:
         print(f"{name:<{width}}  {secs:7.3f}")
     total = rows["phases 3-4 unchanged"]
     print(
-        f"\nunchanged dependencies: {total:.2f} s wall ({'OK' if total < 2 else 'OVER'} the 2 s target)"
+        f"\nunchanged dependencies: {total:.2f} s wall "
+        f"({'OK' if total < 2 else 'OVER'} the 2 s target)"
     )
 
 

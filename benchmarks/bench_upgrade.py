@@ -31,7 +31,7 @@ from praxis_upgrade.plugin.manager import get_plugin_manager
 
 class FailValidation:
     @hookimpl(wrapper=True)
-    def praxis_validate(self, ctx: Any):  # type: ignore[no-untyped-def]
+    def praxis_validate(self):  # type: ignore[no-untyped-def]
         yield
         raise RuntimeError("benchmark: validation made to fail")
 
@@ -98,13 +98,15 @@ def main() -> None:
         return
     for r in rows:
         print(
-            f"\nscale {r['scale']:g}: {r['install_files_without_venv']} files in the install (without venv)"
+            f"\nscale {r['scale']:g}: {r['install_files_without_venv']} files in the install "
+            "(without venv)"
         )
         for kind in ("plan", "upgrade", "rollback", "noop"):
             x = r[kind]
             steps = ", ".join(f"{k} {v:.2f}" for k, v in x["steps_s"].items() if v >= 0.01)
             print(
-                f"  {kind:<8} {x['status']:<11} wall {x['wall_s']:6.2f} s  peak RSS {x['peak_rss_mib']:6.1f} MiB"
+                f"  {kind:<8} {x['status']:<11} wall {x['wall_s']:6.2f} s  "
+                f"peak RSS {x['peak_rss_mib']:6.1f} MiB"
             )
             print(f"           steps: {steps}")
 

@@ -68,7 +68,8 @@ class Store:
 
     @property
     def sessions(self) -> Path:
-        """Session files; our own subfolder, so the server's sessions in ``state/`` are never touched."""
+        """Session files; our own subfolder, so the server's sessions in ``state/`` are never
+        touched."""
         return self.cache / "state" / "praxis-upgrade"
 
     def session_log(self, session_id: str) -> Path:
@@ -93,7 +94,7 @@ class Store:
     def update_log(self) -> Path:
         return self.root / UPDATE_LOG_FILE
 
-    # -- backups and the environment ----------------------------------------------------------------
+    # -- backups and the environment --------------------------------------------------------------
     @property
     def backups(self) -> Path:
         return self.root / BACKUPS_DIR

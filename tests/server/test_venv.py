@@ -210,10 +210,10 @@ def test_discard_previous_removes_the_kept_venv_and_is_idempotent(
     target: Path, wheels: Path
 ) -> None:
     (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
-    change = venv.install_requirements(target, find_links=[wheels], no_index=True)
+    venv.install_requirements(target, find_links=[wheels], no_index=True)
     assert Store(target).previous_venv.is_dir()
-    venv.discard_previous(target, change)
-    venv.discard_previous(target, change)
+    venv.discard_previous(target)
+    venv.discard_previous(target)
     assert not Store(target).previous_venv.exists()
     assert _fakedep_version(target) == "2.0"
 
@@ -320,7 +320,7 @@ def test_restore_after_the_previous_venv_was_discarded_reinstalls_the_exact_old_
     (target / "mcp_server" / "requirements.txt").write_text("fakedep>=1.0\n")
     change = venv.install_requirements(target, find_links=[wheels], no_index=True)
     assert _fakedep_version(target) == "2.0"  # the newest that satisfies >=1.0
-    venv.discard_previous(target, change)  # the upgrade finished
+    venv.discard_previous(target)  # the upgrade finished
     restored = venv.EnvChange.from_json(json.loads(json.dumps(change.to_json())))
     venv.restore_environment(target, restored)  # ... and is rolled back later
     assert venv.freeze(target) == original and _fakedep_version(target) == "1.0"
@@ -332,7 +332,7 @@ def test_restore_that_cannot_rebuild_says_what_to_reinstall(
 ) -> None:
     (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
     change = venv.install_requirements(target, find_links=[wheels], no_index=True)
-    venv.discard_previous(target, change)
+    venv.discard_previous(target)
     change.find_links = [str(tmp_path / "no-wheels-here")]
     with pytest.raises(RollbackError) as err:
         venv.restore_environment(target, change)

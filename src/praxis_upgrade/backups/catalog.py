@@ -74,7 +74,8 @@ def find_backup(target: Path, backup_id: str) -> Backup:
     if found.target != os.path.realpath(target):
         raise BackupError(
             f"backup {backup_id} was made for {found.target}, not for {os.path.realpath(target)}",
-            hint="restore it into the install it came from; a copied or moved project needs a fresh upgrade",
+            hint="restore it into the install it came from; "
+            "a copied or moved project needs a fresh upgrade",
         )
     return found
 
@@ -88,7 +89,8 @@ def latest_backup(target: Path) -> Backup:
 
 
 def mark_good(backup: Backup) -> None:
-    """Record that the upgrade this backup was made for completed (retention never drops the last good one)."""
+    """Record that the upgrade this backup was made for completed (retention never drops the last
+    good one)."""
     if not Backup.load(backup.path).complete:  # the disk decides, not a stale object
         raise BackupError(f"backup {backup.id} is incomplete and cannot be marked good")
     fs.atomic_write_json(backup.path / GOOD, {"at": utcnow()})
@@ -130,7 +132,8 @@ def check_space(
         )
         raise PreflightError(
             msg,
-            hint=f"free at least {_fmt(required - free)} on that disk (old backups: `praxis-upgrade backups prune`)",
+            hint=f"free at least {_fmt(required - free)} on that disk "
+            "(old backups: `praxis-upgrade backups prune`)",
             problems=[msg],
         )
 
@@ -185,7 +188,8 @@ def _age(backup: Backup, now: dt.datetime) -> float:
 
 
 def _remove(folder: Path) -> None:
-    # rename first: an interrupted removal never leaves a half-deleted folder that looks like a backup
+    # rename first: an interrupted removal never leaves a half-deleted folder that looks like a
+    # backup
     trash = folder.with_name(_TRASH + folder.name)
     try:
         if trash.exists():

@@ -1,4 +1,5 @@
-"""Making a backup of exactly the paths an upgrade may touch, verified before it is marked complete."""
+"""Making a backup of exactly the paths an upgrade may touch, verified before it is marked
+complete."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def create_backup(
     meta: dict[str, Any],
     progress: Callable[[int, int, str], None] | None = None,
 ) -> Backup:
-    """Back up `paths` (relative to `target`) and `outside` files, verify the copy, then mark it COMPLETE.
+    """Back up `paths` (relative to `target`) and `outside` files, verify the copy, then mark it
+    COMPLETE.
 
     Absent paths are recorded as absent so a restore can remove what the upgrade added. Symlinks are
     stored as links, never followed. Cost is proportional to the listed paths only. `progress` is
@@ -90,9 +92,12 @@ def create_backup(
             where = f" ({e.filename})" if e.filename else ""
             raise BackupError(
                 f"could not make the backup in {folder}: {e.strerror or e}{where}",
-                hint="free some disk space, then run again; nothing was changed"
-                if e.errno == errno.ENOSPC
-                else "check that the file is readable and the backup folder writable; nothing was changed",
+                hint=(
+                    "free some disk space, then run again; nothing was changed"
+                    if e.errno == errno.ENOSPC
+                    else "check that the file is readable and the backup folder writable; "
+                    "nothing was changed"
+                ),
             ) from e
         raise
     return Backup.load(folder)

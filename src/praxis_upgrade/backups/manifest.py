@@ -35,7 +35,8 @@ class Entry:
 
 @dataclasses.dataclass
 class Manifest:
-    """What a backup holds: target-relative files, recorded-absent paths, and files outside the install."""
+    """What a backup holds: target-relative files, recorded-absent paths, and files outside the
+    install."""
 
     meta: dict[str, Any]
     files: dict[str, Entry] = dataclasses.field(default_factory=dict)
@@ -67,7 +68,8 @@ class Manifest:
 
 @dataclasses.dataclass
 class Backup:
-    """One backup folder `.praxis-os/.backups/<id>/`; only `complete` ones are ever used or counted."""
+    """One backup folder `.praxis-os/.backups/<id>/`; only `complete` ones are ever used or
+    counted."""
 
     id: str
     path: Path
@@ -105,7 +107,8 @@ class Backup:
 
     @classmethod
     def load(cls, folder: Path) -> Backup:
-        """Describe a backup folder; a missing COMPLETE marker or unreadable manifest makes it incomplete."""
+        """Describe a backup folder; a missing COMPLETE marker or unreadable manifest makes it
+        incomplete."""
         complete = (folder / COMPLETE).is_file()
         meta: dict[str, Any] = {}
         size = 0
@@ -185,12 +188,14 @@ def check_contents(folder: Path, manifest: Manifest) -> list[str]:
 
 
 def verify_backup(backup_dir: Path) -> list[str]:
-    """Problems that make a backup unusable (incomplete, tampered or missing files, named); [] when sound."""
+    """Problems that make a backup unusable (incomplete, tampered or missing files, named); []
+    when sound."""
     problems = []
     marker = backup_dir / COMPLETE
     if not marker.is_file():
         problems.append(
-            f"incomplete: {backup_dir} has no {COMPLETE} marker (it was interrupted while being made)"
+            f"incomplete: {backup_dir} has no {COMPLETE} marker "
+            "(it was interrupted while being made)"
         )
     try:
         manifest = read_manifest(backup_dir)

@@ -1,4 +1,5 @@
-"""Exact restore from a backup: put back what it holds, remove what the upgrade added, keep user work."""
+"""Exact restore from a backup: put back what it holds, remove what the upgrade added, keep user
+work."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ Progress = Callable[[int, int, str], None]  # (done, total, path just handled)
 
 @dataclasses.dataclass
 class RestoreReport:
-    """What a restore did. `unrestorable` entries say how to finish by hand; `verified` is the final check."""
+    """What a restore did. `unrestorable` entries say how to finish by hand; `verified` is the
+    final check."""
 
     restored: list[str] = dataclasses.field(default_factory=list)
     removed: list[str] = dataclasses.field(default_factory=list)
@@ -61,11 +63,12 @@ def restore_backup(
     """Make every path the backup recorded exactly as it was; touch nothing else.
 
     Files present at backup time are copied back (atomically, with their mode) unless already equal,
-    so running it again after a crash finishes the job. Paths absent at backup time are removed only
-    when their sha256 equals `added_shas[path]` (what the upgrade wrote); anything else there is the
-    user's and is kept and reported. `added_shas` may also name files the upgrade changed: such a file
-    whose content is now neither the backup's nor the upgrade's (a user edit made meanwhile) is saved
-    beside it as `<name>.praxis-rollback-<backup id>` before the backup's version goes back.
+    so running it again after a crash finishes the job. Paths absent at backup time are removed
+    only when their sha256 equals `added_shas[path]` (what the upgrade wrote); anything else there
+    is the user's and is kept and reported. `added_shas` may also name files the upgrade changed:
+    such a file whose content is now neither the backup's nor the upgrade's (a user edit made
+    meanwhile) is saved beside it as `<name>.praxis-rollback-<backup id>` before the backup's
+    version goes back.
 
     Raises:
         BackupError: the backup is for another install, or fails verification (unless `force`:
@@ -81,7 +84,8 @@ def restore_backup(
         raise BackupError(
             f"backup {backup.id} failed verification; refusing to restore from it:\n  "
             + "\n  ".join(problems[:20]),
-            hint="choose another backup, or pass --force to restore only the files that still verify",
+            hint="choose another backup, "
+            "or pass --force to restore only the files that still verify",
         )
     manifest = read_manifest(backup.path)
     # removals first, so a file can come back where the upgrade had put a directory (and vice versa)

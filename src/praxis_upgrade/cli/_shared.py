@@ -81,7 +81,8 @@ def error_boundary(as_json: bool = False) -> Iterator[None]:
 
 
 def guarded(fn: F) -> F:
-    """Run a whole command inside the error boundary (its ``as_json`` option, if any, is honoured)."""
+    """Run a whole command inside the error boundary (its ``as_json`` option, if any, is
+    honoured)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -1,4 +1,5 @@
-"""CLI commands about content: `plan` (with diffs), `install` (fresh), `adopt` (record a baseline)."""
+"""CLI commands about content: `plan` (with diffs), `install` (fresh), `adopt` (record a
+baseline)."""
 
 from __future__ import annotations
 
@@ -84,7 +85,8 @@ def install_cmd(
 @click.option("--target", "-t", metavar="PATH")
 @click.option("--force", is_flag=True, help="Replace an existing baseline.")
 def adopt_cmd(source: str | None, target: str | None, force: bool) -> None:
-    """Record a baseline for an install that has none (or a corrupt one) from the source's history."""
+    """Record a baseline for an install that has none (or a corrupt one) from the source's
+    history."""
     with error_boundary():
         praxis = targets.require_install(Path(target) if target else Path.cwd())
         src = targets.resolve_source(praxis, source)

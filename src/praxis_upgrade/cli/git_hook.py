@@ -1,4 +1,5 @@
-"""What the git hook runs (``python -m praxis_upgrade.cli.git_hook``): only the integration commands.
+"""What the git hook runs (``python -m praxis_upgrade.cli.git_hook``): only the integration
+commands.
 
 Kept apart from the main command so that nothing but these commands is involved in a `git pull`.
 """

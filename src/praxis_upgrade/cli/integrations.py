@@ -32,7 +32,8 @@ def _default_projects(projects: tuple[Path, ...]) -> list[Path]:
     "projects",
     type=_path,
     multiple=True,
-    help="Project with .praxis-os/ to upgrade from it (repeatable; default: this dir if it has one).",
+    help="Project with .praxis-os/ to upgrade from it "
+    "(repeatable; default: this dir if it has one).",
 )
 @click.option(
     "--mode",
@@ -103,12 +104,14 @@ def hook_list(as_json: bool) -> None:
         click.echo(f"{p.project}  <- {p.source}  [{p.mode}]")
         if p.notices:
             click.echo(
-                f"  update available since {p.notices[0]['at']} (source {p.notices[-1]['source_rev'][:12]})"
+                f"  update available since {p.notices[0]['at']} "
+                f"(source {p.notices[-1]['source_rev'][:12]})"
             )
         if p.auto_runs:
             last = p.auto_runs[-1]
             click.echo(
-                f"  last background upgrade {last['at']}: exit {last['exit_code']}, log {last['log']}"
+                f"  last background upgrade {last['at']}: "
+                f"exit {last['exit_code']}, log {last['log']}"
             )
 
 

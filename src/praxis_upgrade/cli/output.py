@@ -1,4 +1,5 @@
-"""How the CLI shows sessions, plans and progress on a terminal (the only printing module besides cli)."""
+"""How the CLI shows sessions, plans and progress on a terminal (the only printing module besides
+cli)."""
 
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ def unsettled(session: Session) -> list[str]:
 
 
 def conflict_lines(session: Session, praxis_prefix: str = ".praxis-os") -> list[str]:
-    """Conflicts as ``path:line: conflict: what was done`` (the VS Code problem matcher reads these)."""
+    """Conflicts as ``path:line: conflict: what was done`` (the VS Code problem matcher reads
+    these)."""
     lines = []
     for step in ("content", "server.code"):
         for d in (session.results.get(step) or {}).get("decisions", []):
@@ -151,9 +153,11 @@ def show_status(status: dict[str, Any]) -> None:
     click.echo(f"Running:   {running}")
     for s in status.get("sessions", []):
         error = (s.get("error") or "").splitlines()[0] if s.get("error") else ""
-        click.echo(
-            f"  {s['id']}  {s['kind']:<8} {s['state']:<12} phase {s['phase']} {s['step'] or ''} {error}".rstrip()
+        line = (
+            f"  {s['id']}  {s['kind']:<8} {s['state']:<12} phase {s['phase']} "
+            f"{s['step'] or ''} {error}"
         )
+        click.echo(line.rstrip())
     for bad in status.get("corrupt_sessions", []):
         click.secho(
             f"  unreadable session file {bad['path']}: move it aside (it blocks new runs)", fg="red"
@@ -163,11 +167,13 @@ def show_status(status: dict[str, Any]) -> None:
     for run in status.get("auto_runs", [])[-3:]:
         result = "ok" if run.get("exit_code") == 0 else f"exit {run.get('exit_code')}"
         click.echo(
-            f"  background upgrade by the git hook at {run.get('at')}: {result} (log {run.get('log')})"
+            f"  background upgrade by the git hook at {run.get('at')}: "
+            f"{result} (log {run.get('log')})"
         )
     for note in status.get("notices", []):
         click.echo(
-            f"  update available since {note.get('at')} (source {note.get('source_rev')}): run `praxis-upgrade run`"
+            f"  update available since {note.get('at')} (source {note.get('source_rev')}): "
+            "run `praxis-upgrade run`"
         )
 
 

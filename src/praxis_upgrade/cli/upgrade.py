@@ -140,7 +140,8 @@ def _run_all(policy: str, as_json: bool, options: dict[str, Any]) -> None:
         emit_json({"ok": code == 0, "exit_code": code, "projects": rows})
     elif not rows:
         click.echo(
-            "No registered projects: register them with `praxis-upgrade hook install --project PATH`."
+            "No registered projects: "
+            "register them with `praxis-upgrade hook install --project PATH`."
         )
     else:
         click.echo(f"{'project':<40} {'from -> to':<22} {'result':<22} conflicts")

@@ -35,7 +35,8 @@ def _diff(a: bytes | None, b: bytes | None, a_name: str, b_name: str) -> str:
 
 
 def entry_diffs(entry: PlanEntry, target: Path, repo: SourceRepo) -> dict[str, str]:
-    """``{"yours": base->local, "upstream": base->upstream}`` for conflicts; ``{"change": local->upstream}`` else."""
+    """``{"yours": base->local, "upstream": base->upstream}`` for conflicts;
+    ``{"change": local->upstream}`` else."""
     local_path = target / entry.path
     local = local_path.read_bytes() if local_path.is_file() else None
     upstream = repo.blob(entry.upstream_git_blob) if entry.upstream_git_blob else None

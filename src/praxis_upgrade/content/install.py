@@ -1,4 +1,5 @@
-"""A fresh install: the folders an install has, a venv, an empty baseline; then an upgrade from nothing."""
+"""A fresh install: the folders an install has, a venv, an empty baseline; then an upgrade from
+nothing."""
 
 from __future__ import annotations
 

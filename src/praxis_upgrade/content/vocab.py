@@ -1,4 +1,5 @@
-"""The words of a plan: file classes, actions, conflict policies and the choices for one conflict."""
+"""The words of a plan: file classes, actions, conflict policies and the choices for one
+conflict."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ _APP = {
     "src/app.py": '"""Tiny app the project is really about."""\n\n\ndef greet(name: str) -> str:\n'
     '    return f"hello {name}"\n',
     "src/__init__.py": "",
-    "tests/test_app.py": "from src.app import greet\n\n\ndef test_greet():\n    assert greet('x') == 'hello x'\n",
+    "tests/test_app.py": "from src.app import greet\n\n\ndef test_greet():\n"
+    "    assert greet('x') == 'hello x'\n",
     "README.md": "# demo-app\n\nA project that uses prAxIs OS.\n",
     ".gitignore": "__pycache__/\n*.pyc\n.venv/\n",
 }

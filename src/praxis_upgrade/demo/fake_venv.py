@@ -54,7 +54,8 @@ def install_requirements(python: Path, requirements: Path, wheels: Path) -> None
 
 
 def create_venv(praxis: Path, wheels: Path) -> Path:
-    """Create `<praxis>/venv` with pip (ensurepip, offline) and install the install's requirements."""
+    """Create `<praxis>/venv` with pip (ensurepip, offline) and install the install's
+    requirements."""
     venv.EnvBuilder(with_pip=True, symlinks=os.name != "nt", clear=True).create(praxis / "venv")
     python = venv_python(praxis)
     install_requirements(python, praxis / "mcp_server" / "requirements.txt", wheels)

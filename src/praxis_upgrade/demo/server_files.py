@@ -13,7 +13,8 @@ import re
 
 def register_rag_tools(mcp, ctx):
     @mcp.tool()
-    def search_standards(query: str, n_results: int = 5, filter_phase: int = None, filter_tags: list = None):
+    def search_standards(query: str, n_results: int = 5, filter_phase: int = None,
+                         filter_tags: list = None):
         """Search prAxIs OS standards for guidance (semantic search; here a grep stand-in)."""
         words = [w for w in re.findall(r"\\w+", query.lower()) if len(w) > 2] or [query.lower()]
         hits = []
@@ -24,14 +25,17 @@ def register_rag_tools(mcp, ctx):
                 continue
             score = sum(text.lower().count(w) for w in words)
             if score:
-                first = next((ln for ln in text.splitlines() if any(w in ln.lower() for w in words)), "")
-                hits.append({"content": first[:500], "file": str(path.relative_to(ctx.project_root)),
+                first = next((ln for ln in text.splitlines()
+                              if any(w in ln.lower() for w in words)), "")
+                hits.append({"content": first[:500],
+                             "file": str(path.relative_to(ctx.project_root)),
                              "section": text.splitlines()[0].lstrip("# ") if text else "",
                              "relevance_score": score, "tokens": len(first.split())})
         hits.sort(key=lambda h: -h["relevance_score"])
         indexed = (ctx.index_path / (ctx.index_table + ".lance")).is_dir()
         return {"results": hits[: int(n_results)], "total_results": len(hits), "query": query,
-                "search_method": "vector" if indexed else "grep_fallback", "index_table": ctx.index_table}
+                "search_method": "vector" if indexed else "grep_fallback",
+                "index_table": ctx.index_table}
 '''
 
 _BROWSER = '''"""Browser tools (stand-in: Playwright is never available in the sandbox)."""
@@ -171,8 +175,9 @@ from mcp_server.server.tools.workflow_tools import actions
 
 def register_workflow_tools(mcp, ctx):
     @mcp.tool()
-    def @NAME@(action: str, session_id: str = None, workflow_type: str = None, target_file: str = None,
-               phase: int = None, task_number: int = None, evidence: dict = None):
+    def @NAME@(action: str, session_id: str = None, workflow_type: str = None,
+               target_file: str = None, phase: int = None, task_number: int = None,
+               evidence: dict = None):
         """Workflow management: list_workflows, start, get_phase, get_task, complete_phase, get_state."""
         return actions.dispatch(ctx, action, session_id=session_id, workflow_type=workflow_type,
                                 target_file=target_file, phase=phase, task_number=task_number,
@@ -195,9 +200,11 @@ def dispatch(ctx, action, **kw):
         state = sessions.load(ctx, kw["session_id"])
         if action == "get_state":
             return state
-        return {"phase": state["current_phase"], "content": sessions.phase_file(ctx, state, state["current_phase"])}
+        return {"phase": state["current_phase"],
+                "content": sessions.phase_file(ctx, state, state["current_phase"])}
     if action == "get_task":
-        return {"session_id": kw["session_id"], "phase": kw["phase"], "task_number": kw["task_number"]}
+        return {"session_id": kw["session_id"], "phase": kw["phase"],
+                "task_number": kw["task_number"]}
     if action == "complete_phase":
         state = sessions.load(ctx, kw["session_id"])
         state["completed_phases"].append(state["current_phase"])
@@ -282,7 +289,8 @@ def tool_files(rel: Release) -> dict[str, str]:
 
 
 def package_files(rel: Release) -> dict[str, str]:
-    """Release-dependent files of `mcp_server/` (entry point, requirements, tools, IDE artifacts)."""
+    """Release-dependent files of `mcp_server/` (entry point, requirements, tools, IDE
+    artifacts)."""
     files = {
         "mcp_server/__init__.py": f'"""prAxIs OS MCP server."""\n\n__version__ = "{rel.version}"\n',
         "mcp_server/__main__.py": main_module(rel),
@@ -323,10 +331,12 @@ class IndexBuilder:
         table = self.index_path / (TABLE + ".lance")
         table.mkdir(parents=True, exist_ok=True)
         for i in range(0, len(files), 50):
-            (table / ("data-%04d.lance" % (i // 50))).write_text("\\n".join(map(str, files[i:i + 50])))
-        meta = {"build_time": time.time(), "source_files": len(files), "total_chunks": len(files) * 4,
-                "embedding_provider": "local", "table": TABLE,
-                "files_mtimes": {str(f.relative_to(self.standards_path)): f.stat().st_mtime for f in files}}
+            (table / ("data-%04d.lance" % (i // 50))).write_text(
+                "\\n".join(map(str, files[i:i + 50])))
+        meta = {"build_time": time.time(), "source_files": len(files),
+                "total_chunks": len(files) * 4, "embedding_provider": "local", "table": TABLE,
+                "files_mtimes": {str(f.relative_to(self.standards_path)): f.stat().st_mtime
+                                 for f in files}}
         (self.index_path / "metadata.json").write_text(json.dumps(meta, indent=2))
         return meta
 

@@ -72,7 +72,8 @@ class Context:
         self.project_root = base.parent
         self.standards_path = self.project_root / rag.get("standards_path", ".praxis-os/standards")
         self.workflows_path = self.project_root / rag.get("workflows_path", ".praxis-os/workflows")
-        self.index_path = self.project_root / rag.get("index_path", ".praxis-os/.cache/vector_index")
+        self.index_path = self.project_root / rag.get("index_path",
+                                                      ".praxis-os/.cache/vector_index")
         self.state_dir = base / ".cache" / "state"
         self.version = VERSION
         self.index_table = INDEX_TABLE
@@ -100,9 +101,11 @@ class Server:
     def handle(self, msg):
         """Answer one JSON-RPC message; None for notifications."""
         if not isinstance(msg, dict) or msg.get("jsonrpc") != "2.0" or "method" not in msg:
-            if isinstance(msg, dict) and "method" not in msg and ("result" in msg or "error" in msg):
+            if (isinstance(msg, dict) and "method" not in msg
+                    and ("result" in msg or "error" in msg)):
                 return None  # a response from the client: nothing to do
-            return _error(msg.get("id") if isinstance(msg, dict) else None, -32600, "Invalid Request")
+            return _error(msg.get("id") if isinstance(msg, dict) else None, -32600,
+                          "Invalid Request")
         if "id" not in msg:
             logger.debug("notification %s", msg["method"])
             return None
@@ -113,7 +116,8 @@ class Server:
                 os._exit(3)
             self.requests += 1
         try:
-            return {"jsonrpc": "2.0", "id": msg["id"], "result": self.dispatch(msg["method"], msg.get("params"))}
+            return {"jsonrpc": "2.0", "id": msg["id"],
+                    "result": self.dispatch(msg["method"], msg.get("params"))}
         except RpcError as exc:
             return _error(msg["id"], exc.code, str(exc))
 
@@ -152,7 +156,8 @@ class Server:
         except Exception as exc:  # a tool failure is a result, not a protocol error
             logger.exception("tool %s failed", name)
             result, is_error = {"error": str(exc), "error_type": type(exc).__name__}, True
-        return {"content": [{"type": "text", "text": json.dumps(result, default=str)}], "isError": is_error}
+        return {"content": [{"type": "text", "text": json.dumps(result, default=str)}],
+                "isError": is_error}
 
 
 def _error(msg_id, code, message):
@@ -160,11 +165,14 @@ def _error(msg_id, code, message):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="python -m mcp_server", description="prAxIs OS MCP server")
-    parser.add_argument("--transport", choices=["dual", "stdio", "http"], required=TRANSPORT_REQUIRED,
+    parser = argparse.ArgumentParser(prog="python -m mcp_server",
+                                     description="prAxIs OS MCP server")
+    parser.add_argument("--transport", choices=["dual", "stdio", "http"],
+                        required=TRANSPORT_REQUIRED,
                         default=None if TRANSPORT_REQUIRED else "stdio",
                         help="transport mode (required since 1.6.0)")
-    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], default="INFO")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        default="INFO")
     return parser.parse_args(argv)
 
 
@@ -309,14 +317,16 @@ def main(argv=None):
         return 1
     base = find_base()
     if base is None:
-        logger.error("Could not find .praxis-os directory (set AGENT_OS_BASE_PATH or run from the project root)")
+        logger.error("Could not find .praxis-os directory "
+                     "(set AGENT_OS_BASE_PATH or run from the project root)")
         return 1
     config = load_config(base)
     ctx = Context(base, config, args.transport)
-    for label, path in (("standards_path", ctx.standards_path), ("workflows_path", ctx.workflows_path)):
+    for label, path in (("standards_path", ctx.standards_path),
+                        ("workflows_path", ctx.workflows_path)):
         if not path.is_dir():
-            logger.error("Configuration validation failed: %s does not exist or is not a directory: %s",
-                         label, path)
+            logger.error("Configuration validation failed: %s does not exist or is not a "
+                         "directory: %s", label, path)
             return 1
     ctx.state_dir.mkdir(parents=True, exist_ok=True)
     table = ToolTable()

@@ -190,7 +190,9 @@ def root_files(rel: Release, seed: int) -> dict[str, str]:
         "Always call search_standards before acting.\n",
         "mcp_server/CHANGELOG.md": f"# Changelog\n\n## [{rel.version}] - {rel.date[:10]}\n\n"
         f"- {c.sentence(rng)}\n",
-        "universal/templates/workflow-definition-template.yaml": "name: my_workflow_v1\nphases: []\n",
+        "universal/templates/workflow-definition-template.yaml": (
+            "name: my_workflow_v1\nphases: []\n"
+        ),
         "docs/intro.md": c.markdown_doc(c.rng_for(seed, "docs"), "Introduction", 5000),
         "docs/reference/mcp-tools.md": "# MCP tools\n\n" + "".join(f"- `{t}`\n" for t in rel.tools),
         "tests/test_server.py": "def test_placeholder():\n    assert True\n",

@@ -1,4 +1,5 @@
-"""Deterministic text generators: markdown, YAML gates, JSON metadata, Python/shell padding, PNGs."""
+"""Deterministic text generators: markdown, YAML gates, JSON metadata, Python/shell padding,
+PNGs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Emulation of upstream's installer: copy a release into `.praxis-os/`, create user dirs, IDE files."""
+"""Emulation of upstream's installer: copy a release into `.praxis-os/`, create user dirs, IDE
+files."""
 
 from __future__ import annotations
 

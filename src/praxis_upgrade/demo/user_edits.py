@@ -13,7 +13,10 @@ Tree = dict[str, bytes]
 
 _APPEND = "\n## Team notes\n\n- We also run this check in CI before merging.\n"
 _HOTFIX_ANCHOR = "logger = logging.getLogger(__name__)\n"
-_HOTFIX = "logger = logging.getLogger(__name__)  # HOTFIX(team): quieter logs\nlogger.setLevel(logging.WARNING)\n"
+_HOTFIX = (
+    "logger = logging.getLogger(__name__)  # HOTFIX(team): quieter logs\n"
+    "logger.setLevel(logging.WARNING)\n"
+)
 
 
 def _plain(tree: Tree, path: str) -> bool:
@@ -107,7 +110,9 @@ def _user_files(praxis: Path, seed: int) -> list[str]:
         "standards/validation/release-checklist.md": c.markdown_doc(rng, "Release checklist", 1500),
         "workspace/analysis/notes.md": c.markdown_doc(rng, "Analysis notes", 900),
         "workspace/scratch/whiteboard.png": c.png_bytes(32, 32, seed + 1),
-        "specs/review/2025-11-02-naïve-cache/notes-résumé.md": "# Résumé — naïve cache\n\nDraft ✓\n",
+        "specs/review/2025-11-02-naïve-cache/notes-résumé.md": (
+            "# Résumé — naïve cache\n\nDraft ✓\n"
+        ),
     }
     for doc in ("README", "srd", "specs", "tasks"):
         files[f"specs/approved/2025-10-20-payment-retries/{doc}.md"] = c.markdown_doc(

@@ -11,13 +11,15 @@ from praxis_upgrade.plugin import spec
 
 HEADER = """# Hook reference
 
-Generated from `src/praxis_upgrade/plugin/spec.py` by `python -m praxis_upgrade.engine.hookdocs > docs/hooks.md`;
+Generated from `src/praxis_upgrade/plugin/spec.py` by
+`python -m praxis_upgrade.engine.hookdocs > docs/hooks.md`;
 a test fails when this file and the specs disagree.
 
-Implement hooks with `@praxis_upgrade.hookimpl` and publish the module under the entry-point group
-`praxis_upgrade`. Every hook receives `ctx` (`praxis_upgrade.engine.context.Context`: `target`, `project`,
-`source`, `options`, `session`, `result(step)`, `emit(...)`, `checkpoint()`). Call order within a hook:
-installed plugins first (last registered), built-in defaults last.
+Implement hooks with `@praxis_upgrade.hookimpl` and publish the module under the entry-point
+group `praxis_upgrade`. Every hook receives `ctx` (`praxis_upgrade.engine.context.Context`:
+`target`, `project`, `source`, `options`, `session`, `result(step, Type)`,
+`record(step, result)`, `emit(...)`). Call order within a hook: installed plugins first (last
+registered), built-in defaults last.
 
 | step | phase | hook |
 | --- | --- | --- |
@@ -36,7 +38,8 @@ def render() -> str:
     out = [HEADER]
     out += [f"| `{s.name}` | {s.phase} {PHASES[s.phase]} | `{s.hook}` |\n" for s in STEPS]
     out.append(
-        "| (on failure / `rollback`) | - | `praxis_rollback` |\n| (always, at the end) | - | `praxis_report` |\n"
+        "| (on failure / `rollback`) | - | `praxis_rollback` |\n"
+        "| (always, at the end) | - | `praxis_report` |\n"
     )
     order = {s.hook: i for i, s in enumerate(STEPS)}
     for name, fn in sorted(spec_functions(), key=lambda item: order.get(item[0], 99)):

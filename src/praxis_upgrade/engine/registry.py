@@ -65,7 +65,8 @@ class Registry:
 def _corrupt(path: Path, why: str) -> StateError:
     return StateError(
         f"the project registry {path} is unreadable: {why}",
-        hint=f"fix it by hand, or delete it and run `praxis-upgrade hook install` again ({store.HOME_ENV} moves it)",
+        hint="fix it by hand, or delete it and run `praxis-upgrade hook install` again "
+        f"({store.HOME_ENV} moves it)",
     )
 
 

@@ -13,7 +13,8 @@ R = TypeVar("R", bound="StepResult")
 @dataclasses.dataclass
 class StepResult:
     """Base of every step's result. Keys a plugin adds that the type does not name are kept in
-    ``extra`` (and written back unchanged), so a replacement plugin may say more than the default."""
+    ``extra`` (and written back unchanged), so a replacement plugin may say more than the
+    default."""
 
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 

@@ -127,7 +127,8 @@ def resume_upgrade(
         if session.status == sess.RUNNING and session.source and not Path(session.source).is_dir():
             raise StateError(
                 f"the source clone of session {session.id} is gone: {session.source}",
-                hint=f"put the clone back there, or undo the session with `praxis-upgrade rollback {session.id}`",
+                hint="put the clone back there, "
+                f"or undo the session with `praxis-upgrade rollback {session.id}`",
             )
         session.pid = os.getpid()
         pm = pm or get_plugin_manager()
@@ -242,7 +243,8 @@ def _pick_rollback(store: sess.SessionStore, session_id: str | None) -> sess.Ses
         if not candidates:
             raise StateError(
                 "no session to roll back",
-                hint="use `praxis-upgrade rollback --to BACKUP` (see `praxis-upgrade backups list`)",
+                hint="use `praxis-upgrade rollback --to BACKUP` "
+                "(see `praxis-upgrade backups list`)",
             )
         session = candidates[-1]
     if session.status == sess.ROLLED_BACK:
@@ -369,7 +371,8 @@ def _rollback(
         left = "\n".join(f"  - {line}" for line in result.get("unrestorable", []))
         raise RollbackError(
             f"rollback of session {session.id} could not restore everything:\n{left}",
-            hint=f"finish the listed items by hand, or retry `praxis-upgrade rollback {session.id}`",
+            hint="finish the listed items by hand, "
+            f"or retry `praxis-upgrade rollback {session.id}`",
         )
     session.status = sess.ROLLED_BACK
     ctx.checkpoint()
@@ -437,7 +440,8 @@ def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
 
 
 def _collected(results: list[Any]) -> list[Any]:
-    """A collect hook's results as saved: a list from a plugin adds its items, anything else is one item."""
+    """A collect hook's results as saved: a list from a plugin adds its items, anything else is
+    one item."""
     items = [
         item
         for group in results

@@ -1,4 +1,5 @@
-"""Upgrade sessions and their store: one JSON file per session, rewritten atomically after each step."""
+"""Upgrade sessions and their store: one JSON file per session, rewritten atomically after each
+step."""
 
 from __future__ import annotations
 
@@ -101,7 +102,8 @@ class SessionStore:
         except (OSError, ValueError, TypeError) as e:
             raise StateError(
                 f"session file {path} is unreadable or corrupt: {e}",
-                hint="move it aside to start over; its backup (if any) is under .praxis-os/.backups/",
+                hint="move it aside to start over; "
+                "its backup (if any) is under .praxis-os/.backups/",
             ) from e
 
     def all(self) -> list[Session]:

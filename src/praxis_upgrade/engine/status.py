@@ -1,4 +1,5 @@
-"""What `praxis-upgrade status` reports: versions, sessions and their states, the lock, leftovers."""
+"""What `praxis-upgrade status` reports: versions, sessions and their states, the lock,
+leftovers."""
 
 from __future__ import annotations
 

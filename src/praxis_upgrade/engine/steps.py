@@ -1,4 +1,5 @@
-"""The phases and their steps in order: which hook runs each step and how its results are gathered."""
+"""The phases and their steps in order: which hook runs each step and how its results are
+gathered."""
 
 from __future__ import annotations
 

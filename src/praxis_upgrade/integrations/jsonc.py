@@ -176,7 +176,8 @@ def _dump(value: Any, indent: str) -> str:
 
 
 def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
-    """Replace spans (from the end backwards, so offsets stay valid), in the text's own line endings."""
+    """Replace spans (from the end backwards, so offsets stay valid), in the text's own line
+    endings."""
     crlf = "\r\n" in text
     for start, end, new in sorted(edits, reverse=True):
         new = new.replace("\n", "\r\n") if crlf else new

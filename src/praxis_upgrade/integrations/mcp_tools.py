@@ -27,7 +27,8 @@ def _error(e: PraxisError) -> dict[str, Any]:
 def start_upgrade(
     target: str, source: str | None = None, conflicts: str = "keep-local", dry_run: bool = False
 ) -> dict[str, Any]:
-    """Start an upgrade of the project at `target` from the praxis-os clone `source` (remembered if omitted).
+    """Start an upgrade of the project at `target` from the praxis-os clone `source` \
+(remembered if omitted).
 
     Runs detached from this server; returns the session id to poll with get_upgrade_state.
     conflicts: keep-local (default) | take-upstream | merge | fail.
@@ -67,7 +68,8 @@ def start_upgrade(
 
 
 def get_upgrade_state(target: str, session_id: str) -> dict[str, Any]:
-    """State of one upgrade session: running / interrupted / completed / failed / rolled_back, phase, step."""
+    """State of one upgrade session: running / interrupted / completed / failed / rolled_back, \
+phase, step."""
     praxis = targets.require_install(Path(target))
     store = session.SessionStore(praxis)
     log = spawn.log_path(praxis, session_id)
@@ -107,7 +109,8 @@ def get_current_phase(target: str, session_id: str) -> dict[str, Any]:
 
 
 def resume_upgrade(target: str, session_id: str | None = None) -> dict[str, Any]:
-    """Continue an interrupted session (the newest one if no id is given), detached from this server."""
+    """Continue an interrupted session (the newest one if no id is given), \
+detached from this server."""
     praxis = targets.require_install(Path(target))
     sid = session_id or _newest_open(praxis)
     pid = spawn.spawn(
@@ -126,7 +129,8 @@ def rollback_upgrade(target: str, session_id: str | None = None) -> dict[str, An
 
 
 def list_sessions(target: str) -> dict[str, Any]:
-    """Every upgrade session of the install at `target`, with its state, and the installed version."""
+    """Every upgrade session of the install at `target`, with its state, \
+and the installed version."""
     status = get_status(Path(target))
     return {
         "ok": True,

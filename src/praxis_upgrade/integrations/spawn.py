@@ -1,4 +1,5 @@
-"""Starting upgrade commands in a process of their own, detached from the caller (MCP server, git hook)."""
+"""Starting upgrade commands in a process of their own, detached from the caller (MCP server,
+git hook)."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ def praxis_cleanup(ctx: Context) -> CleanupResult:
     if backup_id:
         catalog.mark_good(catalog.find_backup(ctx.target, backup_id))
     if env.changed:
-        venv.discard_previous(ctx.target, venv.EnvChange.from_json(env.change or {}))
+        venv.discard_previous(ctx.target)
     open_ids = [s.id for s in ctx.store.open_sessions()] if ctx.store else []
     pruned = catalog.prune_backups(
         ctx.target, ctx.options.keep_backups, protect=[i for i in [backup_id] if i] + open_ids

@@ -39,7 +39,8 @@ def praxis_plan(ctx: Context) -> PlanResult:
         raise ConflictsError(
             f"{len(conflicts)} conflict(s) and --conflicts fail; nothing was changed:\n"
             + "\n".join(f"  - {p}" for p in conflicts[:20]),
-            hint="see them with `praxis-upgrade plan --diff`, then choose another --conflicts policy",
+            hint="see them with `praxis-upgrade plan --diff`, "
+            "then choose another --conflicts policy",
         )
     touched = plan.touched_paths()
     outside = [str(p) for p in ide_config_paths(ctx.project)] + [str(ctx.project / ".gitignore")]

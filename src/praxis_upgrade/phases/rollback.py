@@ -36,7 +36,8 @@ def praxis_rollback(ctx: Context, force: bool) -> RollbackResult:
     if problems:  # refuse before anything (server, venv, files) is touched
         raise BackupError(
             f"backup {made.id} failed verification: " + "; ".join(problems[:5]),
-            hint="`praxis-upgrade backups verify` names every damaged file; `--force` restores the rest",
+            hint="`praxis-upgrade backups verify` names every damaged file; "
+            "`--force` restores the rest",
         )
     added = _written_by_upgrade(ctx)
     new_server = _stop_new_server(ctx)

@@ -85,7 +85,8 @@ def get_plugin_manager(
         raise PluginError(
             f"plugin {name!r} implements an unknown hook: {e}",
             plugin=name,
-            hint=f"check the hook names against `praxis-upgrade plugins --hooks`, or {DISABLE_ENV}={name}",
+            hint="check the hook names against `praxis-upgrade plugins --hooks`, "
+            f"or {DISABLE_ENV}={name}",
         ) from e
     if os.environ.get(TRACE_ENV):
         pm.trace.root.setwriter(lambda msg: sys.stderr.write(f"[praxis-upgrade plugins] {msg}"))

@@ -8,10 +8,11 @@ for validation). Return that type, or a plain JSON dict with the same keys (extr
 the engine saves it in the session file so that an interrupted upgrade resumes in a new process,
 and later steps read it back typed with ``ctx.result("plan", PlanResult)``. A step that changes
 files saves its partial progress with ``ctx.record(step, result)`` before anything that may still
-fail, so a rollback knows what it wrote; never write ``ctx.session`` yourself. Hooks marked *first result* are "who does this?" questions: the first implementation
-that returns something other than ``None`` wins, and built-in defaults are registered first
-(and run last), so an installed plugin replaces a default just by returning a value. Hooks marked
-*collect* call every implementation and gather the non-``None`` results in a list.
+fail, so a rollback knows what it wrote; never write ``ctx.session`` yourself. Hooks marked
+*first result* are "who does this?" questions: the first implementation that returns something
+other than ``None`` wins, and built-in defaults are registered first (and run last), so an
+installed plugin replaces a default just by returning a value. Hooks marked *collect* call every
+implementation and gather the non-``None`` results in a list.
 
 Every step must be idempotent: after a crash the engine calls the hook of the interrupted step
 again, in a new process, with the same session.
@@ -65,7 +66,8 @@ def praxis_plan(ctx: Context) -> PlanResult | dict[str, Any] | None:
 
     Called: once per session, after pre-flight; the result is saved and later phases read it
     from ``ctx.result("plan")``. ``--dry-run`` stops after this step.
-    Kind: first result. Return a ``PlanResult`` (or a dict that must contain ``"summary"``: counts by
+    Kind: first result. Return a ``PlanResult`` (or a dict that must contain
+    ``"summary"``: counts by
     action, and ``"touched"``: the target-relative paths the upgrade may write or delete), or
     ``None`` to leave planning to the next implementation (the built-in one).
     """
@@ -81,7 +83,8 @@ def praxis_backup(ctx: Context) -> BackupResult | dict[str, Any] | None:
     """Back up exactly what the plan may touch, and verify the backup before returning.
 
     Called: once per session, after the plan; skipped by ``--dry-run``.
-    Kind: first result. Return a ``BackupResult`` (``id``: the backup id, ...) describing a complete, verified
+    Kind: first result. Return a ``BackupResult`` (``id``: the backup id, ...) describing a
+    complete, verified
     backup, or ``None`` to leave it to the next implementation.
     """
 
@@ -96,7 +99,8 @@ def praxis_content(ctx: Context) -> ApplyResult | dict[str, Any] | None:
     """Apply the plan's content entries (standards, workflows, usage) and the ``.gitignore`` block.
 
     Called: once per session after the backup (again after a resume: must be idempotent).
-    Kind: first result. Return an ``ApplyResult`` with per-file decisions (``decisions``) and written
+    Kind: first result. Return an ``ApplyResult`` with per-file decisions
+    (``decisions``) and written
     paths, or ``None`` to leave it to the next implementation. Raising rolls the upgrade back.
     """
 
@@ -111,7 +115,8 @@ def praxis_stop_server(ctx: Context) -> StopResult | dict[str, Any] | None:
     """Stop this project's running MCP server (by its own pid, never by pattern).
 
     Called: once per session, at the start of phase 3.
-    Kind: first result. Return a ``StopResult``: what was found and done (including how to start it again), or
+    Kind: first result. Return a ``StopResult``: what was found and done
+    (including how to start it again), or
     ``None`` to leave it to the next implementation.
     """
 
@@ -191,7 +196,8 @@ def praxis_rollback(
     ``praxis-upgrade rollback`` (``error`` is ``None``); again after a crash mid-rollback, so it
     must be idempotent. ``force`` is True with ``rollback --force``: restore what can be restored
     even from a backup that fails verification.
-    Kind: first result. Return a ``RollbackResult`` (``complete``, ``unrestorable``, ...), or ``None``
+    Kind: first result. Return a ``RollbackResult``
+    (``complete``, ``unrestorable``, ...), or ``None``
     to leave it to the next implementation. ``complete`` False makes the engine report a
     partial rollback (exit code 7) with the listed manual steps.
     """

@@ -1,4 +1,5 @@
-"""IDE MCP configs (``.cursor/mcp.json``, ``.mcp.json``): add ``--transport dual`` to this project's server.
+"""IDE MCP configs (``.cursor/mcp.json``, ``.mcp.json``): add ``--transport dual`` to this
+project's server.
 
 Only entries that launch ``mcp_server`` from *this* project's ``.praxis-os`` are edited; the server
 key, the other servers, key order, indentation and the trailing newline are kept. A file that is
@@ -97,7 +98,8 @@ def _fix_file(path: Path, project: Path, write: bool) -> list[IdeChange]:
                 None,
                 False,
                 problem=(
-                    f'{path} is not valid JSON ({exc}); left untouched: add "--transport", "dual" after '
+                    f"{path} is not valid JSON ({exc}); left untouched: "
+                    'add "--transport", "dual" after '
                     f'"mcp_server" in the args of the prAxIs server by hand'
                 ),
             )

@@ -1,4 +1,5 @@
-"""This project's running MCP server: found by the pid in its state file, verified, stopped, restarted.
+"""This project's running MCP server: found by the pid in its state file, verified, stopped,
+restarted.
 
 Never by pattern: the pid comes from ``.praxis-os/.mcp_server_state.json`` and is only signalled
 after ``/proc`` confirms it runs ``mcp_server`` for *this* project (cwd, PYTHONPATH,
@@ -67,7 +68,8 @@ class ServerInfo:
 class Foreign:
     """A state file whose pid is not (or cannot be shown to be) this project's live server."""
 
-    kind: str  # "stale" (dead pid), "foreign" (another program), "self" (runs us), "unknown", "unreadable"
+    # "stale" (dead pid), "foreign" (another program), "self" (runs us), "unknown", "unreadable"
+    kind: str
     message: str
     pid: int | None = None
 
@@ -105,7 +107,8 @@ class Captured:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """JSON for the session file; secret-looking variables are left out (restart re-reads ours)."""
+        """JSON for the session file; secret-looking variables are left out (restart re-reads
+        ours)."""
         data = dataclasses.asdict(self)
         data["env"] = {k: v for k, v in self.env.items() if not SECRET.search(k)}
         return data

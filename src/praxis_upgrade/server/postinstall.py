@@ -1,4 +1,5 @@
-"""Steps after a dependency install (``playwright install chromium``), run with the venv's executables."""
+"""Steps after a dependency install (``playwright install chromium``), run with the venv's
+executables."""
 
 from __future__ import annotations
 

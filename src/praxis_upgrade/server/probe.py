@@ -84,7 +84,8 @@ class ProbeResult:
 
 
 def launch_command(target: Path) -> list[str]:
-    """``<venv python> -m mcp_server [--transport stdio]`` (the flag only if this version knows it)."""
+    """``<venv python> -m mcp_server [--transport stdio]`` (the flag only if this version knows
+    it)."""
 
     cmd = [str(venv_python(target)), "-m", "mcp_server"]
     return cmd + (["--transport", "stdio"] if knows_transport(target / "mcp_server") else [])
@@ -152,10 +153,8 @@ class _Run:
         init = await session.initialize()
         info = _attr(init, "server_info", "serverInfo")
         self.name, self.version = _attr(info, "name"), _attr(info, "version")
-        self.done(
-            True,
-            f"{self.name} {self.version} (protocol {_attr(init, 'protocol_version', 'protocolVersion')})",
-        )
+        protocol = _attr(init, "protocol_version", "protocolVersion")
+        self.done(True, f"{self.name} {self.version} (protocol {protocol})")
         self.begin("tools/list")
         listed = await session.list_tools()
         self.tools = sorted(t.name for t in listed.tools)
@@ -178,7 +177,8 @@ class _Run:
             ("get_server_info", {}),
             ("search_standards", {"query": "testing"}),
         ]
-        # the consolidated workflow tool (pos_/aos_workflow) takes an action; legacy *_workflow tools do not
+        # the consolidated workflow tool (pos_/aos_workflow) takes an action; legacy *_workflow
+        # tools do not
         calls += [
             (t, {"action": "list_workflows"})
             for t in sorted(usable)

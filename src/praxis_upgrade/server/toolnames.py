@@ -14,7 +14,8 @@ _FALLBACK = re.compile(
 
 
 def group_of(tool: str) -> str:
-    """The ``enabled_tool_groups`` group a tool belongs to; ``always`` for tools never switched off."""
+    """The ``enabled_tool_groups`` group a tool belongs to; ``always`` for tools never switched
+    off."""
     if tool.endswith("_workflow"):
         return "workflow"
     if tool.endswith("_browser"):
@@ -25,7 +26,8 @@ def group_of(tool: str) -> str:
 
 
 def server_dir(path: Path) -> Path:
-    """The ``mcp_server`` directory for a source clone, a ``.praxis-os`` target, or the dir itself."""
+    """The ``mcp_server`` directory for a source clone, a ``.praxis-os`` target, or the dir
+    itself."""
     if path.name == "mcp_server" or not (path / "mcp_server").is_dir():
         return path
     return path / "mcp_server"

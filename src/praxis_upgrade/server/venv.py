@@ -94,7 +94,10 @@ def venv_python(target: Path) -> Path:
         TargetError: the venv is missing or its interpreter does not start.
     """
     python = _python_in(Store(target).venv)
-    hint = f"recreate it: python3 -m venv {target / 'venv'} && {python} -m pip install -r {target / 'mcp_server' / 'requirements.txt'}"
+    hint = (
+        f"recreate it: python3 -m venv {target / 'venv'} && {python} -m pip install -r "
+        f"{target / 'mcp_server' / 'requirements.txt'}"
+    )
     if not python.exists():
         raise TargetError(f"the server's venv has no interpreter at {python}", hint=hint)
     try:
@@ -123,7 +126,8 @@ def requirements_fingerprint(target: Path, interpreter: Path) -> str:
 
 
 def needs_install(target: Path, baseline_fingerprint: str | None) -> bool:
-    """Whether phase 3 must (re)install: the fingerprint changed, or (no baseline) unmet requirements."""
+    """Whether phase 3 must (re)install: the fingerprint changed, or (no baseline) unmet
+    requirements."""
     python = venv_python(target)
     if baseline_fingerprint:
         return requirements_fingerprint(target, python) != baseline_fingerprint
@@ -151,7 +155,8 @@ _LIST = (
 
 
 def _freeze_venv(venv: Path) -> list[str]:
-    """``name==version`` lines: ``uv pip freeze --python``, else the venv's pip, else its importlib."""
+    """``name==version`` lines: ``uv pip freeze --python``, else the venv's pip, else its
+    importlib."""
     python = str(_python_in(venv))
     uv = uv_binary()
     cmds = [[uv, "pip", "freeze", "--python", python]] if uv else []
@@ -169,7 +174,8 @@ def _freeze_venv(venv: Path) -> list[str]:
 
 
 def freeze(target: Path) -> list[str]:
-    """The venv's installed packages (``name==version`` lines, sorted), read through its own interpreter."""
+    """The venv's installed packages (``name==version`` lines, sorted), read through its own
+    interpreter."""
     return _freeze_venv(Store(target).venv)
 
 
@@ -231,7 +237,8 @@ def _distributions(site: Path) -> dict[str, importlib.metadata.Distribution]:
 
 
 def _carry_seed(prev: Path, live: Path) -> None:
-    """Link pip/setuptools/wheel, file by file from their RECORD, from the old venv into the new one.
+    """Link pip/setuptools/wheel, file by file from their RECORD, from the old venv into the new
+    one.
 
     Both venvs have the same path and interpreter, so scripts and files are valid as they are;
     this spares ``ensurepip`` (seconds) and keeps the exact tool versions the user had.
@@ -270,7 +277,8 @@ def _step(cmd: list[str], progress: Progress | None, timeout: float, req: Path) 
     code, output = run_streamed(cmd, progress, timeout=timeout)
     if code != 0:
         raise StepFailed(
-            f"installing the server requirements failed (exit {code}): {' '.join(cmd[:4])} ...\n{output[-2000:]}",
+            f"installing the server requirements failed (exit {code}): "
+            f"{' '.join(cmd[:4])} ...\n{output[-2000:]}",
             hint=f"the previous venv was put back unchanged; check {req} and your package index",
         )
 
@@ -410,12 +418,13 @@ def restore_environment(
     except PraxisError as exc:
         raise RollbackError(
             f"the previous venv was already discarded and rebuilding it failed: {exc.message}",
-            hint=f"reinstall these packages into {target / 'venv'} by hand: {', '.join(change.before)}",
+            hint=f"reinstall these packages into {target / 'venv'} by hand: "
+            f"{', '.join(change.before)}",
         ) from exc
     _remove(Store(target).previous_venv, target)
 
 
-def discard_previous(target: Path, change: EnvChange) -> None:
+def discard_previous(target: Path) -> None:
     """Delete the kept-aside previous venv once the upgrade is final (idempotent)."""
     _remove(Store(target).previous_venv, target)
     for leftover in target.glob(f"{TRASH}-*"):

@@ -14,7 +14,8 @@ class Rule:
     owner: str  # "content" | "server"
 
 
-#: The whole mapping (source -> target, as installed upstream). Order matters only for readability: prefixes never overlap.
+#: The whole mapping (source -> target, as installed upstream). Order matters only for
+#: readability: prefixes never overlap.
 RULES: tuple[Rule, ...] = (
     Rule("universal/standards/", "standards/universal/", "content"),
     Rule("universal/workflows/", "workflows/", "content"),

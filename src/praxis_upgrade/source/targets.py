@@ -70,7 +70,8 @@ def resolve_source(praxis: Path, given: Path | str | None) -> Path:
         if remembered is None:
             raise SourceError(
                 "no source given and none remembered for this install",
-                hint="pass --source PATH_TO_PRAXIS_OS_CLONE (it is remembered after a successful run)",
+                hint="pass --source PATH_TO_PRAXIS_OS_CLONE "
+                "(it is remembered after a successful run)",
             )
         given = remembered
     source = Path(given).expanduser().resolve()

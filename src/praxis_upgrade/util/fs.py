@@ -28,7 +28,8 @@ def _fsync_dir(directory: Path) -> None:
 
 @contextlib.contextmanager
 def _replacing(path: Path, mode: int | None, sync: bool = True) -> Iterator[BinaryIO]:
-    """Yield a temp file beside ``path``; on success fsync it, set ``mode``, rename it onto ``path``.
+    """Yield a temp file beside ``path``; on success fsync it, set ``mode``, rename it onto
+    ``path``.
 
     ``sync=False`` skips the fsyncs (still atomic, not durable): for caches whose readers verify
     what they read and can do without an entry.
