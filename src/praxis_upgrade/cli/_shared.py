@@ -188,7 +188,15 @@ def finish(session: Session, as_json: bool) -> None:
     """Print a finished session (or its JSON) and leave with its exit code."""
     code = exit_for(session)
     if as_json:
-        emit_json({"ok": code == 0, "exit_code": code, "session": session.to_json()})
+        up_to_date = bool((session.results.get("plan") or {}).get("up_to_date"))
+        emit_json(
+            {
+                "ok": code == 0,
+                "exit_code": code,
+                "up_to_date": up_to_date,
+                "session": session.to_json(),
+            }
+        )
     else:
         show_session(session)
     if code:

@@ -112,6 +112,13 @@ def show_plan(result: dict[str, Any], *, verbose: bool) -> None:
 
 def show_session(session: Session) -> None:
     plan = session.results.get("plan") or {}
+    if plan.get("up_to_date"):
+        click.secho(
+            f"Already up to date ({plan.get('to_version')}): nothing was written.",
+            fg="green",
+            bold=True,
+        )
+        return
     took = sum(session.timings.values())
     click.secho(
         f"Upgrade {session.status}: {plan.get('from_version')} -> {plan.get('to_version')} "

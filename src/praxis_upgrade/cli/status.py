@@ -6,8 +6,10 @@ import click
 
 from praxis_upgrade.cli._shared import error_boundary, json_option, target_option, target_path
 from praxis_upgrade.cli.output import emit_json, show_status
+from praxis_upgrade.engine.history import generations
 from praxis_upgrade.engine.status import get_status
 from praxis_upgrade.plugin import manager
+from praxis_upgrade.source import targets
 
 
 @click.command(name="status")
@@ -36,4 +38,22 @@ def plugins_cmd(as_json: bool) -> None:
             click.echo(f"    {hook}")
 
 
-COMMANDS: list[click.Command] = [status_cmd, plugins_cmd]
+@click.command(name="history")
+@target_option
+@json_option
+def history_cmd(target: str | None, as_json: bool) -> None:
+    """Generations: every upgrade that changed the install, newest first, and the way back."""
+    with error_boundary(as_json):
+        rows = generations(targets.require_install(target_path(target)))
+    if as_json:
+        emit_json({"generations": [g.to_json() for g in rows]})
+        return
+    if not rows:
+        click.echo("No upgrades recorded yet (runs with nothing to do make none).")
+    for g in rows:
+        versions = f"{g.from_version or '?'} -> {g.to_version or '?'}"
+        way = f"backup {g.backup}" if g.backup_kept else "backup pruned: no way back past here"
+        click.echo(f"{g.number:>3}  {g.date:<26} {versions:<22} {g.outcome:<12} {way}")
+
+
+COMMANDS: list[click.Command] = [status_cmd, history_cmd, plugins_cmd]

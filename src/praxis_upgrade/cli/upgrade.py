@@ -22,9 +22,14 @@ from praxis_upgrade.cli._shared import (
 )
 from praxis_upgrade.cli.output import emit_json, print_diffs, progress_printer, show_plan
 from praxis_upgrade.content.vocab import Policy
-from praxis_upgrade.engine.run import resume_upgrade, rollback_upgrade, run_upgrade
+from praxis_upgrade.engine.run import (
+    resume_upgrade,
+    rollback_to_version,
+    rollback_upgrade,
+    run_upgrade,
+)
 from praxis_upgrade.engine.session import Session
-from praxis_upgrade.errors import BackupError
+from praxis_upgrade.errors import BackupError, UserError
 from praxis_upgrade.integrations import multi
 from praxis_upgrade.source import targets
 
@@ -191,6 +196,11 @@ def resume_cmd(session_id: str | None, target: str | None, as_json: bool) -> Non
 @click.option(
     "--last-good", is_flag=True, help="Restore the backup of the last successful upgrade."
 )
+@click.option(
+    "--to-version",
+    metavar="VERSION",
+    help="Go back to this version, rolling back each newer upgrade (see `history`).",
+)
 @click.option("--force", is_flag=True, help="Restore even from a backup that fails verification.")
 @json_option
 def rollback_cmd(
@@ -198,11 +208,33 @@ def rollback_cmd(
     target: str | None,
     to_backup: str | None,
     last_good: bool,
+    to_version: str | None,
     force: bool,
     as_json: bool,
 ) -> None:
-    """Undo an interrupted or finished upgrade from its backup."""
+    """Undo an interrupted or finished upgrade (by default the newest one) from its backup."""
     with error_boundary(as_json):
+        chosen = [
+            o
+            for o, on in (
+                ("SESSION_ID", session_id),
+                ("--to", to_backup),
+                ("--last-good", last_good),
+                ("--to-version", to_version),
+            )
+            if on
+        ]
+        if len(chosen) > 1:
+            raise UserError(
+                f"{' and '.join(chosen)} cannot be combined",
+                hint="name one way back: a session, a backup, --last-good or --to-version",
+            )
+        if to_version:
+            session = rollback_to_version(
+                target_path(target), to_version, force=force, events=progress_printer(not as_json)
+            )
+            _show_rollback(session, as_json)
+            return
         if last_good:
             good = catalog.last_good(targets.require_install(target_path(target)))
             if good is None:
@@ -218,11 +250,17 @@ def rollback_cmd(
             force=force,
             events=progress_printer(not as_json),
         )
+    _show_rollback(session, as_json)
+
+
+def _show_rollback(session: Session, as_json: bool) -> None:
+    version = (session.results.get("plan") or {}).get("from_version")
     if as_json:
-        emit_json({"ok": True, "exit_code": 0, "session": session.to_json()})
+        emit_json({"ok": True, "exit_code": 0, "version": version, "session": session.to_json()})
     else:
         result = session.results.get("rollback") or {}
-        click.secho(f"Rolled back session {session.id}.", fg="green", bold=True)
+        back = f": the install is at {version} again" if version else ""
+        click.secho(f"Rolled back session {session.id}{back}.", fg="green", bold=True)
         for key in ("restored", "removed", "kept_user_files"):
             if result.get(key):
                 click.echo(f"  {key.replace('_', ' ')}: {len(result[key])}")

@@ -85,6 +85,19 @@ def render(text: str, entries: list[str]) -> str:
     return newline.join(lines) + newline if lines else ""
 
 
+def _current(project: Path) -> str:
+    try:
+        return (project / ".gitignore").read_bytes().decode("utf-8", "surrogateescape")
+    except FileNotFoundError:
+        return ""
+
+
+def needs_update(project: Path, entries: list[str]) -> bool:
+    """Whether `update_gitignore` would change `<project>/.gitignore`."""
+    text = _current(project)
+    return render(text, entries) != text
+
+
 def update_gitignore(project: Path, entries: list[str]) -> bool:
     """Write the managed block into `<project>/.gitignore`; False when nothing had to change."""
     path = project / ".gitignore"

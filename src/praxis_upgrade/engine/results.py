@@ -43,8 +43,13 @@ def _plain(value: Any) -> Any:
 
 @dataclasses.dataclass
 class PlanResult(StepResult):
-    """Step ``plan``: counts by class, the paths the upgrade may touch, and the whole plan."""
+    """Step ``plan``: counts by class, the paths the upgrade may touch, and the whole plan.
 
+    ``up_to_date``: the install already is what the upgrade would make it; the run ends after
+    the plan ("already up to date") with no backup, session, report or log line.
+    """
+
+    up_to_date: bool = False
     summary: dict[str, int] = dataclasses.field(default_factory=dict)
     touched: list[str] = dataclasses.field(default_factory=list)
     outside: list[str] = dataclasses.field(

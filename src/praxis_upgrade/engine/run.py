@@ -13,10 +13,11 @@ from typing import Any
 import pluggy
 
 from praxis_upgrade.content.vocab import Policy
+from praxis_upgrade.engine import history
 from praxis_upgrade.engine import session as sess
 from praxis_upgrade.engine.context import Context, Event, Options
 from praxis_upgrade.engine.lock import UpgradeLock
-from praxis_upgrade.engine.results import as_json
+from praxis_upgrade.engine.results import PlanResult, as_json
 from praxis_upgrade.engine.steps import PHASES, ROLLBACK_PHASES, STEPS, Step
 from praxis_upgrade.errors import (
     PluginError,
@@ -202,6 +203,35 @@ def rollback_upgrade(
         return session
 
 
+def rollback_to_version(
+    target: Path | str,
+    version: str,
+    *,
+    force: bool = False,
+    pm: pluggy.PluginManager | None = None,
+    events: Events | None = None,
+) -> sess.Session:
+    """Go back to `version` by rolling back the newer generations one by one, newest first.
+
+    Returns the last rollback session. Raises StateError when no kept generation started from
+    `version` (``praxis-upgrade history`` lists them).
+    """
+    praxis = targets.require_install(Path(target))
+    chain = history.way_back(praxis, version)
+    if not chain:
+        known = sorted({g.from_version for g in history.generations(praxis) if g.from_version})
+        raise StateError(
+            f"no completed upgrade of this install started from {version}",
+            hint="`praxis-upgrade history` lists the generations"
+            + (f"; versions to go back to: {', '.join(known)}" if known else ""),
+        )
+    session = None
+    for session_id in chain:
+        session = rollback_upgrade(praxis, session_id, force=force, pm=pm, events=events)
+    assert session is not None
+    return session
+
+
 # -- internals ---------------------------------------------------------------------------------
 
 
@@ -291,6 +321,12 @@ def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
         raise _as_step_failure(pm, e) from e
     finally:
         ctx.store = store
+    planned = ctx.result("plan", PlanResult)
+    if "backup" not in session.completed_steps and planned is not None and planned.up_to_date:
+        # nothing to do: no backup, no generation, no session file, no report, nothing pruned
+        session.status = sess.COMPLETED
+        session.step = ""
+        return session
     if (
         ctx.confirm is not None
         and "backup" not in session.completed_steps

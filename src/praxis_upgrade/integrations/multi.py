@@ -49,10 +49,14 @@ def upgrade_all(
         else:
             plan = session.results.get("plan") or {}
             code = exit_for(session)
+            if code:
+                result = "unresolved conflicts"
+            elif plan.get("up_to_date"):
+                result = "up to date"
+            else:
+                result = "planned" if options.get("dry_run") else "upgraded"
             row.update(
-                result=("planned" if options.get("dry_run") else "upgraded")
-                if code == 0
-                else "unresolved conflicts",
+                result=result,
                 exit_code=code,
                 session=session.id,
                 from_version=plan.get("from_version"),

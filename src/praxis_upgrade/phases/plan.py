@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from praxis_upgrade.backups import catalog
-from praxis_upgrade.content import baseline
+from praxis_upgrade.content import baseline, gitignore
 from praxis_upgrade.content.adopt import adopt
-from praxis_upgrade.content.plan import make_plan
+from praxis_upgrade.content.baseline import Baseline
+from praxis_upgrade.content.plan import Plan, make_plan
 from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine.context import Context
 from praxis_upgrade.engine.results import PlanResult
-from praxis_upgrade.errors import ConflictsError, PreflightError
+from praxis_upgrade.errors import ConflictsError, PraxisError, PreflightError
 from praxis_upgrade.plugin.spec import hookimpl
-from praxis_upgrade.server.ideconfig import ide_config_paths
+from praxis_upgrade.server import lifecycle, venv
+from praxis_upgrade.server.ideconfig import fix_ide_configs, ide_config_paths
 from praxis_upgrade.source.repo import SourceRepo
 
 
@@ -50,6 +52,7 @@ def praxis_plan(ctx: Context) -> PlanResult:
             ctx.target, catalog.space_needed(ctx.target, touched, write_bytes=write_bytes)
         )
     return PlanResult(
+        up_to_date=not adopted and _nothing_to_do(ctx, base, plan),
         summary=plan.counts(),
         touched=touched,
         outside=outside,
@@ -60,3 +63,22 @@ def praxis_plan(ctx: Context) -> PlanResult:
         adopted_from=base.adopted_from if adopted else None,
         plan=plan.to_json(),
     )
+
+
+def _nothing_to_do(ctx: Context, base: Baseline, plan: Plan) -> bool:
+    """The install already is what this upgrade would make it: no file to write, the baseline
+    already records this source commit, the venv matches the requirements, and neither the
+    `.gitignore` block nor an IDE config would change. Such a run ends before the backup."""
+    if plan.changes() or base.commit != plan.upstream_commit:
+        return False
+    if gitignore.needs_update(ctx.project, gitignore.required_entries(ctx.target)):
+        return False
+    transport = lifecycle.knows_transport(ctx.target / "mcp_server")
+    if any(
+        c.changed for c in fix_ide_configs(ctx.project, requires_transport=transport, write=False)
+    ):
+        return False
+    try:
+        return not venv.needs_install(ctx.target, base.environment)
+    except PraxisError:  # no usable venv: pre-flight says so, the upgrade rebuilds it
+        return False

@@ -1,0 +1,137 @@
+"""Runs with nothing to do leave no trace, and every real upgrade is a generation to go back to."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kits.sandboxkit import Sandbox
+from kits.upgradekit import Prepared, tree_hash
+from praxis_upgrade.backups.catalog import list_backups
+from praxis_upgrade.engine import registry
+from praxis_upgrade.engine import run as engine
+from praxis_upgrade.engine.session import SessionStore
+from praxis_upgrade.store import Store
+
+
+@pytest.fixture(scope="module")
+def prepared(sandbox: Sandbox) -> Prepared:
+    return Prepared(sandbox)
+
+
+def freeze(praxis: Path) -> str:
+    python = praxis / "venv" / "bin" / "python"
+    done = subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "praxis_upgrade", *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def traces(praxis: Path) -> tuple[list[str], list[str], str, list[str]]:
+    """Backups, session files, the update log and the reports of an install."""
+    store = Store(praxis)
+    log = store.update_log.read_text() if store.update_log.exists() else ""
+    sessions = sorted(p.name for p in store.sessions.glob("*.json"))
+    reports = sorted(p.name for p in store.cache.glob("upgrade-*"))
+    return [b.id for b in list_backups(praxis)], sessions, log, reports
+
+
+def test_a_run_with_nothing_to_do_is_already_up_to_date_and_leaves_no_trace(prepared, tmp_path):
+    target = prepared.target(tmp_path / "project")
+    engine.run_upgrade(target.project, source_path=prepared.source.path)
+    before, tree = traces(target.praxis), tree_hash(target.praxis)
+
+    again = cli("run", "--target", str(target.project), "--json")
+    assert again.returncode == 0, again.stderr
+    answer = json.loads(again.stdout)
+    assert answer["ok"] and answer["up_to_date"] is True
+    assert answer["session"]["results"]["plan"]["up_to_date"] is True
+    human = cli("run", "--target", str(target.project))
+    assert human.returncode == 0 and "already up to date" in human.stdout.lower()
+
+    assert traces(target.praxis) == before  # no backup, no session, no log line, no report
+    assert tree_hash(target.praxis) == tree
+
+
+def test_history_lists_generations_and_rollback_walks_back_through_them(prepared, tmp_path):
+    target = prepared.target(tmp_path / "project", "v1.3.0")
+    project, source = target.project, prepared.source.path
+    # the venv is compared by its package set: a rebuilt venv has the same packages, not bytes
+    v13_tree, v13_deps = tree_hash(target.praxis, skip=("venv",)), freeze(target.praxis)
+    for rev in ("v1.4.0", "v1.5.0", None):
+        engine.run_upgrade(project, source_path=source, rev=rev)
+    v16_tree = tree_hash(target.praxis)
+
+    for _ in range(5):  # the README's "next time: praxis-upgrade run", the hook in auto mode, ...
+        assert cli("run", "--target", str(project), "--yes").returncode == 0
+    registry.register(project, source)
+    for _ in range(2):
+        out = cli("run", "--all", "--json")
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert json.loads(out.stdout)["projects"][0]["result"] == "up to date"
+    assert tree_hash(target.praxis) == v16_tree
+
+    listed = cli("history", "--target", str(project), "--json")
+    assert listed.returncode == 0, listed.stderr
+    generations = json.loads(listed.stdout)["generations"]
+    assert [(g["from_version"], g["to_version"]) for g in generations] == [
+        ("v1.5.0", "v1.6.0"),
+        ("v1.4.0", "v1.5.0"),
+        ("v1.3.0", "v1.4.0"),
+    ]
+    assert all(g["outcome"] == "completed" and g["backup_kept"] for g in generations)
+
+    for expected in ("v1.5.0", "v1.4.0", "v1.3.0"):
+        back = cli("rollback", "--target", str(project), "--json")
+        assert back.returncode == 0, back.stdout + back.stderr
+        assert json.loads(back.stdout)["version"] == expected
+    assert tree_hash(target.praxis, skip=("venv",)) == v13_tree
+    assert freeze(target.praxis) == v13_deps
+
+
+def test_rollback_to_a_version_walks_back_through_the_newer_generations(prepared, tmp_path):
+    target = prepared.target(tmp_path / "project", "v1.4.0")
+    project, source = target.project, prepared.source.path
+    v14_tree, v14_deps = tree_hash(target.praxis, skip=("venv",)), freeze(target.praxis)
+    for rev in ("v1.5.0", None):
+        engine.run_upgrade(project, source_path=source, rev=rev)
+
+    back = cli("rollback", "--to-version", "v1.4.0", "--target", str(project), "--json")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert json.loads(back.stdout)["version"] == "v1.4.0"
+    assert tree_hash(target.praxis, skip=("venv",)) == v14_tree
+    assert freeze(target.praxis) == v14_deps
+    history = json.loads(cli("history", "--target", str(project), "--json").stdout)
+    assert [g["outcome"] for g in history["generations"]] == ["rolled_back", "rolled_back"]
+
+    unknown = cli("rollback", "--to-version", "v9.9.9", "--target", str(project))
+    assert unknown.returncode == 1 and "hint:" in unknown.stderr
+
+
+def test_retention_counts_generations_not_runs(prepared, tmp_path):
+    target = prepared.target(tmp_path / "project", "v1.3.0")
+    project, source = target.project, prepared.source.path
+    for rev in ("v1.4.0", "v1.5.0", None):
+        engine.run_upgrade(project, source_path=source, rev=rev, keep_backups=2)
+    for _ in range(3):
+        engine.run_upgrade(project, source_path=source, keep_backups=2)  # nothing to do
+    kept = list_backups(target.praxis)
+    assert [(b.from_version, b.to_version) for b in kept] == [
+        ("v1.5.0", "v1.6.0"),
+        ("v1.4.0", "v1.5.0"),
+    ]
+    assert SessionStore(target.praxis).open_sessions() == []
