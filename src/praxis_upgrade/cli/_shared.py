@@ -131,6 +131,11 @@ target_option = click.option(
     metavar="PATH",
     help="Project (or its .praxis-os). Default: nearest from here upward.",
 )
+fetch_history_option = click.option(
+    "--fetch-history",
+    is_flag=True,
+    help="If the source is a shallow or single-branch clone, fetch its full history first.",
+)
 json_option = click.option(
     "--json",
     "as_json",

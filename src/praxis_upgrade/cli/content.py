@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from praxis_upgrade.cli._shared import error_boundary, finish
+from praxis_upgrade.cli._shared import error_boundary, fetch_history_option, finish
 from praxis_upgrade.cli.output import emit_json, print_diffs, progress_printer, show_plan
 from praxis_upgrade.content import adopt, baseline
 from praxis_upgrade.content.install import prepare_install
@@ -29,9 +29,15 @@ from praxis_upgrade.util import fs
 @click.option(
     "--diff", is_flag=True, help="Show unified diffs; for conflicts your change and upstream's."
 )
+@fetch_history_option
 @click.option("--json", "as_json", is_flag=True, help="The whole plan as JSON.")
 def plan_cmd(
-    source: str | None, target: str | None, rev: str | None, diff: bool, as_json: bool
+    source: str | None,
+    target: str | None,
+    rev: str | None,
+    diff: bool,
+    fetch_history: bool,
+    as_json: bool,
 ) -> None:
     """Show what an upgrade would do, file by file. Writes nothing (same as `run --dry-run`)."""
     with error_boundary(as_json):
@@ -40,6 +46,7 @@ def plan_cmd(
             source_path=source,
             rev=rev,
             dry_run=True,
+            fetch_history=fetch_history,
             events=progress_printer(False),
         )
         result = session.results.get("plan") or {}
@@ -84,7 +91,8 @@ def install_cmd(
 )
 @click.option("--target", "-t", metavar="PATH")
 @click.option("--force", is_flag=True, help="Replace an existing baseline.")
-def adopt_cmd(source: str | None, target: str | None, force: bool) -> None:
+@fetch_history_option
+def adopt_cmd(source: str | None, target: str | None, force: bool, fetch_history: bool) -> None:
     """Record a baseline for an install that has none (or a corrupt one) from the source's
     history."""
     with error_boundary():
@@ -103,13 +111,17 @@ def adopt_cmd(source: str | None, target: str | None, force: bool) -> None:
                 hint="pass --force to replace it with one adopted from the source's history",
             )
         repo = SourceRepo(src)
+        if fetch_history and repo.incomplete_history():
+            for command in repo.fetch_history():
+                click.echo(f"fetched the source's history: {command}", err=True)
         record = adopt.adopt(praxis, repo)
         baseline.save(praxis, record, repo=repo)  # with the base blobs cached for later merges
         targets.remember_source(praxis, src)
-    modified = sum(1 for _ in record.files)
+    fit = record.adoption or {}
     click.echo(
         f"Adopted: the install matches upstream {record.adopted_from or record.version} "
-        f"({modified} managed files recorded)."
+        f"({fit.get('matched', '?')} of {fit.get('managed', '?')} managed files exactly that "
+        "version; the others are your edits)."
     )
 
 

@@ -99,8 +99,12 @@ def show_plan(result: dict[str, Any], *, verbose: bool) -> None:
     summary = result.get("summary", {})
     click.echo(f"Plan: {result.get('from_version')} -> {result.get('to_version')}")
     if result.get("adopted"):
+        fit = result.get("adoption") or {}
+        matched = (
+            f": {fit['matched']} of {fit['managed']} managed files are exactly it" if fit else ""
+        )
         click.echo(
-            f"  (no baseline recorded: adopted from upstream commit {result.get('adopted_from')})"
+            f"  (no baseline recorded: adopted from upstream {result.get('adopted_from')}{matched})"
         )
     for action, count in sorted(summary.items()):
         click.echo(f"  {action:<22} {count}")

@@ -13,6 +13,7 @@ from praxis_upgrade.cli._shared import (
     confirm_plan,
     error_boundary,
     exit_for,
+    fetch_history_option,
     finish,
     interactive,
     json_option,
@@ -68,6 +69,7 @@ from praxis_upgrade.source import targets
     help="Conflict policy (default: prompt on a terminal, keep-local otherwise).",
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@fetch_history_option
 @json_option
 @click.option(
     "--all",
@@ -89,6 +91,7 @@ def run_cmd(
     keep_backups: int,
     conflicts: str | None,
     yes: bool,
+    fetch_history: bool,
     as_json: bool,
     all_projects: bool,
     session_id: str | None,
@@ -126,6 +129,7 @@ def run_cmd(
             conflicts=policy,
             assume_yes=yes,
             rev=rev,
+            fetch_history=fetch_history,
             session_id=session_id,
             decide=prompt_conflict if policy == Policy.PROMPT else None,
             events=progress_printer(not as_json),

@@ -13,6 +13,8 @@ from praxis_upgrade.errors import SourceError
 from praxis_upgrade.source import layout
 from praxis_upgrade.source.repo import HistoryIndex, SourceRepo
 
+GOOD_FIT = 0.95  # share of the managed files that must be exactly the base version's
+
 
 @dataclass(frozen=True)
 class LocalFile:
@@ -95,6 +97,9 @@ def adopt(target: Path, repo: SourceRepo) -> Baseline:
     commit = index.commits[_best_commit(index, local)]
     records: dict[str, FileRecord] = {}
     base_files = {p: (b, m) for part in commit.parts for p, b, m in index.files(part)}
+    fit = Fit.of(local, base_files, set(index.versions), repo.history_gaps())
+    if fit.doubtful:
+        raise _refusal(repo, fit, repo.version(commit.sha))
     for path in set(base_files) | {p for p in local if p in index.versions}:
         mine = local.get(path)
         if mine is not None and mine.git_blob in index.versions.get(path, {}):
@@ -118,8 +123,76 @@ def adopt(target: Path, repo: SourceRepo) -> Baseline:
         source_path=str(repo.path),
         installed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         adopted_from=f"{version} ({commit.sha[:10]})",
+        adoption=fit.to_json(),
         files=records,
         recorded_ns=started,
+    )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How well the chosen base commit explains the install: files whose bytes are exactly that
+    version's, out of the managed files the install and that version have between them."""
+
+    matched: int
+    managed: int
+    gaps: tuple[str, ...]  # why the clone's history may be incomplete (SourceRepo.history_gaps)
+
+    @classmethod
+    def of(
+        cls,
+        local: dict[str, LocalFile],
+        base: dict[str, tuple[str, int]],
+        known: set[str],
+        gaps: list[str],
+    ) -> Fit:
+        """`known`: every path upstream ever shipped (a local file elsewhere is the user's)."""
+        matched = sum(
+            1 for p, (blob, _m) in base.items() if p in local and local[p].git_blob == blob
+        )
+        managed = len(set(base) | (set(local) & known))
+        return cls(matched, managed, tuple(gaps))
+
+    @property
+    def ratio(self) -> float:
+        return self.matched / self.managed if self.managed else 1.0
+
+    @property
+    def incomplete_history(self) -> bool:
+        return bool({"shallow", "single-branch"} & set(self.gaps))
+
+    @property
+    def doubtful(self) -> bool:
+        """With part of the history missing, a poor fit means the install's own version is not
+        in the clone: its older upstream files would be taken for the user's edits."""
+        return self.incomplete_history and self.ratio < GOOD_FIT
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "matched": self.matched,
+            "managed": self.managed,
+            "complete_history": not self.incomplete_history,
+        }
+
+
+def _refusal(repo: SourceRepo, fit: Fit, version: str) -> SourceError:
+    why = {
+        "shallow": "a shallow clone (`--depth`)",
+        "single-branch": "a single-branch clone",
+    }
+    kinds = " and ".join(why[g] for g in fit.gaps if g in why)
+    fetch = (
+        f"git -C {repo.path} fetch --unshallow --tags"
+        if "shallow" in fit.gaps
+        else f"git -C {repo.path} remote set-branches origin '*' && git -C {repo.path} fetch --tags"
+    )
+    offer = " or rerun with `--fetch-history`" if repo.remotes() else ""
+    return SourceError(
+        f"cannot tell which version is installed: the source {repo.path} is {kinds}, and its "
+        f"closest version ({version}) explains only {fit.matched} of {fit.managed} installed "
+        "files; the install's own version is not in the clone, so its older files would be "
+        "taken for your edits. Nothing was written.",
+        hint=f"fetch the full history (`{fetch}`){offer}, or use a full clone",
     )
 
 

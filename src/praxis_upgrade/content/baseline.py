@@ -68,6 +68,7 @@ class Baseline:
     source_path: str
     installed_at: str
     adopted_from: str | None = None
+    adoption: dict[str, Any] | None = None  # Fit.to_json() of an adopted baseline
     files: dict[str, FileRecord] = dataclasses.field(default_factory=dict)
     recorded_ns: int = 0  # when the local stats were taken (files newer than this are re-hashed)
     environment: Any = None  # fingerprint of the installed venv (owned by the environment step)

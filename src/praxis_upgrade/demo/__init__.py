@@ -37,7 +37,7 @@ FAKE_MCP_DROP_TOOL=<name>, FAKE_MCP_HANG=1, FAKE_MCP_IGNORE_SIGTERM=1.
 
 from __future__ import annotations
 
-from praxis_upgrade.demo.fake_source import Source, make_source
+from praxis_upgrade.demo.fake_source import Source, clone_source, make_source
 from praxis_upgrade.demo.fake_target import Target, make_target
 from praxis_upgrade.demo.fake_venv import create_venv, venv_python
 from praxis_upgrade.demo.launch import server_command, start_server
@@ -56,6 +56,7 @@ __all__ = [
     "StdioClient",
     "Target",
     "build_fakedep_wheels",
+    "clone_source",
     "create_venv",
     "installed_path",
     "make_demo",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,9 @@ def make_source(path: Path, *, scale: float = 1, seed: int = 0) -> Source:
     with Repo.init(path, initial_branch="main") as repo:
         with repo.config_writer() as cw:
             cw.set_value("core", "autocrlf", "false")
+            # serve partial clones as hosting services do (clone_source(..., blobless=True))
+            cw.set_value("uploadpack", "allowFilter", "true")
+            cw.set_value("uploadpack", "allowAnySHA1InWant", "true")
         previous: dict[str, bytes] = {}
         for rel, files in history:
             files = {**files, **{f"wheels/{name}": data for name, data in wheels.items()}}
@@ -82,3 +86,34 @@ def _remove_empty_dirs(root: Path, removed: set[str]) -> None:
             except OSError:
                 break
             parent = parent.parent
+
+
+def clone_source(
+    source: Source,
+    dest: Path,
+    *,
+    depth: int | None = None,
+    single_branch: bool = False,
+    blobless: bool = False,
+) -> Source:
+    """Clone `source` the ways users do (``--depth``, ``--single-branch``, ``--filter=blob:none``)
+    with the real git command over a ``file://`` URL, so the clone has a remote to fetch from."""
+    args = ["git", "clone", "--quiet"]
+    if depth is not None:
+        args += ["--depth", str(depth)]
+    if single_branch:
+        args.append("--single-branch")
+    if blobless:
+        args.append("--filter=blob:none")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    if blobless:  # the "server" side must allow filters, as hosting services do
+        env.update(
+            GIT_CONFIG_COUNT="1",
+            GIT_CONFIG_KEY_0="uploadpack.allowFilter",
+            GIT_CONFIG_VALUE_0="true",
+        )
+    subprocess.run([*args, Path(source.path).resolve().as_uri(), str(dest)], check=True, env=env)
+    listed = subprocess.run(
+        ["git", "-C", str(dest), "tag", "--list"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return Source(path=Path(dest), tags=[t for t in source.tags if t in listed])

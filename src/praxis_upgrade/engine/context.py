@@ -34,6 +34,7 @@ class Options:
     conflicts: str = Policy.KEEP_LOCAL  # a Policy value
     assume_yes: bool = False
     rev: str | None = None
+    fetch_history: bool = False  # fetch missing history into a shallow clone
 
     @property
     def interactive_conflicts(self) -> bool:

@@ -60,6 +60,7 @@ class PlanResult(StepResult):
     to_version: str | None = None
     adopted: bool = False
     adopted_from: str | None = None
+    adoption: dict[str, Any] | None = None  # files matched / managed, complete history or not
     plan: dict[str, Any] = dataclasses.field(default_factory=dict)  # Plan.to_json()
 
     def entries(self) -> Plan:

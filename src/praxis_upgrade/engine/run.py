@@ -48,6 +48,7 @@ def run_upgrade(
     conflicts: str | None = None,
     assume_yes: bool = False,
     rev: str | None = None,
+    fetch_history: bool = False,
     session_id: str | None = None,
     pm: pluggy.PluginManager | None = None,
     decide: Decide | None = None,
@@ -77,6 +78,7 @@ def run_upgrade(
         conflicts=policy,
         assume_yes=assume_yes,
         rev=rev,
+        fetch_history=fetch_history,
     )
     pm = pm or get_plugin_manager()
     session = sess.Session(

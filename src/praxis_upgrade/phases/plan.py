@@ -27,7 +27,19 @@ def praxis_plan(ctx: Context) -> PlanResult:
         ctx.emit(
             "info", message="no baseline recorded: adopting the install from the source's history"
         )
+        if ctx.options.fetch_history and repo.incomplete_history():
+            for command in repo.fetch_history():
+                ctx.emit("info", message=f"fetched the source's history: {command}")
         base = adopt(ctx.target, repo)
+    elif _adopted_from_partial_history(base) and not repo.incomplete_history():
+        again = adopt(ctx.target, repo)
+        if again.commit != base.commit:
+            ctx.emit(
+                "info",
+                message=f"the source's full history explains the install better: re-adopted it "
+                f"as {again.version} (was {base.version})",
+            )
+            base, adopted = again, True
     plan = make_plan(ctx.target, repo, ctx.options.rev or "HEAD", base)
     if plan.problems:
         raise PreflightError(
@@ -61,6 +73,7 @@ def praxis_plan(ctx: Context) -> PlanResult:
         to_version=plan.to_version,
         adopted=adopted,
         adopted_from=base.adopted_from if adopted else None,
+        adoption=base.adoption if adopted else None,
         plan=plan.to_json(),
     )
 
@@ -82,3 +95,8 @@ def _nothing_to_do(ctx: Context, base: Baseline, plan: Plan) -> bool:
         return not venv.needs_install(ctx.target, base.environment)
     except PraxisError:  # no usable venv: pre-flight says so, the upgrade rebuilds it
         return False
+
+
+def _adopted_from_partial_history(base: Baseline) -> bool:
+    """An adopted baseline (no upgrade recorded since) chosen while versions were missing."""
+    return bool(base.adopted_from and base.adoption and not base.adoption.get("complete_history"))

@@ -43,7 +43,11 @@ def summary_markdown(session: Session) -> str:
         f"- started: {session.created_at}, finished: {session.updated_at}",
     ]
     if plan.get("adopted"):
-        lines.append(f"- baseline adopted from upstream commit {plan.get('adopted_from')}")
+        fit = plan.get("adoption") or {}
+        matched = (
+            f" ({fit['matched']} of {fit['managed']} files exactly that version)" if fit else ""
+        )
+        lines.append(f"- baseline adopted from upstream {plan.get('adopted_from')}{matched}")
     if session.error:
         lines += ["", "## Error", "", "```", session.error, "```"]
     if plan.get("summary"):

@@ -162,6 +162,62 @@ class SourceRepo:
                 paths.append(item[3:])
         return paths
 
+    # -- how much history the clone has ---------------------------------------------------
+    def history_gaps(self) -> list[str]:
+        """Why this clone may not hold every released version: ``shallow`` (``--depth``),
+        ``single-branch`` (only some branches fetched), ``partial`` (``--filter``: objects are
+        fetched on demand from the remote). Empty for a full clone."""
+        gaps = []
+        if self._git("rev-parse", "--is-shallow-repository") == "true":
+            gaps.append("shallow")
+        remotes = self._git("remote").split()
+        for remote in remotes:
+            fetch = self._git("config", "--get-all", f"remote.{remote}.fetch").split()
+            if fetch and not any("*" in spec.split(":")[0] for spec in fetch):
+                gaps.append("single-branch")
+                break
+        promisors = [r for r in remotes if self._git("config", "--get", f"remote.{r}.promisor")]
+        if promisors or self._git("config", "--get", "extensions.partialclone"):
+            gaps.append("partial")
+        return gaps
+
+    def incomplete_history(self) -> bool:
+        """Whether released versions may be missing (a partial clone fetches them on demand)."""
+        return bool({"shallow", "single-branch"} & set(self.history_gaps()))
+
+    def remotes(self) -> list[str]:
+        return self._git("remote").split()
+
+    def fetch_history(self) -> list[str]:
+        """Fetch what the gaps leave out from the clone's remotes (asked for with
+        ``--fetch-history``); returns the git commands run. SourceError when git fails."""
+        gaps, done = self.history_gaps(), []
+        for remote in self.remotes():
+            args = ["fetch", "--quiet", "--tags"]
+            if "single-branch" in gaps:
+                self._git("remote", "set-branches", remote, "*")
+                done.append(f"git remote set-branches {remote} '*'")
+            if "shallow" in gaps:
+                args.append("--unshallow")
+            try:
+                self._repo.git.execute(["git", *args, remote])
+            except git.GitCommandError as e:
+                raise SourceError(
+                    f"fetching the history of {self.path} from {remote} failed: "
+                    f"{str(e.stderr or e).strip()}",
+                    hint=f"fetch it yourself (`git -C {self.path} {' '.join(args)} {remote}`), "
+                    "or use a full clone",
+                ) from e
+            done.append(f"git {' '.join(args)} {remote}")
+            gaps = [g for g in gaps if g != "shallow"]
+        return done
+
+    def _git(self, *args: str) -> str:
+        try:
+            return str(self._repo.git.execute(["git", *args])).strip()
+        except git.GitCommandError:
+            return ""
+
     # -- trees and blobs -----------------------------------------------------------------
     def tree(self, rev: str) -> dict[str, Entry]:
         """Every file `rev` installs, keyed by its target path (symlinks and submodules skipped)."""
