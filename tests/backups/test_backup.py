@@ -108,14 +108,25 @@ def test_symlinks_are_stored_as_links_not_followed(target: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["../outside.txt", "/etc/passwd", "standards/escape.md", "", ".backups/x"]
+    "bad", ["../outside.txt", "/etc/passwd", "standards/escape/x.md", "", ".backups/x"]
 )
 def test_paths_leaving_the_install_are_refused(target: Path, tmp_path: Path, bad: str) -> None:
-    (tmp_path / "outside.txt").write_text("secret")
-    os.symlink(tmp_path / "outside.txt", target / "standards/escape.md")
+    (tmp_path / "outside").mkdir()
+    os.symlink(tmp_path / "outside", target / "standards/escape")  # a folder link on the way
     with pytest.raises(BackupError, match="refusing"):
         create_backup(target, ["config.json", bad], meta={})
     assert [b for b in catalog.list_backups(target)] == []
+
+
+def test_a_users_link_to_a_file_outside_is_stored_as_a_link_and_never_read(
+    target: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "outside.txt").write_text("secret")
+    os.symlink(tmp_path / "outside.txt", target / "standards/escape.md")
+    made = create_backup(target, ["standards/escape.md"], meta={})
+    stored = made.path / "files/standards/escape.md"
+    assert stored.is_symlink() and os.readlink(stored) == str(tmp_path / "outside.txt")
+    assert verify_backup(made.path) == []
 
 
 def test_files_outside_the_install_are_stored_with_an_index(target: Path) -> None:

@@ -107,7 +107,7 @@ def _expand(target: Path, paths: Iterable[str]) -> list[str]:
     out: set[str] = set()
     for raw in paths:
         try:
-            full = fs.inside(target, str(raw))
+            full = fs.inside(target, str(raw), follow_last=False)
         except PathEscapeError as e:
             raise BackupError(f"refusing to back up {raw!r}: {e.message}", hint=e.hint) from None
         rel = Path(str(raw)).as_posix()

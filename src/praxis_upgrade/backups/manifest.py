@@ -179,7 +179,7 @@ def check_contents(folder: Path, manifest: Manifest) -> list[str]:
     problems = []
     for label, entry in [*manifest.files.items(), *manifest.outside.items()]:
         try:
-            why = check_entry(fs.inside(folder, entry.stored), entry)
+            why = check_entry(fs.inside(folder, entry.stored, follow_last=False), entry)
         except PathEscapeError:
             why = f"tampered (manifest points outside the backup: {entry.stored!r})"
         if why:

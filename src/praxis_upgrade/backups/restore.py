@@ -136,7 +136,8 @@ def _restore_one(
         _remove_added(item, added, report)
         return
     entry, dest = item.entry, item.dest
-    stored = fs.inside(backup.path, entry.stored)  # a tampered manifest cannot point elsewhere
+    # a tampered manifest cannot point elsewhere; a stored link is itself, never followed
+    stored = fs.inside(backup.path, entry.stored, follow_last=False)
     now = _state(dest)
     if now == _wanted(entry):
         report.unchanged.append(item.label)

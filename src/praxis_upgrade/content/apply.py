@@ -69,14 +69,20 @@ class ApplyResult:
         return next((d for d in self.decisions if d.path == path), None)
 
 
-def _mode_for(path: Path, upstream: int | None) -> int | None:
-    """Upstream's mode, but an existing file keeps its permission bits when only they differ."""
+def _mode_for(path: Path, upstream: int | None, base: int | None) -> int | None:
+    """The mode to write, merged three-way like git: the executable bit follows upstream only
+    where upstream changed it (base -> upstream); otherwise the file keeps its own mode, so a
+    `chmod +x` or `-x` of yours survives an upstream content change."""
     try:
-        current = path.stat().st_mode & 0o7777
+        current = path.stat().st_mode & 0o7777 if not path.is_symlink() else None
     except OSError:
+        current = None
+    if current is None:
         return upstream
     if upstream is None or bool(current & 0o111) == bool(upstream & 0o111):
         return current
+    if base is not None and bool(base & 0o111) == bool(upstream & 0o111):
+        return current  # upstream left the bit alone: yours stands
     return upstream
 
 
@@ -95,7 +101,11 @@ def _first_marker(data: bytes) -> int:
 
 
 def _current(path: Path) -> str | None:
-    return fs.sha256_file(path) if path.is_file() and not path.is_symlink() else None
+    """What the plan saw at `path` (a file's bytes or a link's target), None if nothing."""
+    try:
+        return fs.sha256_entry(path)
+    except OSError:
+        return None
 
 
 class _Applier:
@@ -129,7 +139,7 @@ class _Applier:
 
     def write(self, e: PlanEntry, data: bytes, mode: int | None, *, rel: str | None = None) -> str:
         rel = rel or e.path
-        path = fs.inside(self.target, rel)
+        path = fs.inside(self.target, rel, follow_last=False)
         new = (e.local_sha is None) if rel == e.path else not path.exists()
         fs.atomic_write_bytes(path, data, mode=mode)
         fs.drop_bytecode(path)
@@ -139,7 +149,7 @@ class _Applier:
 
     # -- actions ---------------------------------------------------------------------------
     def apply(self, e: PlanEntry) -> None:
-        path = fs.inside(self.target, e.path)
+        path = fs.inside(self.target, e.path, follow_last=False)
         current = _current(path)
         if e.action == "delete":
             self.delete(e, path, current)
@@ -147,14 +157,14 @@ class _Applier:
             if (
                 current is not None
                 and current == e.upstream_sha
-                and _mode_for(path, e.mode) == _mode_of(path)
+                and _mode_for(path, e.mode, e.base_mode) == _mode_of(path)
             ):
                 self.wrote(e.path, current, new=e.local_sha is None)
                 self.record(e, Choice.TAKE_UPSTREAM, "already-applied", current)
             elif current not in (e.local_sha, e.upstream_sha):
                 self.changed(e)
             else:
-                sha = self.write(e, self.upstream(e), _mode_for(path, e.mode))
+                sha = self.write(e, self.upstream(e), _mode_for(path, e.mode, e.base_mode))
                 self.record(e, Choice.TAKE_UPSTREAM, "written", sha)
         elif e.action in (Action.MERGE, Action.AUTO_MERGE):
             self.conflict(e, path, current)
@@ -186,7 +196,14 @@ class _Applier:
         return result.data, result.conflicted
 
     def conflict(self, e: PlanEntry, path: Path, current: str | None) -> None:
-        local = path.read_bytes() if current is not None else b""
+        if current is not None and current == e.local_sha and path.is_symlink():
+            # the user's link over a managed file: kept as it is, never followed or written
+            # through, upstream's version beside it whatever the policy
+            sha = self.write(e, self.upstream(e), 0o644, rel=layout.side_file(e.path))
+            self.result.unresolved.append(e.path)
+            self.record(e, Choice.KEEP_LOCAL, "kept-your-link", sha)
+            return
+        local = path.read_bytes() if current is not None and not path.is_symlink() else b""
         if current != e.local_sha:
             original = bl.load_blob(self.target, e.local_sha) if e.local_sha else None
             outcome = self.merged(e, original) if original is not None else None
@@ -198,7 +215,7 @@ class _Applier:
             else:
                 self.changed(e)
             return
-        mode = (path.stat().st_mode & 0o7777) if current is not None else e.mode
+        mode = _mode_for(path, e.mode, e.base_mode) if current is not None else e.mode
         if e.action == "auto-merge":  # edits that do not overlap: no conflict, no question
             outcome = self.merged(e, local)
             if outcome is not None and not outcome[1]:
@@ -210,7 +227,10 @@ class _Applier:
             bl.store_blob(self.target, local)  # lets a resumed run recognise its own merge
         if decision == Choice.TAKE_UPSTREAM:
             self.record(
-                e, decision, "written", self.write(e, self.upstream(e), _mode_for(path, e.mode))
+                e,
+                decision,
+                "written",
+                self.write(e, self.upstream(e), _mode_for(path, e.mode, e.base_mode)),
             )
             return
         if decision == Choice.MERGE:
@@ -370,11 +390,13 @@ def _record(
         and (st.st_size, st.st_mtime_ns) == (e.local_size, e.local_mtime_ns)
         and e.local_sha
     ):
-        local = e.local_sha
+        local: str | None = e.local_sha
     else:
         try:
-            local = fs.sha256_file(path)
+            local = fs.sha256_entry(path)
         except OSError:
+            local = None
+        if local is None:
             return bl.FileRecord(sha, blob, mode)
     return bl.FileRecord(
         sha, blob, mode, st.st_size, st.st_mtime_ns, None if local == sha else local

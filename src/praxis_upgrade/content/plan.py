@@ -128,7 +128,7 @@ class _Planner:
     def inside(self, rel: str) -> Path:
         """fs.inside, with each folder's real path resolved once."""
         path = self.target / rel
-        if rel.startswith("/") or ".." in rel.split("/") or os.path.islink(path):
+        if rel.startswith("/") or ".." in rel.split("/"):
             return fs.inside(self.target, rel)
         parent = rel.rpartition("/")[0]
         if parent not in self._folders:
@@ -149,7 +149,10 @@ class _Planner:
             st = os.stat(path, follow_symlinks=False)
         except FileNotFoundError:
             return None, -1, -1
-        if not os.path.isfile(path) or os.path.islink(path):
+        if os.path.islink(path):  # the user's link over a managed file: a local change, never read
+            self.hashed += 1
+            return fs.sha256_entry(path), st.st_size, st.st_mtime_ns
+        if not os.path.isfile(path):
             raise IsADirectoryError(f"{path} is not a regular file")
         recorded_ns = self.baseline.recorded_ns if self.baseline else 0
         if (
@@ -224,6 +227,8 @@ class _Planner:
 
     def merges_cleanly(self, path: Path, base: FileRecord, up: Entry) -> bool:
         """Whether both sides' edits merge without overlap (so it is no conflict at all)."""
+        if path.is_symlink():  # a link is never read through
+            return False
         try:
             local = path.read_bytes()
             upstream = self.repo.blob(up.git_blob)
@@ -235,7 +240,11 @@ class _Planner:
         return not merge3(old, local, upstream).conflicted
 
     def check_writable(self, rel: str, path: Path, exists: bool) -> None:
-        if exists and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
+        if (
+            exists
+            and not path.is_symlink()
+            and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222)
+        ):
             self.problems.append(f"{rel}: the file is read-only")
         parent = path.parent
         while not parent.exists() and parent != self.target:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,13 +98,29 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def sha256_entry(path: Path) -> str | None:
+    """sha256 of a regular file's bytes, or of a symlink's target text (never followed);
+    None when nothing is there. OSError when it exists but cannot be read (or is a folder)."""
+    st = os.lstat(path) if os.path.lexists(path) else None
+    if st is None:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return hashlib.sha256(b"symlink\0" + os.fsencode(os.readlink(path))).hexdigest()
+    if not stat.S_ISREG(st.st_mode):
+        raise IsADirectoryError(f"{path} is not a regular file or a link")
+    return sha256_file(path)
+
+
 def read_json(path: Path) -> Any:
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
 
-def inside(root: Path, relpath: str) -> Path:
+def inside(root: Path, relpath: str, *, follow_last: bool = True) -> Path:
     """Return `root/relpath`, refusing absolute paths, `..` and symlinks that lead outside `root`.
+
+    With ``follow_last=False`` a symlink at `relpath` itself is not followed (only its folder
+    must stay inside): it is the object to read, keep or replace, never a way out.
 
     Raises:
         PathEscapeError: the path (or a symlink on the way to it) escapes `root`.
@@ -117,7 +134,10 @@ def inside(root: Path, relpath: str) -> Path:
     candidate = root / rel
     real_root = os.path.realpath(root)
     # resolve parents (and the file itself if it is a link) to catch escaping symlinks
-    real = os.path.realpath(candidate)
+    if follow_last:
+        real = os.path.realpath(candidate)
+    else:
+        real = os.path.join(os.path.realpath(candidate.parent), candidate.name)
     if real != real_root and not real.startswith(real_root + os.sep):
         raise PathEscapeError(
             f"refusing path {relpath!r}: it resolves to {real}, outside {root}",
