@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from kits.contentkit import Source, install, make_source
+from kits.contentkit import Source, baseline_for, install, make_source
 from kits.sandboxkit import Sandbox
 from praxis_upgrade import demo
 from praxis_upgrade.content import adopt, baseline
+from praxis_upgrade.content.plan import make_plan
+from praxis_upgrade.content.vocab import Klass
 from praxis_upgrade.source.repo import SourceRepo
 
 PYRAMID = "universal/standards/testing/pyramid.md"
@@ -150,3 +152,48 @@ def test_sandbox_installs_of_every_tag_adopt_exactly_their_tag_and_user_edits(
         p for p, k in target.user_edits.items() if k == "delete"
     }
     assert not set(record.files) & set(target.user_files)
+
+
+GUIDE = "universal/standards/ai-assistant/guide.md"
+INSTALLED_GUIDE = "standards/universal/ai-assistant/guide.md"
+
+
+def test_a_tie_between_releases_goes_to_the_one_whose_files_are_closest_to_yours(
+    tmp_path: Path,
+) -> None:
+    # v1.0.0 -> v1.1.0 changes only the guide; HEAD changes something else. You edited the
+    # guide of v1.0.0, so v1.0.0 and v1.1.0 explain every other file equally well.
+    src = make_source(tmp_path)
+    v10 = src.read(GUIDE)
+    v11 = v10.replace(b"line 3\n", b"line 3 (rewritten in v1.1.0 with a longer explanation)\n")
+    src.commit({GUIDE: v11}, tag="v1.1.0", msg="v1.1.0")
+    pyramid = "universal/standards/testing/pyramid.md"
+    src.commit({pyramid: src.read(pyramid) + b"contract tests\n"}, tag="v1.2.0", msg="v1.2.0")
+    target = install(tmp_path / "project", src.path, "v1.0.0")
+    (target / INSTALLED_GUIDE).write_bytes(v10.replace(b"line 15\n", b"line 15, my note\n"))
+
+    record = baseline_for(target, src.path)
+    assert record.version == "v1.0.0"
+    plan = make_plan(target, SourceRepo(src.path), "HEAD", record)
+    guide = next(e for e in plan.entries if e.path == INSTALLED_GUIDE)
+    # upstream's v1.1.0 change meets your edit: merged, not silently dropped as "yours"
+    assert guide.klass in (Klass.BOTH_CHANGED, Klass.CONFLICT)
+
+
+def test_a_file_no_release_can_be_told_from_is_planned_as_a_conflict_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    src = make_source(tmp_path)
+    v11 = src.read(GUIDE).replace(b"line 3\n", b"line 3, rewritten in v1.1.0\n")
+    src.commit({GUIDE: v11}, tag="v1.1.0", msg="v1.1.0")
+    pyramid = "universal/standards/testing/pyramid.md"
+    src.commit({pyramid: src.read(pyramid) + b"contract tests\n"}, tag="v1.2.0", msg="v1.2.0")
+    target = install(tmp_path / "project", src.path, "v1.0.0")
+    (target / INSTALLED_GUIDE).write_bytes(b"")  # rewritten from scratch: near neither release
+
+    record = baseline_for(target, src.path)
+    assert record.adoption is not None and record.adoption["undecided"] == [INSTALLED_GUIDE]
+    plan = make_plan(target, SourceRepo(src.path), "HEAD", record)
+    guide = next(e for e in plan.entries if e.path == INSTALLED_GUIDE)
+    assert guide.klass == Klass.CONFLICT and guide.is_conflict
+    assert guide.reason is not None and "could not tell" in guide.reason

@@ -195,6 +195,8 @@ def print_diffs(session_plan: dict, praxis: Path, source: Path) -> None:
         if entry.action == Action.NONE or entry.action == Action.KEEP and not entry.is_conflict:
             continue
         click.secho(f"\n{entry.action}: {entry.path} ({entry.klass})", bold=True)
+        if entry.reason:
+            click.echo(f"  why: {entry.reason}")
         diffs = entry_diffs(entry, praxis, repo)
         if "yours" in diffs:
             click.secho("--- your change (base -> yours)", fg="cyan")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import time
 from dataclasses import dataclass
@@ -52,12 +53,16 @@ def scan(target: Path) -> dict[str, LocalFile]:
     return found
 
 
-def _best_commit(index: HistoryIndex, local: dict[str, LocalFile]) -> int:
-    """Index of the commit closest to the local files (fewest differing/missing/extra files)."""
+def _best_commit(
+    index: HistoryIndex, local: dict[str, LocalFile], target: Path, repo: SourceRepo
+) -> tuple[int, list[str]]:
+    """Index of the commit closest to the local files (fewest differing/missing/extra files),
+    and the paths that could not tell the best candidates apart (see `_break_tie`)."""
     known_local = sum(1 for p in local if p in index.versions)
     memo: dict[tuple[int, bytes], tuple[int, int, int]] = {}
     best_key: tuple[int, int, int] | None = None
     best = -1
+    scores: list[tuple[int, int, int]] = []
     for pos, commit in enumerate(index.commits):
         equal = differ = absent = 0
         for part in commit.parts:
@@ -76,9 +81,48 @@ def _best_commit(index: HistoryIndex, local: dict[str, LocalFile]) -> int:
             equal, differ, absent = equal + counts[0], differ + counts[1], absent + counts[2]
         extra = known_local - equal - differ
         key = (differ + absent + extra, 0 if commit.tags else 1, pos)
+        scores.append(key)
         if best_key is None or key < best_key:
             best_key, best = key, pos
-    return best
+    tied = [k[2] for k in sorted(scores) if best_key is not None and k[0] == best_key[0]]
+    if len(tied) < 2:
+        return best, []
+    return _break_tie(index, local, target, repo, tied)
+
+
+def _break_tie(
+    index: HistoryIndex,
+    local: dict[str, LocalFile],
+    target: Path,
+    repo: SourceRepo,
+    tied: list[int],
+) -> tuple[int, list[str]]:
+    """Candidates that explain the install equally well differ only in files you edited: pick
+    the one whose versions of those files are closest to yours (your edit of release N is nearer
+    N than N+1). Returns the pick and, when two stay equally close, the undecided paths."""
+    trees = {pos: {p: b for part in index.commits[pos].parts for p, b, _m in index.files(part)}
+             for pos in tied}  # fmt: skip
+    paths = sorted(
+        p for p in local if p in index.versions and len({trees[pos].get(p) for pos in tied}) > 1
+    )
+    mine = {p: (target / p).read_bytes() for p in paths}
+    blobs: dict[str, bytes] = {}
+
+    def closeness(pos: int) -> float:
+        total = 0.0
+        for p in paths:
+            blob = trees[pos].get(p)
+            if blob is None:
+                continue
+            if blob not in blobs:
+                blobs[blob] = repo.blob(blob)
+            total += difflib.SequenceMatcher(None, mine[p], blobs[blob], autojunk=False).ratio()
+        return total
+
+    ranked = sorted(tied, key=lambda pos: -closeness(pos))  # stable: tagged and newer first
+    if len(ranked) > 1 and closeness(ranked[0]) == closeness(ranked[1]):
+        return ranked[0], paths
+    return ranked[0], []
 
 
 def adopt(target: Path, repo: SourceRepo) -> Baseline:
@@ -94,7 +138,8 @@ def adopt(target: Path, repo: SourceRepo) -> Baseline:
         raise SourceError(
             f"the source clone {repo.path} has no commits", hint="clone praxis-os again"
         )
-    commit = index.commits[_best_commit(index, local)]
+    best, undecided = _best_commit(index, local, target, repo)
+    commit = index.commits[best]
     records: dict[str, FileRecord] = {}
     base_files = {p: (b, m) for part in commit.parts for p, b, m in index.files(part)}
     fit = Fit.of(local, base_files, set(index.versions), repo.history_gaps())
@@ -123,7 +168,7 @@ def adopt(target: Path, repo: SourceRepo) -> Baseline:
         source_path=str(repo.path),
         installed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         adopted_from=f"{version} ({commit.sha[:10]})",
-        adoption=fit.to_json(),
+        adoption={**fit.to_json(), "undecided": undecided},
         files=records,
         recorded_ns=started,
     )

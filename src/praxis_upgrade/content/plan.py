@@ -16,7 +16,11 @@ from praxis_upgrade.source import layout
 from praxis_upgrade.source.repo import Entry, MissingObject, SourceRepo
 from praxis_upgrade.util import fs
 
-RACY_NS = 100_000_000  # files modified this close to the recording time are hashed again
+RACY_NS = 100_000_000
+UNDECIDED = (
+    "adoption could not tell which release your edit of this file started from; "
+    "upstream's version is beside it so you can compare"
+)  # files modified this close to the recording time are hashed again
 
 
 @dataclasses.dataclass
@@ -40,6 +44,7 @@ class PlanEntry:
     base_mode: int | None = None
     local_size: int = -1
     local_mtime_ns: int = -1
+    reason: str | None = None  # why a path is a conflict the three-way table alone would not make
 
     @property
     def is_conflict(self) -> bool:
@@ -124,6 +129,8 @@ class _Planner:
         self.problems: list[str] = []
         self._up_sha: dict[str, str] = {}
         self._folders: set[str] = set()
+        adoption = (baseline.adoption if baseline else None) or {}
+        self.undecided = set(adoption.get("undecided") or [])  # adoption could not date these
 
     def inside(self, rel: str) -> Path:
         """fs.inside, with each folder's real path resolved once."""
@@ -198,7 +205,10 @@ class _Planner:
         else:
             up_sha = self.upstream_sha(up)
         klass = _classify(base, local, up, up_sha)
-        if (
+        reason = None
+        if klass == Klass.LOCAL_CHANGED and rel in self.undecided:
+            klass, reason = Klass.CONFLICT, UNDECIDED
+        elif (
             klass == Klass.CONFLICT
             and base is not None
             and up is not None
@@ -223,6 +233,7 @@ class _Planner:
             base.mode if base else None,
             size,
             mtime,
+            reason,
         )
 
     def merges_cleanly(self, path: Path, base: FileRecord, up: Entry) -> bool:
