@@ -12,6 +12,8 @@ HOME_ENV = "PRAXIS_UPGRADE_HOME"
 """Overrides the user-level folder (registry, hook logs); tests and CI set it."""
 
 DOT_DIR = ".praxis-os"
+LEGACY_DOT_DIR = ".agent-os"
+"""Where upstream installed before the 2025-10-27 rename; such installs are migrated."""
 TOOL_DIR = ".praxis-upgrade"
 BACKUPS_DIR = ".backups"
 CACHE_DIR = ".cache"
@@ -21,8 +23,11 @@ SERVER_STATE_FILE = ".mcp_server_state.json"
 UPDATE_LOG_FILE = "UPDATE_LOG.txt"
 BASELINE_FILE = f"{TOOL_DIR}/baseline.json"
 SETTINGS_FILE = f"{TOOL_DIR}/settings.json"
-TOOL_FILES = (BASELINE_FILE, SETTINGS_FILE)
+TOOL_FILES = (BASELINE_FILE,)
 """Install-relative files of this tool that a backup holds and a rollback puts back."""
+KEPT_THROUGH_ROLLBACK = (SETTINGS_FILE,)
+"""This tool's settings (the remembered source): not upgrade state, so never backed up, and
+left as they are by a rollback, also one from an older backup that holds them."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +117,19 @@ class Store:
     def server_state(self) -> Path:
         """The praxis server's own state file (pid, transport); read, never written by us."""
         return self.root / SERVER_STATE_FILE
+
+
+def same_install(a: str | Path, b: str | Path) -> bool:
+    """Whether two install paths name one install, across the `.agent-os` -> `.praxis-os` move."""
+    ra, rb = os.path.realpath(a), os.path.realpath(b)
+    if ra == rb:
+        return True
+    names = {DOT_DIR, LEGACY_DOT_DIR}
+    return (
+        os.path.dirname(ra) == os.path.dirname(rb)
+        and os.path.basename(ra) in names
+        and os.path.basename(rb) in names
+    )
 
 
 def user_dir() -> Path:

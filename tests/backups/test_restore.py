@@ -351,3 +351,73 @@ def test_forced_restore_never_reads_outside_the_backup_when_the_manifest_is_edit
     assert (
         target / "standards/universal/a.md"
     ).read_bytes() == b"upgraded standards/universal/a.md"
+
+
+def test_folders_the_upgrade_added_go_even_when_bytecode_was_left_in_them(target: Path) -> None:
+    added = [
+        "mcp_server/validation/__init__.py",
+        "mcp_server/validation/checks.py",
+        "mcp_server/validation/rules/__init__.py",
+        "mcp_server/tools/extra.py",
+    ]
+    made = create_backup(target, [*FILES, *added], meta={"session": "s1"})
+    written = {}
+    for rel in added:
+        fs.atomic_write_bytes(target / rel, b"VALUE = 1\n")
+        written[rel] = fs.sha256_file(target / rel)
+    # the new server ran and imported the new packages: Python cached their bytecode
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    subprocess.run(
+        [sys.executable, "-c", "import mcp_server.validation.checks, mcp_server.validation.rules"],
+        cwd=target,
+        env=env,
+        check=True,
+    )
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "mcp_server/tools"], cwd=target)
+    assert list((target / "mcp_server/validation/__pycache__").glob("checks.*.pyc"))
+    assert list((target / "mcp_server/validation/rules/__pycache__").glob("*.pyc"))
+    stale = target / "mcp_server/validation/__pycache__/gone.cpython-311.pyc"  # source long gone
+    stale.write_bytes(b"\0" * 16)
+    (target / "mcp_server/tools/notes.md").write_text("mine\n")  # the user's, in a new folder
+
+    report = restore_backup(target, made, added_shas=written)
+
+    assert report.verified and sorted(report.removed) == sorted(added)
+    assert not (target / "mcp_server/validation").exists()  # no empty namespace package left
+    assert (target / "mcp_server/tools/notes.md").read_text() == "mine\n"
+    assert not (target / "mcp_server/tools/extra.py").exists()
+    assert (target / "mcp_server/server.py").is_file()
+
+
+def test_bytecode_beside_files_of_the_user_is_left_alone(target: Path) -> None:
+    made = create_backup(target, [*FILES, "mcp_server/pkg/new.py"], meta={"session": "s1"})
+    fs.atomic_write_bytes(target / "mcp_server/pkg/new.py", b"VALUE = 1\n")
+    written = {"mcp_server/pkg/new.py": fs.sha256_file(target / "mcp_server/pkg/new.py")}
+    cache = target / "mcp_server/pkg/__pycache__"
+    cache.mkdir()
+    (cache / "new.cpython-311.pyc").write_bytes(b"\0" * 16)
+    (cache / "notes.txt").write_text("not bytecode\n")  # a __pycache__ holding more than caches
+
+    report = restore_backup(target, made, added_shas=written)
+
+    assert report.removed == ["mcp_server/pkg/new.py"]
+    assert (cache / "notes.txt").read_text() == "not bytecode\n"
+
+
+def test_paths_to_keep_are_left_as_they_are_whatever_the_backup_holds(target: Path) -> None:
+    settings = target / ".praxis-upgrade/settings.json"
+    settings.parent.mkdir()
+    settings.write_text('{"source": "/old/clone"}\n')
+    made = create_backup(  # as made by a version of this tool that backed up its settings
+        target, [*FILES, ".praxis-upgrade/settings.json"], meta={"session": "s1"}
+    )
+    written = upgrade(target)
+    settings.write_text('{"source": "/new/clone"}\n')
+
+    report = restore_backup(
+        target, made, added_shas=written, keep=[".praxis-upgrade/settings.json"]
+    )
+
+    assert report.verified
+    assert settings.read_text() == '{"source": "/new/clone"}\n'
+    assert (target / "standards/universal/a.md").read_bytes() == b"# A\n"

@@ -142,3 +142,27 @@ def test_unknown_conflict_policy_is_a_usage_error(policy):
     out = cli("run", "--conflicts", policy)
     assert out.returncode == 2
     assert "--conflicts" in out.stderr
+
+
+def test_a_file_given_as_target_is_refused_not_walked_up_from(tmp_path):
+    project, source = make_fake_install(tmp_path)
+    readme = project / "README.md"
+    readme.write_text("the project's readme\n")
+    out = cli("run", "--dry-run", "--target", str(readme), "--source", str(source))
+    assert out.returncode == 1
+    assert f"error: {readme} is a file, not a folder" in out.stderr
+    assert "hint:" in out.stderr and "Traceback" not in out.stderr
+    install = cli("install", "--target", str(readme), "--source", str(source))
+    assert install.returncode == 1
+    assert f"error: {readme} is a file, not a folder" in install.stderr
+
+
+def test_a_file_given_as_source_is_called_a_file_not_missing(tmp_path):
+    project, _ = make_fake_install(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text("not a clone\n")
+    out = cli("run", "--dry-run", "--target", str(project), "--source", str(readme))
+    assert out.returncode == 1
+    assert "is a file, not a folder" in out.stderr
+    assert "does not exist" not in out.stderr
+    assert "hint:" in out.stderr

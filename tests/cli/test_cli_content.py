@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from kits.sandboxkit import Sandbox
+from praxis_upgrade import store
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -133,3 +134,59 @@ def test_corrupt_baseline_names_the_adopt_command_and_adopt_repairs_it(source, s
     plan = json.loads(cli("plan", "--json", "--target", str(target.project)).stdout)
     assert plan["from_version"] == "v1.4.0" and not plan["conflicts"]
     assert os.path.exists(record)
+
+
+def test_plan_diff_into_a_pipe_closed_early_ends_quietly_with_exit_0(source, sandbox, tmp_path):
+    target = sandbox.target(tmp_path / "project", "v1.5.0")
+    conflict = next(p for p, k in target.user_edits.items() if k == "edit-conflict")
+    with (target.praxis / conflict).open("a") as f:  # a diff far bigger than a pipe holds
+        f.write("".join(f"my own line {i}\n" for i in range(100_000)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "praxis_upgrade", "plan", "--diff"]
+        + ["--source", str(source.path), "--target", str(target.project)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(16)  # like `| head`: read a little, then close the pipe
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait() == 0, stderr
+    assert stderr == ""
+    assert not store.crash_log().exists()
+
+
+@pytest.mark.parametrize(("umask", "gitignore_mode"), [(0o022, None), (0o027, 0o604)])
+def test_files_the_tool_creates_follow_the_umask_and_existing_ones_keep_their_mode(
+    source, tmp_path, umask, gitignore_mode
+):
+    project = tmp_path / "fresh"
+    project.mkdir()
+    if gitignore_mode is not None:
+        (project / ".gitignore").write_text("node_modules/\n")
+        (project / ".gitignore").chmod(gitignore_mode)
+    out = subprocess.run(
+        ["sh", "-c", 'umask "$0" && exec "$@"', f"{umask:03o}"]  # the user's shell's umask
+        + [sys.executable, "-m", "praxis_upgrade", "install", "--source", str(source.path)]
+        + ["--rev", "v1.5.0", "--json"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        cwd=project,
+    )
+    assert out.returncode == 0, out.stderr
+    praxis = project / ".praxis-os"
+    reports = sorted(praxis.glob(".cache/upgrade-*"))
+    assert reports
+    created = [
+        praxis / "UPDATE_LOG.txt",
+        praxis / ".praxis-upgrade" / "settings.json",
+        praxis / ".praxis-upgrade" / "baseline.json",
+        *reports,
+    ] + ([project / ".gitignore"] if gitignore_mode is None else [])
+    modes = {str(p.relative_to(project)): oct(p.stat().st_mode & 0o7777) for p in created}
+    assert modes == {rel: oct(0o666 & ~umask) for rel in modes}
+    if gitignore_mode is not None:
+        assert "node_modules/" in (project / ".gitignore").read_text()
+        assert oct((project / ".gitignore").stat().st_mode & 0o7777) == oct(gitignore_mode)

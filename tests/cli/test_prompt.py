@@ -10,6 +10,8 @@ import sys
 import time
 
 from kits.sandboxkit import Sandbox
+from kits.upgradekit import tree_hash
+from praxis_upgrade.engine import run as engine
 
 
 def read_until(fd: int, needle: bytes, timeout: float = 60) -> bytes:
@@ -27,7 +29,9 @@ def read_until(fd: int, needle: bytes, timeout: float = 60) -> bytes:
     return seen
 
 
-def run_on_a_pty(source_path: object, project: object) -> tuple[subprocess.Popen[bytes], int]:
+def run_on_a_pty(
+    source_path: object, project: object, *extra: str
+) -> tuple[subprocess.Popen[bytes], int]:
     """`praxis-upgrade run` with stdin and stdout on a pseudo-terminal, as a person starts it."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(
@@ -40,6 +44,7 @@ def run_on_a_pty(source_path: object, project: object) -> tuple[subprocess.Popen
             str(source_path),
             "--target",
             str(project),
+            *extra,
         ],
         stdin=slave,
         stdout=slave,
@@ -89,3 +94,46 @@ def test_no_at_the_confirmation_changes_nothing(sandbox: Sandbox, tmp_path):
         os.close(master)
     assert not (target.praxis / ".backups").exists()
     assert not (target.praxis / ".cache" / "state" / "praxis-upgrade").exists()
+
+
+def test_diff_at_the_prompt_shows_your_change_and_upstreams_change_from_the_base(
+    sandbox: Sandbox, tmp_path
+):
+    target = sandbox.target(tmp_path / "project", "v1.5.0", venv=True)
+    conflict = next(p for p, k in target.user_edits.items() if k == "edit-conflict")
+    proc, master = run_on_a_pty(sandbox.source.path, target.project)
+    try:
+        read_until(master, b"Apply this upgrade?")
+        os.write(master, b"y\n")
+        read_until(master, b"[k]eep yours")
+        os.write(master, b"d\n")
+        shown = read_until(master, b"[k]eep yours").decode("utf-8", "replace")
+        os.write(master, b"k\n")
+        read_until(master, b"Upgrade completed", timeout=120)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        os.close(master)
+    yours = shown.index("your change (base -> yours)")
+    theirs = shown.index("upstream's change (base -> upstream)")
+    assert yours < theirs
+    assert f"base/{conflict}" in shown[yours:theirs] and f"yours/{conflict}" in shown[yours:theirs]
+    assert f"upstream/{conflict}" in shown[theirs:]
+    assert f"local/{conflict}" not in shown  # not the two-way yours-against-upstream diff
+
+
+def test_a_downgrade_on_a_terminal_says_so_and_no_keeps_the_install(sandbox: Sandbox, tmp_path):
+    target = sandbox.target(tmp_path / "project", "v1.5.0", venv=True)
+    engine.run_upgrade(target.project, source_path=sandbox.source.path, conflicts="keep-local")
+    upgraded = tree_hash(target.praxis)
+    proc, master = run_on_a_pty(sandbox.source.path, target.project, "--rev", "v1.5.0")
+    try:
+        shown = read_until(master, b"?")
+        assert b"downgrade" in shown and b"v1.6.0" in shown
+        os.write(master, b"\n")  # the default answer to a downgrade is no
+        read_until(master, b"nothing was changed")
+        assert proc.wait(timeout=60) == 1
+    finally:
+        proc.kill()
+        os.close(master)
+    assert tree_hash(target.praxis) == upgraded

@@ -48,7 +48,11 @@ def test_a_shallow_clone_refuses_to_adopt_an_older_install_and_writes_nothing(
     out = cli("run", "--target", str(target.project), "--source", str(shallow.path), "--yes")
 
     assert out.returncode == 1, out.stdout + out.stderr
-    assert "shallow clone" in out.stderr and "v1.6.0" in out.stderr
+    assert (
+        "shallow clone" in out.stderr
+        and "v1.6.0" in out.stderr
+        and "Nothing was written" in out.stderr
+    )
     assert f"git -C {shallow.path} fetch --unshallow --tags" in out.stderr
     assert "--fetch-history" in out.stderr
     assert tree_hash(target.praxis, skip=("venv",)) == before
@@ -115,7 +119,8 @@ def test_single_branch_and_blobless_clones_adopt_the_installed_version(
         assert plan["conflicts"] == plans["full"]["conflicts"]
         assert plan["summary"] == plans["full"]["summary"]
         assert plan["adoption"]["matched"] == plans["full"]["adoption"]["matched"]
-    assert plans["single"]["adoption"]["complete_history"] is False
+    assert SourceRepo(tmp_path / "single").history_gaps() == ["single-branch"]
+    assert plans["single"]["adoption"]["complete_history"] is True  # every release is tagged
     assert plans["blobless"]["adoption"]["complete_history"] is True
 
 
@@ -140,3 +145,16 @@ def test_a_baseline_adopted_from_partial_history_is_adopted_again_from_the_full_
     assert session.results["plan"]["from_version"] == "v1.4.0"
     said = [e.get("message", "") for e in events]
     assert any("re-adopted it as v1.4.0 (was v1.5.0)" in m for m in said), said
+
+
+def test_a_shallow_clone_of_the_installed_release_adopts_an_untouched_install(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # depth 1 at v1.6.0 and an untouched v1.6.0 install: every file is exactly that version
+    target = sandbox.target(tmp_path / "project", "v1.6.0", edits=False)
+    shallow = clone_source(sandbox.source, tmp_path / "shallow", depth=1)
+    session = engine.run_upgrade(target.project, source_path=shallow.path, dry_run=True)
+    plan = session.results["plan"]
+    assert plan["from_version"] == "v1.6.0"
+    assert plan["adoption"]["matched"] == plan["adoption"]["managed"]
+    assert plan["adoption"]["complete_history"] is False

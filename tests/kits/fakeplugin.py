@@ -48,6 +48,11 @@ PLUGIN_SOURCE = textwrap.dedent('''
         return {"id": ctx.session.id, "path": str(bdir)}
 
     @hookimpl
+    def praxis_migrate(ctx):
+        _log(ctx, "migrate")
+        return {"moved": False}
+
+    @hookimpl
     def praxis_content(ctx):
         _log(ctx, "content")
         _write(ctx, "a.md", "upgraded a\\n")

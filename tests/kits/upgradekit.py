@@ -37,6 +37,15 @@ def tree_hash(praxis: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
     return out
 
 
+SETTINGS = (".praxis-upgrade/", ".praxis-upgrade/settings.json")
+
+
+def upgrade_state(praxis: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """What an upgrade changes and a rollback puts back: `tree_hash` without this tool's
+    settings (the remembered source, which a rollback keeps)."""
+    return {k: v for k, v in tree_hash(praxis, skip=skip).items() if k not in SETTINGS}
+
+
 def outside_files(project: Path) -> dict[str, bytes | None]:
     paths = (".gitignore", ".cursor/mcp.json", ".mcp.json")
     return {p: (project / p).read_bytes() if (project / p).exists() else None for p in paths}

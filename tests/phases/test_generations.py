@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kits.sandboxkit import Sandbox
-from kits.upgradekit import Prepared, tree_hash
+from kits.upgradekit import Prepared, tree_hash, upgrade_state
 from praxis_upgrade.backups.catalog import list_backups
 from praxis_upgrade.engine import registry
 from praxis_upgrade.engine import run as engine
@@ -39,6 +39,11 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
         env=dict(os.environ),
         stdin=subprocess.DEVNULL,
     )
+
+
+def without_settings(tree: dict[str, str]) -> dict[str, str]:
+    """The remembered source is a setting, not upgrade state: it stays through a rollback."""
+    return {p: h for p, h in tree.items() if not p.startswith(".praxis-upgrade/settings.json")}
 
 
 def traces(praxis: Path) -> tuple[list[str], list[str], str, list[str]]:
@@ -71,7 +76,7 @@ def test_history_lists_generations_and_rollback_walks_back_through_them(prepared
     target = prepared.target(tmp_path / "project", "v1.3.0")
     project, source = target.project, prepared.source.path
     # the venv is compared by its package set: a rebuilt venv has the same packages, not bytes
-    v13_tree, v13_deps = tree_hash(target.praxis, skip=("venv",)), freeze(target.praxis)
+    v13_tree, v13_deps = upgrade_state(target.praxis, skip=("venv",)), freeze(target.praxis)
     for rev in ("v1.4.0", "v1.5.0", None):
         engine.run_upgrade(project, source_path=source, rev=rev)
     v16_tree = tree_hash(target.praxis)
@@ -99,21 +104,21 @@ def test_history_lists_generations_and_rollback_walks_back_through_them(prepared
         back = cli("rollback", "--target", str(project), "--json")
         assert back.returncode == 0, back.stdout + back.stderr
         assert json.loads(back.stdout)["version"] == expected
-    assert tree_hash(target.praxis, skip=("venv",)) == v13_tree
+    assert upgrade_state(target.praxis, skip=("venv",)) == v13_tree
     assert freeze(target.praxis) == v13_deps
 
 
 def test_rollback_to_a_version_walks_back_through_the_newer_generations(prepared, tmp_path):
     target = prepared.target(tmp_path / "project", "v1.4.0")
     project, source = target.project, prepared.source.path
-    v14_tree, v14_deps = tree_hash(target.praxis, skip=("venv",)), freeze(target.praxis)
+    v14_tree, v14_deps = upgrade_state(target.praxis, skip=("venv",)), freeze(target.praxis)
     for rev in ("v1.5.0", None):
         engine.run_upgrade(project, source_path=source, rev=rev)
 
     back = cli("rollback", "--to-version", "v1.4.0", "--target", str(project), "--json")
     assert back.returncode == 0, back.stdout + back.stderr
     assert json.loads(back.stdout)["version"] == "v1.4.0"
-    assert tree_hash(target.praxis, skip=("venv",)) == v14_tree
+    assert upgrade_state(target.praxis, skip=("venv",)) == v14_tree
     assert freeze(target.praxis) == v14_deps
     history = json.loads(cli("history", "--target", str(project), "--json").stdout)
     assert [g["outcome"] for g in history["generations"]] == ["rolled_back", "rolled_back"]
@@ -135,3 +140,19 @@ def test_retention_counts_generations_not_runs(prepared, tmp_path):
         ("v1.4.0", "v1.5.0"),
     ]
     assert SessionStore(target.praxis).open_sessions() == []
+
+
+def test_a_way_back_through_a_pruned_backup_is_refused_before_anything_is_rolled_back(
+    prepared, tmp_path
+):
+    target = prepared.target(tmp_path / "project", "v1.3.0")
+    project, source = target.project, prepared.source.path
+    for rev in ("v1.4.0", "v1.5.0", None):
+        engine.run_upgrade(project, source_path=source, rev=rev, keep_backups=1)
+    tree = tree_hash(target.praxis, skip=("venv",))
+
+    refused = cli("rollback", "--to-version", "v1.3.0", "--target", str(project))
+
+    assert refused.returncode == 1 and "hint:" in refused.stderr
+    assert "v1.5.0" in refused.stderr and "v1.3.0, " not in refused.stderr  # reachable only
+    assert tree_hash(target.praxis, skip=("venv",)) == tree  # nothing was rolled back

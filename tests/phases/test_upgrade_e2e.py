@@ -12,7 +12,7 @@ import pytest
 
 from kits.fakeplugin import install_plugin_dist
 from kits.sandboxkit import Sandbox
-from kits.upgradekit import Prepared, outside_files, tree_hash
+from kits.upgradekit import Prepared, outside_files, tree_hash, upgrade_state
 from praxis_upgrade import hookimpl
 from praxis_upgrade.engine import run as engine
 from praxis_upgrade.engine.lock import UpgradeLock
@@ -240,12 +240,12 @@ def test_kill_during_rollback_then_rollback_again_completes(prepared, tmp_path):
 
 def test_manual_rollback_after_a_completed_upgrade_goes_back_one_version(prepared, tmp_path):
     target = prepared.target(tmp_path / "project")
-    before, deps = tree_hash(target.praxis, skip=("venv",)), freeze(target.praxis)
+    before, deps = upgrade_state(target.praxis, skip=("venv",)), freeze(target.praxis)
     engine.run_upgrade(target.project, source_path=prepared.source.path)
-    assert tree_hash(target.praxis, skip=("venv",)) != before
+    assert upgrade_state(target.praxis, skip=("venv",)) != before
     out = cli(dict(os.environ), "rollback", "--target", str(target.project))
     assert out.returncode == 0, out.stderr
-    assert tree_hash(target.praxis, skip=("venv",)) == before
+    assert upgrade_state(target.praxis, skip=("venv",)) == before
     assert freeze(target.praxis) == deps  # the old venv was rebuilt from the old requirements
 
 
@@ -304,3 +304,77 @@ def test_rolling_back_past_a_newer_upgrade_is_refused(prepared, tmp_path):
         cli(dict(os.environ), "status", "--json", "--target", str(target.project)).stdout
     )
     assert status["installed_version"] == "v1.4.0" or status["installed_version"] is None
+
+
+CTRL_C = """
+import signal
+from praxis_upgrade import hookimpl
+
+@hookimpl(wrapper=True)
+def praxis_content(ctx):
+    result = yield
+    signal.raise_signal(signal.SIGINT)  # Ctrl-C right after the content step did its work
+    return result
+"""
+
+
+def test_a_session_resumed_after_ctrl_c_completes_without_the_interruption_as_its_error(
+    prepared, tmp_path
+):
+    target = prepared.target(tmp_path / "project")
+    project = str(target.project)
+    site = install_plugin_dist(tmp_path / "site", "ctrlc", CTRL_C)
+    interrupted = cli(
+        dict(os.environ, PYTHONPATH=str(site)),
+        "run",
+        "--target",
+        project,
+        "--source",
+        str(prepared.source.path),
+    )
+    assert interrupted.returncode == 130, interrupted.stderr
+    (session,) = SessionStore(target.praxis).all()
+    assert (session.status, session.error) == ("running", "interrupted")
+
+    resumed = cli(dict(os.environ), "resume", "--target", project, "--json")
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["session"]["error"] is None
+    status = json.loads(cli(dict(os.environ), "status", "--json", "--target", project).stdout)
+    assert [(s["state"], s["error"]) for s in status["sessions"]] == [("completed", None)]
+    (session,) = SessionStore(target.praxis).all()
+    assert (session.status, session.error) == ("completed", None)
+    (report,) = session.results["reports"][:1]
+    assert "## Error" not in Path(report).read_text()
+
+
+def test_a_downgrade_through_rev_is_refused_without_yes_and_done_with_it(prepared, tmp_path):
+    target = prepared.target(tmp_path / "project")
+    project, source = str(target.project), str(prepared.source.path)
+    assert cli(dict(os.environ), "run", "--target", project, "--source", source).returncode == 0
+    upgraded = tree_hash(target.praxis)
+    sessions = len(SessionStore(target.praxis).all())
+
+    refused = cli(dict(os.environ), "run", "--target", project, "--rev", "v1.5.0")
+
+    assert refused.returncode == 1, refused.stderr
+    assert "downgrade" in refused.stderr and "v1.6.0" in refused.stderr
+    assert "hint:" in refused.stderr and "--yes" in refused.stderr
+    assert tree_hash(target.praxis) == upgraded
+    assert len(SessionStore(target.praxis).all()) == sessions  # no session, no backup
+    planned = cli(dict(os.environ), "plan", "--target", project, "--rev", "v1.5.0")
+    assert planned.returncode == 0, planned.stderr
+    assert "Plan: v1.6.0 -> v1.5.0 (a downgrade)" in planned.stdout
+
+    done = cli(dict(os.environ), "run", "--target", project, "--rev", "v1.5.0", "--yes", "--json")
+
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)["session"]["results"]["plan"]
+    assert (plan["from_version"], plan["to_version"], plan["downgrade"]) == (
+        "v1.6.0",
+        "v1.5.0",
+        True,
+    )
+    forward = cli(dict(os.environ), "run", "--target", project, "--json")  # an upgrade again
+    assert forward.returncode == 0, forward.stderr
+    assert json.loads(forward.stdout)["session"]["results"]["plan"]["downgrade"] is False

@@ -11,6 +11,7 @@ from pathlib import Path
 from praxis_upgrade.backups.create import expand_paths
 from praxis_upgrade.backups.manifest import BACKUPS, GOOD, ID_RE, MIB, Backup
 from praxis_upgrade.errors import BackupError, PreflightError
+from praxis_upgrade.store import same_install
 from praxis_upgrade.util import fs
 from praxis_upgrade.util.clock import utcnow
 
@@ -71,7 +72,7 @@ def find_backup(target: Path, backup_id: str) -> Backup:
             f"backup {backup_id} is incomplete (interrupted while being made) and cannot be used",
             hint=_available(target),
         )
-    if found.target != os.path.realpath(target):
+    if found.target is None or not same_install(found.target, target):
         raise BackupError(
             f"backup {backup_id} was made for {found.target}, not for {os.path.realpath(target)}",
             hint="restore it into the install it came from; "
@@ -83,7 +84,7 @@ def find_backup(target: Path, backup_id: str) -> Backup:
 def latest_backup(target: Path) -> Backup:
     """The newest complete backup of `target`. Raises BackupError when there is none."""
     for found in list_backups(target):
-        if found.complete and found.target == os.path.realpath(target):
+        if found.complete and found.target is not None and same_install(found.target, target):
             return found
     raise BackupError(f"there is no backup of {target} to roll back to", hint=_available(target))
 

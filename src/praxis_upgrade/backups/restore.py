@@ -9,12 +9,13 @@ import re
 import secrets
 import shlex
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from praxis_upgrade.backups.manifest import Backup, Entry, check_entry, read_manifest, verify_backup
 from praxis_upgrade.errors import BackupError, PraxisError
+from praxis_upgrade.store import same_install
 from praxis_upgrade.util import fs
 
 Progress = Callable[[int, int, str], None]  # (done, total, path just handled)
@@ -58,6 +59,7 @@ def restore_backup(
     *,
     added_shas: dict[str, str] | None = None,
     force: bool = False,
+    keep: Iterable[str] = (),
     progress: Progress | None = None,
 ) -> RestoreReport:
     """Make every path the backup recorded exactly as it was; touch nothing else.
@@ -68,14 +70,15 @@ def restore_backup(
     is the user's and is kept and reported. `added_shas` may also name files the upgrade changed:
     such a file whose content is now neither the backup's nor the upgrade's (a user edit made
     meanwhile) is saved beside it as `<name>.praxis-rollback-<backup id>` before the backup's
-    version goes back.
+    version goes back. Install-relative paths in `keep` are left as they are, whatever the
+    backup holds for them.
 
     Raises:
         BackupError: the backup is for another install, or fails verification (unless `force`:
             then damaged copies are skipped and listed as unrestorable).
     """
     problems = verify_backup(backup.path)
-    if backup.target != os.path.realpath(target) and not force:
+    if (backup.target is None or not same_install(backup.target, target)) and not force:
         raise BackupError(
             f"backup {backup.id} was made for {backup.target}, not for {os.path.realpath(target)}",
             hint="restore it into the install it came from",
@@ -99,6 +102,8 @@ def restore_backup(
     ]
     items += [_Item(rel, target / rel, e, target) for rel, e in manifest.files.items()]
     items += [_Item(p, Path(p), e) for p, e in manifest.outside.items()]
+    kept = set(keep)
+    items = [item for item in items if item.root is None or item.label not in kept]
     report, failed = RestoreReport(), set()
     for done, item in enumerate(items, 1):
         try:
@@ -174,8 +179,8 @@ def _remove_added(item: _Item, added: dict[str, str] | None, report: RestoreRepo
         item.dest.unlink()
         fs.drop_bytecode(item.dest)
         report.removed.append(item.label)
-        if item.keep_dir is not None:
-            fs.remove_empty_dirs(item.dest.parent, item.keep_dir)
+        if item.keep_dir is not None:  # folders the upgrade made go, bytecode and all
+            fs.remove_dirs_left_with_bytecode(item.dest.parent, item.keep_dir)
         return
     report.kept_user_files.append(item.label)
 

@@ -10,10 +10,10 @@ import click
 
 from praxis_upgrade import __version__
 from praxis_upgrade.cli import backups, content, demo, integrations, mcp, status, upgrade
-from praxis_upgrade.cli._shared import run_group
+from praxis_upgrade.cli._shared import Group, run_group
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="praxis-upgrade")
 def main_group() -> None:
     """Safely upgrade a project's installed prAxIs OS from a praxis-os source clone."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -13,7 +14,13 @@ from typing import Any, TypeVar
 import click
 
 from praxis_upgrade import store
-from praxis_upgrade.cli.output import emit_json, show_plan, show_session, unsettled
+from praxis_upgrade.cli.output import (
+    emit_json,
+    show_conflict_diffs,
+    show_plan,
+    show_session,
+    unsettled,
+)
 from praxis_upgrade.content.vocab import Choice
 from praxis_upgrade.engine.session import Session
 from praxis_upgrade.errors import ExitCode, PraxisError
@@ -58,8 +65,8 @@ def error_boundary(as_json: bool = False) -> Iterator[None]:
             err=True,
         )
         raise Exit(130) from None
-    except (click.ClickException, click.exceptions.Exit, click.Abort, Exit):
-        raise
+    except (click.ClickException, click.exceptions.Exit, click.Abort, Exit, BrokenPipeError):
+        raise  # a closed stdout (`| head`) is a normal end: run_group ends quietly
     except Exception as e:
         log = _crash_log()
         if as_json:
@@ -78,6 +85,26 @@ def error_boundary(as_json: bool = False) -> Iterator[None]:
             err=True,
         )
         raise Exit(int(ExitCode.INTERNAL)) from None
+
+
+@contextlib.contextmanager
+def stdout_closed_is_the_end() -> Iterator[None]:
+    """A reader that closed our stdout (``plan --diff | head``) has all it wants: end the
+    command quietly with exit 0, with no traceback and no crash log."""
+    try:
+        yield
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        raise Exit(int(ExitCode.OK)) from None
+
+
+class Group(click.Group):
+    """The command group: every command (and subgroup) runs with a closed stdout as a normal
+    end (click itself would turn it into exit 1)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with stdout_closed_is_the_end():
+            return super().invoke(ctx)
 
 
 def guarded(fn: F) -> F:
@@ -102,10 +129,18 @@ def _crash_log() -> Path:
 
 
 def run_group(group: click.Group, argv: list[str] | None, prog_name: str) -> int:
-    """Run a click group without click's own exit handling; returns the exit code."""
+    """Run a click group without click's own exit handling; returns the exit code.
+
+    A reader that closes our stdout early (``praxis-upgrade plan --diff | head``) ends the
+    command quietly with exit 0: no traceback and no crash log.
+    """
     try:
         # without standalone mode click returns an Exit's code instead of raising it
         result = group.main(args=argv, prog_name=prog_name, standalone_mode=False)
+        sys.stdout.flush()  # a pipe closed after the last write breaks here, not at exit
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return int(ExitCode.OK)
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except click.ClickException as e:
@@ -115,6 +150,15 @@ def run_group(group: click.Group, argv: list[str] | None, prog_name: str) -> int
         click.echo("aborted", err=True)
         return 1
     return result if isinstance(result, int) else 0
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at the null device, so the interpreter's final flush of what is still
+    buffered cannot fail again on the closed pipe (as the Python docs advise for SIGPIPE)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def interactive() -> bool:
@@ -170,16 +214,29 @@ def prompt_conflict(item: dict[str, Any]) -> Choice:
             click.Abort
         ):  # Ctrl-C / Ctrl-D at the prompt: an interrupt (resumable), not a failure
             raise KeyboardInterrupt from None
-        if answer == "d":
-            click.echo(info.get("diff") or "(binary file: no diff)")
+        if answer == "d":  # the three-way view `plan --diff` gives
+            if info.get("binary") or "yours_diff" not in info:
+                click.echo(info.get("diff") or "(binary file: no diff)")
+            else:
+                show_conflict_diffs(info["yours_diff"], info["upstream_diff"])
         elif answer in choices:
             return choices[answer]
 
 
 def confirm_plan(plan: dict[str, Any]) -> bool:
-    """Show the plan's counts and ask before anything is written (skipped with --yes)."""
+    """Show the plan's counts and ask before anything is written (skipped with --yes).
+
+    A downgrade says so and is not the default answer."""
     show_plan(plan, verbose=False)
     try:
+        if plan.get("downgrade"):
+            click.secho(
+                f"This is a downgrade: {plan.get('to_version')} is older than the installed "
+                f"{plan.get('from_version')}.",
+                fg="yellow",
+                err=True,
+            )
+            return click.confirm(f"Downgrade to {plan.get('to_version')}?", default=False, err=True)
         return click.confirm("Apply this upgrade?", default=True, err=True)
     except click.Abort:
         raise KeyboardInterrupt from None

@@ -97,7 +97,8 @@ def conflict_lines(session: Session, praxis_prefix: str = ".praxis-os") -> list[
 
 def show_plan(result: dict[str, Any], *, verbose: bool) -> None:
     summary = result.get("summary", {})
-    click.echo(f"Plan: {result.get('from_version')} -> {result.get('to_version')}")
+    down = " (a downgrade)" if result.get("downgrade") else ""
+    click.echo(f"Plan: {result.get('from_version')} -> {result.get('to_version')}{down}")
     if result.get("adopted"):
         fit = result.get("adoption") or {}
         matched = (
@@ -105,6 +106,12 @@ def show_plan(result: dict[str, Any], *, verbose: bool) -> None:
         )
         click.echo(
             f"  (no baseline recorded: adopted from upstream {result.get('adopted_from')}{matched})"
+        )
+    if result.get("migration"):
+        move = result["migration"]
+        click.echo(
+            f"  move: {Path(move['from']).name}/ -> {Path(move['to']).name}/ "
+            "(IDE configs and .gitignore lines naming it follow)"
         )
     for action, count in sorted(summary.items()):
         click.echo(f"  {action:<22} {count}")
@@ -188,6 +195,14 @@ def show_status(status: dict[str, Any]) -> None:
         )
 
 
+def show_conflict_diffs(yours: str, upstream: str) -> None:
+    """A conflict's two changes, each from the base: yours, then upstream's."""
+    click.secho("--- your change (base -> yours)", fg="cyan")
+    click.echo(yours, nl=False)
+    click.secho("--- upstream's change (base -> upstream)", fg="cyan")
+    click.echo(upstream, nl=False)
+
+
 def print_diffs(session_plan: dict, praxis: Path, source: Path) -> None:
     """Unified diffs of every entry that would change; both sides' changes for a conflict."""
     plan, repo = Plan.from_json(session_plan["plan"]), SourceRepo(source)
@@ -199,9 +214,6 @@ def print_diffs(session_plan: dict, praxis: Path, source: Path) -> None:
             click.echo(f"  why: {entry.reason}")
         diffs = entry_diffs(entry, praxis, repo)
         if "yours" in diffs:
-            click.secho("--- your change (base -> yours)", fg="cyan")
-            click.echo(diffs["yours"], nl=False)
-            click.secho("--- upstream's change (base -> upstream)", fg="cyan")
-            click.echo(diffs["upstream"], nl=False)
+            show_conflict_diffs(diffs["yours"], diffs["upstream"])
         else:
             click.echo(diffs["change"], nl=False)

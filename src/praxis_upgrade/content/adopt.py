@@ -14,8 +14,6 @@ from praxis_upgrade.errors import SourceError
 from praxis_upgrade.source import layout
 from praxis_upgrade.source.repo import HistoryIndex, SourceRepo
 
-GOOD_FIT = 0.95  # share of the managed files that must be exactly the base version's
-
 
 @dataclass(frozen=True)
 class LocalFile:
@@ -105,22 +103,25 @@ def _break_tie(
     paths = sorted(
         p for p in local if p in index.versions and len({trees[pos].get(p) for pos in tied}) > 1
     )
-    mine = {p: (target / p).read_bytes() for p in paths}
-    blobs: dict[str, bytes] = {}
+    mine = {p: (target / p).read_bytes().splitlines() for p in paths}
+    ratios: dict[tuple[str, str], float] = {}
 
     def closeness(pos: int) -> float:
+        """Sum over the tied files of how alike (by lines) yours and this release's are."""
         total = 0.0
         for p in paths:
             blob = trees[pos].get(p)
             if blob is None:
                 continue
-            if blob not in blobs:
-                blobs[blob] = repo.blob(blob)
-            total += difflib.SequenceMatcher(None, mine[p], blobs[blob], autojunk=False).ratio()
+            if (p, blob) not in ratios:  # lines, not bytes: linear enough for big files
+                theirs = repo.blob(blob).splitlines()
+                ratios[p, blob] = difflib.SequenceMatcher(None, mine[p], theirs).ratio()
+            total += ratios[p, blob]
         return total
 
-    ranked = sorted(tied, key=lambda pos: -closeness(pos))  # stable: tagged and newer first
-    if len(ranked) > 1 and closeness(ranked[0]) == closeness(ranked[1]):
+    score = {pos: closeness(pos) for pos in tied}
+    ranked = sorted(tied, key=lambda pos: -score[pos])  # stable: tagged and newer first
+    if len(ranked) > 1 and score[ranked[0]] == score[ranked[1]]:
         return ranked[0], paths
     return ranked[0], []
 
@@ -204,13 +205,14 @@ class Fit:
 
     @property
     def incomplete_history(self) -> bool:
-        return bool({"shallow", "single-branch"} & set(self.gaps))
+        return "shallow" in self.gaps
 
     @property
     def doubtful(self) -> bool:
-        """With part of the history missing, a poor fit means the install's own version is not
-        in the clone: its older upstream files would be taken for the user's edits."""
-        return self.incomplete_history and self.ratio < GOOD_FIT
+        """In a shallow clone a file that is not exactly the closest version's may be your edit
+        or an older release's text: nothing tells them apart, so only an exact fit is trusted.
+        (A single-branch clone still has every release tagged on its branch.)"""
+        return self.incomplete_history and self.matched < self.managed
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -221,22 +223,13 @@ class Fit:
 
 
 def _refusal(repo: SourceRepo, fit: Fit, version: str) -> SourceError:
-    why = {
-        "shallow": "a shallow clone (`--depth`)",
-        "single-branch": "a single-branch clone",
-    }
-    kinds = " and ".join(why[g] for g in fit.gaps if g in why)
-    fetch = (
-        f"git -C {repo.path} fetch --unshallow --tags"
-        if "shallow" in fit.gaps
-        else f"git -C {repo.path} remote set-branches origin '*' && git -C {repo.path} fetch --tags"
-    )
+    fetch = f"git -C {repo.path} fetch --unshallow --tags"
     offer = " or rerun with `--fetch-history`" if repo.remotes() else ""
     return SourceError(
-        f"cannot tell which version is installed: the source {repo.path} is {kinds}, and its "
-        f"closest version ({version}) explains only {fit.matched} of {fit.managed} installed "
-        "files; the install's own version is not in the clone, so its older files would be "
-        "taken for your edits. Nothing was written.",
+        f"cannot tell which version is installed: the source {repo.path} is a shallow clone "
+        f"(`--depth`), and its closest version ({version}) matches only {fit.matched} of "
+        f"{fit.managed} installed files; without the older releases, upstream's older files "
+        "cannot be told from your edits. Nothing was written.",
         hint=f"fetch the full history (`{fetch}`){offer}, or use a full clone",
     )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from praxis_upgrade.content import baseline as bl
+from praxis_upgrade.content.diffs import conflict_diffs
 from praxis_upgrade.content.merge import has_markers, is_binary, merge3
 from praxis_upgrade.content.plan import Plan, PlanEntry, base_bytes
 from praxis_upgrade.content.vocab import Action, Choice, Klass, Policy
@@ -91,6 +92,14 @@ def _mode_of(path: Path) -> int | None:
         return path.stat().st_mode & 0o7777
     except OSError:
         return None
+
+
+def _clipped(diff: str) -> str:
+    """A diff shown at a prompt: its first DIFF_LINES lines, and how many more there are."""
+    lines = diff.splitlines(keepends=True)
+    if len(lines) <= DIFF_LINES:
+        return diff
+    return "".join(lines[:DIFF_LINES]) + f"... ({len(lines) - DIFF_LINES} more lines)\n"
 
 
 def _first_marker(data: bytes) -> int:
@@ -267,7 +276,7 @@ class _Applier:
             "binary": binary,
             "side_file": layout.side_file(e.path),
         }
-        if not binary:
+        if not binary:  # "diff": yours against upstream, for deciders that want one view
             diff = difflib.unified_diff(
                 local.decode("utf-8", "replace").splitlines(),
                 upstream.decode("utf-8", "replace").splitlines(),
@@ -284,6 +293,10 @@ class _Applier:
                     else []
                 )
             )
+            # what the prompt shows, as `plan --diff` does: each side's change from the base
+            three = conflict_diffs(e.path, self.base(e) if e.base_sha else None, local, upstream)
+            info["yours_diff"] = _clipped(three["yours"])
+            info["upstream_diff"] = _clipped(three["upstream"])
             outcome = self.merged(e, local)
             info["merge_clean"] = outcome is not None and not outcome[1]
         answer = (self.decide(e, info) or "").strip()

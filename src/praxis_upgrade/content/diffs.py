@@ -34,6 +34,17 @@ def _diff(a: bytes | None, b: bytes | None, a_name: str, b_name: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
+def conflict_diffs(
+    path: str, base: bytes | None, local: bytes | None, upstream: bytes | None
+) -> dict[str, str]:
+    """A conflict in three versions: ``{"yours": base->local, "upstream": base->upstream}``
+    (None for a version that does not exist: an add/add conflict has no base)."""
+    return {
+        "yours": _diff(base, local, f"base/{path}", f"yours/{path}"),
+        "upstream": _diff(base, upstream, f"base/{path}", f"upstream/{path}"),
+    }
+
+
 def entry_diffs(entry: PlanEntry, target: Path, repo: SourceRepo) -> dict[str, str]:
     """``{"yours": base->local, "upstream": base->upstream}`` for conflicts;
     ``{"change": local->upstream}`` else."""
@@ -41,9 +52,5 @@ def entry_diffs(entry: PlanEntry, target: Path, repo: SourceRepo) -> dict[str, s
     local = local_path.read_bytes() if local_path.is_file() else None
     upstream = repo.blob(entry.upstream_git_blob) if entry.upstream_git_blob else None
     if entry.is_conflict:
-        base = _base(entry, target, repo)
-        return {
-            "yours": _diff(base, local, f"base/{entry.path}", f"yours/{entry.path}"),
-            "upstream": _diff(base, upstream, f"base/{entry.path}", f"upstream/{entry.path}"),
-        }
+        return conflict_diffs(entry.path, _base(entry, target, repo), local, upstream)
     return {"change": _diff(local, upstream, f"installed/{entry.path}", f"upstream/{entry.path}")}

@@ -36,6 +36,11 @@ def prepare_install(
         SourceError: the source is not a clean praxis-os clone (checked before anything is made).
     """
 
+    if project.exists() and not project.is_dir():
+        raise TargetError(
+            f"{project} is a file, not a folder",
+            hint="pass --target PROJECT_DIR (the project's folder), not a file in it",
+        )
     if not project.is_dir():
         raise TargetError(
             f"project folder {project} does not exist", hint="create it first, or pass --target"

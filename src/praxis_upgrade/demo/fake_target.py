@@ -63,16 +63,19 @@ def make_target(
     edits: bool = True,
     venv: bool = False,
     seed: int = 0,
+    legacy: bool = False,
 ) -> Target:
     """Create project `path` (a git repo with app code) and install prAxIs OS `version` into it.
 
     With `edits`, apply user customisations (see `Target`). With `venv`, create a real
     `.praxis-os/venv` (with pip) and install the pinned `fakedep` from `<source>/wheels`.
-    Everything but the venv is committed, so `git status` starts clean.
+    Everything but the venv is committed, so `git status` starts clean. With `legacy`, install
+    the way upstream did before the 2025-10-27 rename: into `.agent-os/` (IDE config and
+    `.gitignore` naming it; releases before v1.6.0 use the server key `agent-os-rag`).
     """
     rel = release(version)
     project = Path(path)
-    praxis = project / ".praxis-os"
+    praxis = project / (upstream_install.LEGACY_DIR if legacy else ".praxis-os")
     project.mkdir(parents=True, exist_ok=True)
     with Repo.init(project, initial_branch="main") as repo:
         for rel_path, text in _APP.items():
@@ -82,7 +85,7 @@ def make_target(
         tree = upstream_install.release_files(source.path, rel.tag)
         user_files = upstream_install.install(praxis, tree, seed)
         user_files.append(upstream_install.write_config(praxis))
-        upstream_install.write_ide_files(project, rel)
+        upstream_install.write_ide_files(project, rel, praxis.name)
         _commit(repo, f"Install prAxIs OS {rel.version}")
         user_edits: dict[str, str] = {}
         if edits:

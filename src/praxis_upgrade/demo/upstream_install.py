@@ -28,6 +28,7 @@ USER_DIRS = (
 GITIGNORE_BLOCK = (
     "# prAxIs OS\n.praxis-os/.cache/\n.praxis-os/venv/\n.praxis-os/.mcp_server_state.json\n"
 )
+LEGACY_DIR = ".agent-os"  # where upstream installed before the 2025-10-27 rename
 DEV_STANDARDS = ("python-testing", "python-concurrency", "project-architecture")
 
 
@@ -71,9 +72,9 @@ def install(praxis: Path, files: dict[str, tuple[bytes, int]], seed: int) -> lis
 def write_config(praxis: Path) -> str:
     config = {
         "rag": {
-            "standards_path": ".praxis-os/standards",
-            "workflows_path": ".praxis-os/workflows",
-            "index_path": ".praxis-os/.cache/vector_index",
+            "standards_path": f"{praxis.name}/standards",
+            "workflows_path": f"{praxis.name}/workflows",
+            "index_path": f"{praxis.name}/.cache/vector_index",
             "embedding_provider": "local",
         },
         "mcp": {"enabled_tool_groups": ["rag", "workflow", "browser"], "max_tools_warning": 20},
@@ -82,19 +83,20 @@ def write_config(praxis: Path) -> str:
     return "config.json"
 
 
-def mcp_json(rel: Release) -> dict[str, object]:
-    """The project's `.cursor/mcp.json` as the installer guide of `rel` writes it."""
+def mcp_json(rel: Release, dot_dir: str = ".praxis-os") -> dict[str, object]:
+    """The project's `.cursor/mcp.json` as the installer guide of `rel` writes it (into
+    `dot_dir`: `.agent-os` for installs made before the rename)."""
     args = ["-m", "mcp_server"]
     if rel.transport_required:
         args += ["--transport", "dual"]
     return {
         "mcpServers": {
             rel.mcp_server_key: {
-                "command": "${workspaceFolder}/.praxis-os/venv/bin/python",
+                "command": f"${{workspaceFolder}}/{dot_dir}/venv/bin/python",
                 "args": args,
                 "env": {
                     "PROJECT_ROOT": "${workspaceFolder}",
-                    "PYTHONPATH": "${workspaceFolder}/.praxis-os",
+                    "PYTHONPATH": f"${{workspaceFolder}}/{dot_dir}",
                     "PYTHONUNBUFFERED": "1",
                 },
                 "autoApprove": ["search_standards", "get_server_info"],
@@ -103,13 +105,13 @@ def mcp_json(rel: Release) -> dict[str, object]:
     }
 
 
-def write_ide_files(project: Path, rel: Release) -> None:
+def write_ide_files(project: Path, rel: Release, dot_dir: str = ".praxis-os") -> None:
     cursor = project / ".cursor"
     cursor.mkdir(exist_ok=True)
-    (cursor / "mcp.json").write_text(json.dumps(mcp_json(rel), indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(mcp_json(rel, dot_dir), indent=2) + "\n"
+    (cursor / "mcp.json").write_text(text, encoding="utf-8")
     gitignore = project / ".gitignore"
     existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
-    if ".praxis-os/.cache/" not in existing:
-        gitignore.write_text(
-            existing + ("\n" if existing else "") + GITIGNORE_BLOCK, encoding="utf-8"
-        )
+    if f"{dot_dir}/.cache/" not in existing:
+        block = GITIGNORE_BLOCK.replace(".praxis-os/", f"{dot_dir}/")
+        gitignore.write_text(existing + ("\n" if existing else "") + block, encoding="utf-8")

@@ -57,9 +57,19 @@ def generations(praxis: Path) -> list[Generation]:
 
 def way_back(praxis: Path, version: str) -> list[str]:
     """Sessions to roll back, newest first, to bring the install back to `version`; [] when no
-    completed generation started from it (or the install is at it already)."""
-    line = [g for g in generations(praxis) if g.outcome == sess.COMPLETED]
-    for depth, g in enumerate(line):
+    completed generation started from it, or the way there crosses a pruned backup (nothing is
+    rolled back then: stopping half-way would leave a version nobody asked for)."""
+    for depth, g in enumerate(reachable(praxis)):
         if g.from_version == version:
-            return [x.session for x in line[: depth + 1]]
+            return [x.session for x in reachable(praxis)[: depth + 1]]
     return []
+
+
+def reachable(praxis: Path) -> list[Generation]:
+    """Completed generations, newest first, as far back as their backups are all kept."""
+    out = []
+    for g in (g for g in generations(praxis) if g.outcome == sess.COMPLETED):
+        if not g.backup_kept:
+            break
+        out.append(g)
+    return out

@@ -61,10 +61,23 @@ class PlanResult(StepResult):
     adopted: bool = False
     adopted_from: str | None = None
     adoption: dict[str, Any] | None = None  # files matched / managed, complete history or not
+    downgrade: bool = False  # set by the engine: the target is older than the install
+    migration: dict[str, str] | None = None  # {"from": the .agent-os path, "to": .praxis-os}
     plan: dict[str, Any] = dataclasses.field(default_factory=dict)  # Plan.to_json()
 
     def entries(self) -> Plan:
         return Plan.from_json(self.plan)
+
+
+@dataclasses.dataclass
+class MigrateResult(StepResult):
+    """Step ``migrate``: an ``.agent-os`` install moved to ``.praxis-os`` (and its references)."""
+
+    moved: bool = False
+    source: str | None = None  # the old folder
+    target: str | None = None  # the new folder
+    written: dict[str, str] = dataclasses.field(default_factory=dict)  # abs path -> sha256
+    message: str = ""
 
 
 @dataclasses.dataclass

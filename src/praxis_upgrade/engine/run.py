@@ -13,9 +13,10 @@ from typing import Any
 import pluggy
 
 from praxis_upgrade.content.vocab import Policy
-from praxis_upgrade.engine import history
+from praxis_upgrade.engine import history, registry
 from praxis_upgrade.engine import session as sess
 from praxis_upgrade.engine.context import Context, Event, Options
+from praxis_upgrade.engine.downgrade import is_downgrade
 from praxis_upgrade.engine.lock import UpgradeLock
 from praxis_upgrade.engine.results import PlanResult, as_json
 from praxis_upgrade.engine.steps import PHASES, ROLLBACK_PHASES, STEPS, Step
@@ -31,6 +32,8 @@ from praxis_upgrade.errors import (
 )
 from praxis_upgrade.plugin.manager import culprit, get_plugin_manager
 from praxis_upgrade.source import targets
+
+ROLLBACK_FORCE = "rollback_force"  # saved with the session's options by `rollback --force`
 
 Decide = Callable[[dict[str, Any]], str]
 Events = Callable[[Event], None]
@@ -91,6 +94,7 @@ def run_upgrade(
     if dry_run:  # a dry run takes no lock and writes nothing, not even its session
         ctx = Context(praxis, options, session, pm.hook, None, decide, events)
         _drive(ctx, pm, last_phase=0)
+        _mark_downgrade(ctx)
         session.status = sess.COMPLETED
         return session
     with _locked(praxis, session.id) as (store, _):
@@ -140,7 +144,7 @@ def resume_upgrade(
         )
         ctx.emit("resume", session=session.id, phase=session.phase, step=session.step)
         if session.status == sess.ROLLING_BACK:
-            _rollback(ctx, pm, session.error)
+            _rollback(ctx, pm, session.error, force=bool(session.options.get(ROLLBACK_FORCE)))
             _report(ctx, pm)
             raise RolledBack(
                 f"the interrupted rollback of session {session.id} was completed",
@@ -189,6 +193,10 @@ def rollback_upgrade(
         lock.retag(session.id)
         previous, saved = session.status, store.path(session.id).exists()
         session.status = sess.ROLLING_BACK
+        # asked once, `--force` holds until this rollback is done (a resume or retry keeps it)
+        force = force or bool(session.options.get(ROLLBACK_FORCE))
+        if force:
+            session.options[ROLLBACK_FORCE] = True
         ctx = Context(
             praxis, Options.from_json(session.options), session, pm.hook, store, None, events
         )
@@ -196,6 +204,7 @@ def rollback_upgrade(
             _rollback(ctx, pm, None, force=force)
         except UserError:  # refused before anything was restored (unknown or damaged backup)
             session.status = previous
+            session.options.pop(ROLLBACK_FORCE, None)
             if saved:
                 ctx.checkpoint()
             else:  # a rollback that never started leaves no session behind
@@ -221,7 +230,7 @@ def rollback_to_version(
     praxis = targets.require_install(Path(target))
     chain = history.way_back(praxis, version)
     if not chain:
-        known = sorted({g.from_version for g in history.generations(praxis) if g.from_version})
+        known = sorted({g.from_version for g in history.reachable(praxis) if g.from_version})
         raise StateError(
             f"no completed upgrade of this install started from {version}",
             hint="`praxis-upgrade history` lists the generations"
@@ -311,6 +320,7 @@ def _refuse_out_of_order(store: sess.SessionStore, session: sess.Session) -> Non
 
 def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
     session = ctx.session
+    fresh = "plan" not in session.completed_steps  # a resumed session was confirmed already
     session.status = sess.RUNNING
     store, ctx.store = ctx.store, None  # phase 0 writes nothing: a refused run leaves no trace
     try:
@@ -325,10 +335,21 @@ def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
         ctx.store = store
     planned = ctx.result("plan", PlanResult)
     if "backup" not in session.completed_steps and planned is not None and planned.up_to_date:
-        # nothing to do: no backup, no generation, no session file, no report, nothing pruned
+        # nothing to do: no backup, no generation, no session file, no report, nothing pruned;
+        # the source given is remembered and the git hook's notices are answered all the same
         session.status = sess.COMPLETED
         session.step = ""
+        _settle_up_to_date(ctx)
         return session
+    if fresh and _mark_downgrade(ctx) and not ctx.options.assume_yes and ctx.confirm is None:
+        session.status = sess.FAILED
+        plan = session.results["plan"]
+        raise UserError(
+            f"{plan.get('to_version')} is older than the installed {plan.get('from_version')}: "
+            "this would be a downgrade; nothing was changed",
+            hint="pass --yes to downgrade anyway, or leave out --rev to upgrade to the "
+            "source's HEAD",
+        )
     if (
         ctx.confirm is not None
         and "backup" not in session.completed_steps
@@ -351,9 +372,27 @@ def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
         _fail(ctx, pm, _as_step_failure(pm, e))
     session.status = sess.COMPLETED
     session.step = ""
+    session.error = None  # a resumed session's interruption is over: it completed
     ctx.checkpoint()
     _report(ctx, pm)
     return session
+
+
+def _mark_downgrade(ctx: Context) -> bool:
+    """Record in the plan whether it goes back to an older version than the installed one
+    (the confirmation on a terminal says so; other runs need ``--yes``)."""
+    planned = ctx.result("plan", PlanResult)
+    if planned is None or ctx.source is None:
+        return False
+    down = is_downgrade(
+        ctx.source,
+        planned.from_version,
+        planned.to_version,
+        planned.plan.get("base_commit"),
+        planned.plan.get("upstream_commit"),
+    )
+    ctx.session.results["plan"]["downgrade"] = down
+    return down
 
 
 def _fail(ctx: Context, pm: pluggy.PluginManager, error: PraxisError) -> None:
@@ -387,10 +426,13 @@ def _rollback(
     try:
         result = as_json(pm.hook.praxis_rollback(ctx=ctx, error=error, force=force))
         session.timings["rollback"] = round(time.monotonic() - started, 4)
+        _follow_target(ctx)
     except PraxisError:
+        _follow_target(ctx)
         ctx.checkpoint()
         raise
     except Exception as e:
+        _follow_target(ctx)
         ctx.checkpoint()
         raise RollbackError(
             f"rollback of session {session.id} failed: {type(e).__name__}: {e}",
@@ -439,6 +481,7 @@ def _drive(ctx: Context, pm: pluggy.PluginManager, *, last_phase: int) -> None:
         session.results[step.name] = as_json(result)
         session.timings[step.name] = round(time.monotonic() - started, 4)
         session.completed_steps.append(step.name)
+        _follow_target(ctx)
         ctx.checkpoint()
         ctx.emit("done", phase=step.phase, step=step.name, seconds=session.timings[step.name])
 
@@ -468,6 +511,8 @@ def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
                     + "; ".join(f"{c['name']}: {c.get('detail', '')}" for c in failed)
                 )
         return items
+    if result is None and step.optional:
+        return {}
     if result is None:
         raise PluginError(
             f"no plugin implements {step.hook} (step {step.name})",
@@ -475,6 +520,26 @@ def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
             hint="a default plugin may be disabled through PRAXIS_UPGRADE_DISABLE_PLUGINS",
         )
     return result
+
+
+def _settle_up_to_date(ctx: Context) -> None:
+    """Bookkeeping of a run with nothing to do (settings, not upgrade state)."""
+    if ctx.source is not None and targets.remembered_source(ctx.target) != ctx.source:
+        targets.remember_source(ctx.target, ctx.source)
+    try:
+        registry.clear_notices(ctx.project)
+    except StateError as e:  # a corrupt registry must not fail a finished run
+        ctx.emit("warning", message=str(e))
+
+
+def _follow_target(ctx: Context) -> None:
+    """A step that moved the install (``migrate``, or a rollback of it) set ``ctx.target``:
+    the session and its store follow it."""
+    if str(ctx.target) == ctx.session.target:
+        return
+    ctx.session.target = str(ctx.target)
+    if ctx.store is not None:
+        ctx.store = sess.SessionStore(ctx.target)
 
 
 def _collected(results: list[Any]) -> list[Any]:

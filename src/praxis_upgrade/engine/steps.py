@@ -17,12 +17,14 @@ class Step:
     phase: int
     hook: str
     collect: bool = False
+    optional: bool = False  # no implementation (None) is fine: the step has nothing to do
 
 
 STEPS = (
     Step("preflight", 0, "praxis_preflight", collect=True),
     Step("plan", 0, "praxis_plan"),
     Step("backup", 1, "praxis_backup"),
+    Step("migrate", 2, "praxis_migrate", optional=True),
     Step("content", 2, "praxis_content"),
     Step("server.stop", 3, "praxis_stop_server"),
     Step("server.code", 3, "praxis_server_code"),

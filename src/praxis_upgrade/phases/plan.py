@@ -15,6 +15,7 @@ from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import lifecycle, venv
 from praxis_upgrade.server.ideconfig import fix_ide_configs, ide_config_paths
 from praxis_upgrade.source.repo import SourceRepo
+from praxis_upgrade.store import DOT_DIR, LEGACY_DOT_DIR
 
 
 @hookimpl(trylast=True)
@@ -56,7 +57,19 @@ def praxis_plan(ctx: Context) -> PlanResult:
             hint="see them with `praxis-upgrade plan --diff`, "
             "then choose another --conflicts policy",
         )
+    migration = None
+    if ctx.target.name == LEGACY_DOT_DIR:
+        new = ctx.project / DOT_DIR
+        if new.exists():
+            raise PreflightError(
+                f"{ctx.project} has both {LEGACY_DOT_DIR}/ and {DOT_DIR}/; nothing was changed",
+                hint=f"keep one: move {new} aside if it is a leftover, then run again",
+                problems=[f"{new} exists"],
+            )
+        migration = {"from": str(ctx.target), "to": str(new)}
     touched = plan.touched_paths()
+    if migration and (ctx.target / "config.json").is_file():
+        touched.append("config.json")  # the move rewrites the folders it names
     outside = [str(p) for p in ide_config_paths(ctx.project)] + [str(ctx.project / ".gitignore")]
     write_bytes = sum(e.size for e in plan.changes() if getattr(e, "size", None))
     if not ctx.options.dry_run:
@@ -64,7 +77,8 @@ def praxis_plan(ctx: Context) -> PlanResult:
             ctx.target, catalog.space_needed(ctx.target, touched, write_bytes=write_bytes)
         )
     return PlanResult(
-        up_to_date=not adopted and _nothing_to_do(ctx, base, plan),
+        up_to_date=not adopted and not migration and _nothing_to_do(ctx, base, plan),
+        migration=migration,
         summary=plan.counts(),
         touched=touched,
         outside=outside,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from praxis_upgrade.backups.catalog import find_backup
@@ -22,7 +24,7 @@ from praxis_upgrade.errors import BackupError
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import lifecycle, venv
 from praxis_upgrade.source import layout
-from praxis_upgrade.store import TOOL_FILES, Store
+from praxis_upgrade.store import KEPT_THROUGH_ROLLBACK, TOOL_FILES, Store
 from praxis_upgrade.util import fs
 
 
@@ -31,6 +33,7 @@ def praxis_rollback(ctx: Context, force: bool) -> RollbackResult:
     info = ctx.result("backup", BackupResult) or BackupResult()
     if not info.id:
         return RollbackResult(complete=True, message="nothing was written before the failure")
+    _move_back(ctx)
     made = find_backup(ctx.target, info.id)
     problems = [] if force else verify_backup(made.path)
     if problems:  # refuse before anything (server, venv, files) is touched
@@ -42,7 +45,9 @@ def praxis_rollback(ctx: Context, force: bool) -> RollbackResult:
     added = _written_by_upgrade(ctx)
     new_server = _stop_new_server(ctx)
     _restore_venv(ctx)
-    report = restore_backup(ctx.target, made, added_shas=added, force=force)
+    report = restore_backup(
+        ctx.target, made, added_shas=added, force=force, keep=KEPT_THROUGH_ROLLBACK
+    )
     out = RollbackResult.from_json(report.to_json())
     out.complete = report.verified and not report.unrestorable
     if new_server is not None:
@@ -51,6 +56,20 @@ def praxis_rollback(ctx: Context, force: bool) -> RollbackResult:
     if stop.state == "stopped":
         out.extra["server"] = as_json(ctx.hook.praxis_restart_server(ctx=ctx))
     return out
+
+
+def _move_back(ctx: Context) -> None:
+    """An install the upgrade moved from `.agent-os/` goes back there first (idempotent); the
+    IDE configs and `.gitignore` come back from the backup with the other files."""
+    plan = ctx.result("plan", PlanResult)
+    if plan is None or not plan.migration:
+        return
+    old, new = Path(plan.migration["from"]), Path(plan.migration["to"])
+    if new.is_dir() and not old.exists():
+        os.rename(new, old)
+        fs.fsync_dir(old.parent)
+    if old.is_dir():
+        ctx.target = old
 
 
 def _stop_new_server(ctx: Context) -> dict[str, Any] | None:
@@ -88,11 +107,11 @@ def _written_by_upgrade(ctx: Context) -> dict[str, str]:
             added[entry.path] = entry.upstream_sha  # what an update or add writes
         if entry.upstream_sha and entry.is_conflict:
             added[layout.side_file(entry.path)] = entry.upstream_sha
-    for step in ("content", "server.code"):
+    for step in ("migrate", "content", "server.code"):
         applied = ctx.result(step, ApplyResult)
         added.update(applied.written if applied is not None else {})
 
-    for rel in TOOL_FILES:  # the baseline and settings are this tool's own files, never the user's
+    for rel in TOOL_FILES:  # the baseline is this tool's own file, never the user's
         if (ctx.target / rel).is_file():
             added[rel] = fs.sha256_file(ctx.target / rel)
     return added

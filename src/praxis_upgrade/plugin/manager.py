@@ -20,6 +20,7 @@ BUILTIN_PLUGINS = (
     "praxis_upgrade.phases.preflight",
     "praxis_upgrade.phases.plan",
     "praxis_upgrade.phases.backup",
+    "praxis_upgrade.phases.migrate",
     "praxis_upgrade.phases.content",
     "praxis_upgrade.phases.server",
     "praxis_upgrade.phases.validation",

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         BackupResult,
         CleanupResult,
         EnvironmentResult,
+        MigrateResult,
         PlanResult,
         RestartResult,
         RollbackResult,
@@ -92,6 +93,19 @@ def praxis_backup(ctx: Context) -> BackupResult | dict[str, Any] | None:
 # --------------------------------------------------------------------------------------------
 # Phase 2: content
 # --------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def praxis_migrate(ctx: Context) -> MigrateResult | dict[str, Any] | None:
+    """Move an install made before the rename (``.agent-os/``) to ``.praxis-os/``.
+
+    Called: once per session, first in phase 2, after the backup; again after a crash, so it
+    must be idempotent. The plan says whether a move is due (``PlanResult.migration``).
+    A move sets ``ctx.target`` to the new folder (the engine then saves the session there) and
+    rewrites the project's IDE configs and ``.gitignore`` lines that name the old folder.
+    Kind: first result, optional. Return a ``MigrateResult``, or ``None`` when there is nothing
+    to move (or to leave it to the next implementation).
+    """
 
 
 @hookspec(firstresult=True)

@@ -182,8 +182,9 @@ class SourceRepo:
         return gaps
 
     def incomplete_history(self) -> bool:
-        """Whether released versions may be missing (a partial clone fetches them on demand)."""
-        return bool({"shallow", "single-branch"} & set(self.history_gaps()))
+        """Whether older releases may be missing: a shallow clone. (A single-branch clone has
+        every release tagged on its branch; a partial one fetches objects on demand.)"""
+        return "shallow" in self.history_gaps()
 
     def remotes(self) -> list[str]:
         return self._git("remote").split()
@@ -194,9 +195,6 @@ class SourceRepo:
         gaps, done = self.history_gaps(), []
         for remote in self.remotes():
             args = ["fetch", "--quiet", "--tags"]
-            if "single-branch" in gaps:
-                self._git("remote", "set-branches", remote, "*")
-                done.append(f"git remote set-branches {remote} '*'")
             if "shallow" in gaps:
                 args.append("--unshallow")
             try:

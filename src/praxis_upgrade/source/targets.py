@@ -18,13 +18,15 @@ def settings_path(praxis: Path) -> Path:
 
 
 def find_install(start: Path) -> Path | None:
-    """The nearest ``.praxis-os`` at or above ``start`` (which may be the folder itself)."""
+    """The nearest ``.praxis-os`` at or above ``start`` (which may be the folder itself), or an
+    install made before the rename (``.agent-os``), which the upgrade migrates."""
     start = start.resolve()
-    if start.name == store.DOT_DIR and start.is_dir():
+    if start.name in (store.DOT_DIR, store.LEGACY_DOT_DIR) and start.is_dir():
         return start
     for folder in (start, *start.parents):
-        if (folder / store.DOT_DIR).is_dir():
-            return folder / store.DOT_DIR
+        for name in (store.DOT_DIR, store.LEGACY_DOT_DIR):
+            if (folder / name).is_dir():
+                return folder / name
     return None
 
 
@@ -36,7 +38,13 @@ def require_install(start: Path) -> Path:
             f"{start} does not exist",
             hint="pass --target PROJECT_DIR (the folder holding .praxis-os)",
         )
-    praxis = start.resolve() if start.name == store.DOT_DIR else find_install(start)
+    if not start.is_dir():
+        raise TargetError(
+            f"{start} is a file, not a folder",
+            hint="pass --target PROJECT_DIR (the folder holding .praxis-os), not a file in it",
+        )
+    named = start.name in (store.DOT_DIR, store.LEGACY_DOT_DIR)
+    praxis = start.resolve() if named else find_install(start)
     if praxis is None:
         raise TargetError(
             f"no .praxis-os install found at or above {start}",
@@ -75,6 +83,11 @@ def resolve_source(praxis: Path, given: Path | str | None) -> Path:
             )
         given = remembered
     source = Path(given).expanduser().resolve()
+    if source.exists() and not source.is_dir():
+        raise SourceError(
+            f"source {source} is a file, not a folder",
+            hint="pass --source PATH_TO_PRAXIS_OS_CLONE (the clone's folder, not a file in it)",
+        )
     if not source.is_dir():
         raise SourceError(
             f"source {source} does not exist", hint="pass --source PATH_TO_PRAXIS_OS_CLONE"

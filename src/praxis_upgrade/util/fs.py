@@ -27,11 +27,37 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+def current_umask() -> int:
+    """The process's umask: from ``/proc/self/status`` where the kernel reports it, else by
+    setting it and putting it back (which is not thread-safe for that instant)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mode_for_write(path: Path, mode: int | None) -> int:
+    """``mode`` when given; else what git does: a file being replaced keeps its mode, a new file
+    gets ``0o666`` less the umask (a temp file alone would be ``0o600``)."""
+    if mode is not None:
+        return mode
+    with contextlib.suppress(OSError):
+        st = os.lstat(path)
+        if stat.S_ISREG(st.st_mode):
+            return stat.S_IMODE(st.st_mode)
+    return 0o666 & ~current_umask()
+
+
 @contextlib.contextmanager
 def _replacing(path: Path, mode: int | None, sync: bool = True) -> Iterator[BinaryIO]:
-    """Yield a temp file beside ``path``; on success fsync it, set ``mode``, rename it onto
+    """Yield a temp file beside ``path``; on success fsync it, set its mode, rename it onto
     ``path``.
 
+    The mode is ``mode`` when given, else the replaced file's, else ``0o666`` less the umask.
     ``sync=False`` skips the fsyncs (still atomic, not durable): for caches whose readers verify
     what they read and can do without an entry.
     """
@@ -43,8 +69,7 @@ def _replacing(path: Path, mode: int | None, sync: bool = True) -> Iterator[Bina
             f.flush()
             if sync:
                 os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, _mode_for_write(path, mode))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -60,7 +85,8 @@ def atomic_write_bytes(
     """Write `data` to `path` via a temp file in the same directory, fsync, then replace.
 
     A reader sees the old file or the new one, never a partial one. `mode` (permission bits)
-    is applied before the file appears under its name.
+    is applied before the file appears under its name; without it a replaced file keeps its
+    mode and a new one follows the umask (``0o666 & ~umask``, as git writes files).
     """
     with _replacing(path, mode, sync) as f:
         f.write(data)
@@ -170,3 +196,48 @@ def remove_empty_dirs(start: Path, stop: Path) -> None:
         except OSError:
             return
         current = current.parent
+
+
+def _bytecode_caches(folder: Path) -> list[Path] | None:
+    """The ``__pycache__`` folders in `folder` when it holds nothing else and they hold only
+    ``*.pyc`` files; None when `folder` holds anything more (or cannot be read)."""
+    caches = []
+    try:
+        for entry in os.scandir(folder):
+            if entry.name != "__pycache__" or not entry.is_dir(follow_symlinks=False):
+                return None
+            if any(
+                not f.name.endswith(".pyc") or not f.is_file(follow_symlinks=False)
+                for f in os.scandir(entry.path)
+            ):
+                return None
+            caches.append(Path(entry.path))
+    except OSError:
+        return None
+    return caches
+
+
+def remove_dirs_left_with_bytecode(start: Path, stop: Path) -> None:
+    """Remove `start` and its parents, never `stop` or above, while they are empty or hold only
+    bytecode caches (``__pycache__/*.pyc``, written by Python beside the sources it ran): a
+    folder whose sources were removed must not stay behind as an empty namespace package."""
+    current = start
+    stop_r = stop.resolve()
+    while current.resolve() != stop_r and stop_r in current.resolve().parents:
+        caches = _bytecode_caches(current)
+        if caches is None:
+            return
+        try:
+            for cache in caches:
+                for pyc in cache.iterdir():
+                    pyc.unlink()
+                cache.rmdir()
+            current.rmdir()
+        except OSError:  # something appeared meanwhile: it is someone's, the folder stays
+            return
+        current = current.parent
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or removal in the folder `path` durable."""
+    _fsync_dir(path)

@@ -1,0 +1,72 @@
+"""Default migration: an install made before the rename (`.agent-os/`) moves to `.praxis-os/`."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from praxis_upgrade.engine.context import Context
+from praxis_upgrade.engine.results import MigrateResult, PlanResult
+from praxis_upgrade.errors import TargetError
+from praxis_upgrade.plugin.spec import hookimpl
+from praxis_upgrade.server.ideconfig import ide_config_paths
+from praxis_upgrade.store import DOT_DIR, LEGACY_DOT_DIR
+from praxis_upgrade.util import fs
+
+# `.agent-os` as a path segment (not part of a longer name, not the server key "agent-os-rag")
+CONFIG = "config.json"
+_OLD = re.compile(r"(?<![\w.-])\.agent-os(?![\w-])")
+
+
+@hookimpl(trylast=True)
+def praxis_migrate(ctx: Context) -> MigrateResult | None:
+    plan = ctx.result("plan", PlanResult)
+    if plan is None or not plan.migration:
+        return None
+    old, new = Path(plan.migration["from"]), Path(plan.migration["to"])
+    if old.is_dir() and new.exists():
+        raise TargetError(
+            f"both {old} and {new} exist",
+            hint=f"keep one: move {new} aside if it is a leftover, then run again",
+        )
+    if old.is_dir():  # idempotent: after a crash the folder may already be at its new place
+        os.rename(old, new)
+        fs.fsync_dir(new.parent)
+    ctx.target = new
+    written = rewrite_references(ctx.project, LEGACY_DOT_DIR, DOT_DIR)
+    # the server reads its folders from the install's config.json: the move must reach it too
+    config = rewrite_references(new, LEGACY_DOT_DIR, DOT_DIR, files=[new / CONFIG])
+    if config:
+        written[CONFIG] = next(iter(config.values()))  # install-relative, like content writes
+    return MigrateResult(
+        moved=True,
+        source=str(old),
+        target=str(new),
+        written=written,
+        message=f"moved {old.name}/ to {new.name}/ and rewrote {len(written)} file(s) naming it",
+    )
+
+
+def rewrite_references(
+    project: Path, old: str, new: str, *, files: list[Path] | None = None
+) -> dict[str, str]:
+    """Point the project's IDE configs and `.gitignore` lines (or `files`) from `old` to `new`
+    (text edits: formatting, comments and the user's server key stay). Returns path -> sha256."""
+    pattern = (
+        _OLD if old == LEGACY_DOT_DIR else re.compile(rf"(?<![\w.-]){re.escape(old)}(?![\w-])")
+    )
+    written = {}
+    for path in (
+        files if files is not None else [*ide_config_paths(project), project / ".gitignore"]
+    ):
+        try:
+            text = path.read_bytes().decode("utf-8", "surrogateescape")
+        except FileNotFoundError:
+            continue
+        changed = pattern.sub(new, text)
+        if changed != text:
+            data = changed.encode("utf-8", "surrogateescape")
+            fs.atomic_write_bytes(path, data, mode=path.stat().st_mode & 0o7777)
+            written[str(path)] = fs.sha256_bytes(data)
+    return written
