@@ -156,3 +156,23 @@ def test_a_way_back_through_a_pruned_backup_is_refused_before_anything_is_rolled
     assert refused.returncode == 1 and "hint:" in refused.stderr
     assert "v1.5.0" in refused.stderr and "v1.3.0, " not in refused.stderr  # reachable only
     assert tree_hash(target.praxis, skip=("venv",)) == tree  # nothing was rolled back
+
+
+def test_a_run_with_nothing_to_do_still_reports_conflict_markers_left_in_files(prepared, tmp_path):
+    target = prepared.target(tmp_path / "project")
+    source = str(prepared.source.path)
+    merged = cli(
+        "run", "--target", str(target.project), "--source", source, "--conflicts", "merge", "--yes"
+    )
+    assert merged.returncode == 3, merged.stdout + merged.stderr
+    marked = [line.split(":")[0] for line in merged.stdout.splitlines() if ": conflict:" in line]
+    assert marked
+
+    again = cli("run", "--target", str(target.project), "--yes")
+    assert again.returncode == 3, again.stdout + again.stderr
+    assert "already up to date" in again.stdout.lower()
+    assert all(f"{path}:1: conflict: conflict markers left" in again.stdout for path in marked)
+
+    for path in marked:  # the user resolves them
+        (target.project / path).write_text("resolved by hand\n")
+    assert cli("run", "--target", str(target.project), "--yes").returncode == 0

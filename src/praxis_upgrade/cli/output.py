@@ -72,7 +72,8 @@ UNSETTLED = ("conflict-markers", "skipped")
 
 def unsettled(session: Session) -> list[str]:
     """Conflicts the user still has to resolve (markers written, or skipped at the prompt)."""
-    return [
+    left = list((session.results.get("plan") or {}).get("unresolved") or [])  # up to date
+    return left + [
         d["path"]
         for s in ("content", "server.code")
         for d in (session.results.get(s) or {}).get("decisions", [])
@@ -129,6 +130,8 @@ def show_session(session: Session) -> None:
             fg="green",
             bold=True,
         )
+        for path in plan.get("unresolved") or []:
+            click.echo(f"{Path(session.target).name}/{path}:1: conflict: conflict markers left")
         return
     took = sum(session.timings.values())
     click.secho(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pluggy
 
+from praxis_upgrade.content.apply import conflict_leftovers
 from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine import history, registry
 from praxis_upgrade.engine import session as sess
@@ -31,7 +32,7 @@ from praxis_upgrade.errors import (
     UserError,
 )
 from praxis_upgrade.plugin.manager import culprit, get_plugin_manager
-from praxis_upgrade.source import targets
+from praxis_upgrade.source import layout, targets
 
 ROLLBACK_FORCE = "rollback_force"  # saved with the session's options by `rollback --force`
 
@@ -523,7 +524,10 @@ def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
 
 
 def _settle_up_to_date(ctx: Context) -> None:
-    """Bookkeeping of a run with nothing to do (settings, not upgrade state)."""
+    """Bookkeeping of a run with nothing to do (settings, not upgrade state), and the files
+    that still hold conflict markers from an earlier run (the run reports them, exit 3)."""
+    markers = [p for p in conflict_leftovers(ctx.target) if not p.endswith(layout.SIDE_SUFFIX)]
+    ctx.session.results["plan"]["unresolved"] = markers
     if ctx.source is not None and targets.remembered_source(ctx.target) != ctx.source:
         targets.remember_source(ctx.target, ctx.source)
     try:
