@@ -4,11 +4,10 @@ baseline is recorded."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from kits.clikit import cli
 from kits.sandboxkit import Sandbox
 from kits.upgradekit import tree_hash
 from praxis_upgrade.content import baseline
@@ -16,16 +15,6 @@ from praxis_upgrade.demo import clone_source
 from praxis_upgrade.engine import run as engine
 from praxis_upgrade.source.repo import SourceRepo
 from praxis_upgrade.store import Store
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "praxis_upgrade", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def is_shallow(path: Path) -> bool:

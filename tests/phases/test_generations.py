@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from kits.clikit import cli, freeze
 from kits.sandboxkit import Sandbox
 from kits.upgradekit import Prepared, tree_hash, upgrade_state
 from praxis_upgrade.backups.catalog import list_backups
@@ -22,23 +20,6 @@ from praxis_upgrade.store import Store
 @pytest.fixture(scope="module")
 def prepared(sandbox: Sandbox) -> Prepared:
     return Prepared(sandbox)
-
-
-def freeze(praxis: Path) -> str:
-    python = praxis / "venv" / "bin" / "python"
-    done = subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "praxis_upgrade", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def without_settings(tree: dict[str, str]) -> dict[str, str]:

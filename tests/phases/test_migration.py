@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from kits.clikit import cli
 from kits.sandboxkit import Sandbox
 from kits.upgradekit import outside_files, tree_hash, upgrade_state
 from praxis_upgrade import hookimpl
@@ -17,16 +15,6 @@ from praxis_upgrade.demo import make_target
 from praxis_upgrade.engine import run as engine
 from praxis_upgrade.errors import RolledBack
 from praxis_upgrade.plugin.manager import get_plugin_manager
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "praxis_upgrade", *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        stdin=subprocess.DEVNULL,
-    )
 
 
 @pytest.fixture
