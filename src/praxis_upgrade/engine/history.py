@@ -59,9 +59,10 @@ def way_back(praxis: Path, version: str) -> list[str]:
     """Sessions to roll back, newest first, to bring the install back to `version`; [] when no
     completed generation started from it, or the way there crosses a pruned backup (nothing is
     rolled back then: stopping half-way would leave a version nobody asked for)."""
-    for depth, g in enumerate(reachable(praxis)):
+    line = reachable(praxis)
+    for depth, g in enumerate(line):
         if g.from_version == version:
-            return [x.session for x in reachable(praxis)[: depth + 1]]
+            return [x.session for x in line[: depth + 1]]
     return []
 
 

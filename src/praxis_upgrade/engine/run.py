@@ -12,8 +12,8 @@ from typing import Any
 
 import pluggy
 
-from praxis_upgrade.content.apply import conflict_leftovers
-from praxis_upgrade.content.vocab import Policy
+from praxis_upgrade.content.merge import has_markers
+from praxis_upgrade.content.vocab import Klass, Policy
 from praxis_upgrade.engine import history, registry
 from praxis_upgrade.engine import session as sess
 from praxis_upgrade.engine.context import Context, Event, Options
@@ -32,7 +32,7 @@ from praxis_upgrade.errors import (
     UserError,
 )
 from praxis_upgrade.plugin.manager import culprit, get_plugin_manager
-from praxis_upgrade.source import layout, targets
+from praxis_upgrade.source import targets
 
 ROLLBACK_FORCE = "rollback_force"  # saved with the session's options by `rollback --force`
 
@@ -340,7 +340,7 @@ def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
         # the source given is remembered and the git hook's notices are answered all the same
         session.status = sess.COMPLETED
         session.step = ""
-        _settle_up_to_date(ctx)
+        _settle_up_to_date(ctx, planned)
         return session
     if fresh and _mark_downgrade(ctx) and not ctx.options.assume_yes and ctx.confirm is None:
         session.status = sess.FAILED
@@ -523,17 +523,27 @@ def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
     return result
 
 
-def _settle_up_to_date(ctx: Context) -> None:
+def _settle_up_to_date(ctx: Context, planned: PlanResult) -> None:
     """Bookkeeping of a run with nothing to do (settings, not upgrade state), and the files
     that still hold conflict markers from an earlier run (the run reports them, exit 3)."""
-    markers = [p for p in conflict_leftovers(ctx.target) if not p.endswith(layout.SIDE_SUFFIX)]
-    ctx.session.results["plan"]["unresolved"] = markers
+    # markers can only be in files you changed: the plan names them, no walk over the install
+    changed = [e.path for e in planned.entries().entries if e.klass == Klass.LOCAL_CHANGED]
+    ctx.session.results["plan"]["unresolved"] = [
+        rel for rel in changed if _holds_markers(ctx.target / rel)
+    ]
     if ctx.source is not None and targets.remembered_source(ctx.target) != ctx.source:
         targets.remember_source(ctx.target, ctx.source)
     try:
         registry.clear_notices(ctx.project)
     except StateError as e:  # a corrupt registry must not fail a finished run
         ctx.emit("warning", message=str(e))
+
+
+def _holds_markers(path: Path) -> bool:
+    try:
+        return not path.is_symlink() and has_markers(path.read_bytes())
+    except OSError:
+        return False
 
 
 def _follow_target(ctx: Context) -> None:

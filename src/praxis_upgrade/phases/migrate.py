@@ -14,9 +14,7 @@ from praxis_upgrade.server.ideconfig import ide_config_paths
 from praxis_upgrade.store import DOT_DIR, LEGACY_DOT_DIR
 from praxis_upgrade.util import fs
 
-# `.agent-os` as a path segment (not part of a longer name, not the server key "agent-os-rag")
 CONFIG = "config.json"
-_OLD = re.compile(r"(?<![\w.-])\.agent-os(?![\w-])")
 
 
 @hookimpl(trylast=True)
@@ -53,9 +51,8 @@ def rewrite_references(
 ) -> dict[str, str]:
     """Point the project's IDE configs and `.gitignore` lines (or `files`) from `old` to `new`
     (text edits: formatting, comments and the user's server key stay). Returns path -> sha256."""
-    pattern = (
-        _OLD if old == LEGACY_DOT_DIR else re.compile(rf"(?<![\w.-]){re.escape(old)}(?![\w-])")
-    )
+    # `old` as a path segment: not part of a longer name, not a key like "agent-os-rag"
+    pattern = re.compile(rf"(?<![\w.-]){re.escape(old)}(?![\w-])")
     written = {}
     for path in (
         files if files is not None else [*ide_config_paths(project), project / ".gitignore"]
