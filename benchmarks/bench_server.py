@@ -2,7 +2,8 @@
 
 Unchanged: fingerprint check + start the stand-in from the venv + MCP handshake + tools/list +
 smoke calls (target < 2 s wall). Changed (fakedep 1.0 -> 2.0): install into a fresh venv and
-roll back, with pip and with uv. Also stop + restart of an http server by pid.
+roll back, with pip and with uv; a later rollback with the replaced venv kept in the backup and
+without it, and the kept venv's size. Also stop + restart of an http server by pid.
 Run: `python benchmarks/bench_server.py [--json] [--repeat N]`.
 """
 
@@ -71,6 +72,42 @@ def bench_changed(target: Path, wheels: Path, use_uv: bool, repeat: int) -> dict
     }
 
 
+def _size(folder: Path) -> int:
+    return sum(p.lstat().st_size for p in folder.rglob("*") if not p.is_dir())
+
+
+def bench_way_back(target: Path, wheels: Path, use_uv: bool) -> dict[str, float]:
+    """A finished upgrade rolled back later: with the replaced venv kept in the backup (a rename)
+    and without it (the exact old set reinstalled), and what keeping it costs on disk."""
+    req = target / "mcp_server" / "requirements.txt"
+    original = req.read_text()
+    kept = target / ".backups" / "bench" / "venv"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    name = "uv" if use_uv else "pip"
+    try:
+        req.write_text(original.replace("fakedep==1.0", "fakedep==2.0"))
+        change = venv.install_requirements(
+            target, find_links=[wheels], no_index=True, use_uv=use_uv
+        )
+        size = _size(target / "venv.praxis-prev")
+        t_keep, _ = _timed(lambda: venv.keep_previous(target, kept))
+        t_swap, _ = _timed(lambda: venv.restore_environment(target, change, kept=kept))
+        req.write_text(original.replace("fakedep==1.0", "fakedep==2.0"))
+        change = venv.install_requirements(
+            target, find_links=[wheels], no_index=True, use_uv=use_uv
+        )
+        venv.discard_previous(target)
+        t_rebuild, _ = _timed(lambda: venv.restore_environment(target, change))
+    finally:
+        req.write_text(original)
+    return {
+        f"keep the replaced venv in the backup ({name})": t_keep,
+        f"later rollback, venv kept: rename back + check ({name})": t_swap,
+        f"later rollback, venv not kept: reinstall ({name})": t_rebuild,
+        f"kept venv size, MiB ({name})": size / 2**20,
+    }
+
+
 def bench_restart(target_obj: Any) -> dict[str, float]:
     server = start_server(target_obj, transport="http")
     target = target_obj.praxis
@@ -103,8 +140,10 @@ def main() -> None:
         rows |= bench_unchanged(tgt.praxis, args.repeat)
         rows |= bench_restart(tgt)
         rows |= bench_changed(tgt.praxis, source.path / "wheels", False, args.repeat)
+        rows |= bench_way_back(tgt.praxis, source.path / "wheels", False)
         if venv.uv_binary():
             rows |= bench_changed(tgt.praxis, source.path / "wheels", True, args.repeat)
+            rows |= bench_way_back(tgt.praxis, source.path / "wheels", True)
     if args.json:
         print(json.dumps({k: round(v, 4) for k, v in rows.items()}, indent=2))
         return

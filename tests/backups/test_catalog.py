@@ -197,3 +197,19 @@ def test_a_backup_with_a_broken_manifest_is_not_complete(target: Path) -> None:
     (made.path / "MANIFEST.json").write_text("{not json")
     listed = list_backups(target)[0]
     assert not listed.complete and "unreadable" in listed.meta["error"]
+
+
+def test_only_the_newest_backups_keep_the_venv_they_replaced(target: Path) -> None:
+    made = [make(target) for _ in range(3)]
+    for backup in made:
+        (backup.kept_venv / "bin").mkdir(parents=True)
+        (backup.kept_venv / "bin" / "python").write_text("#")
+
+    dropped = catalog.prune_kept_venvs(target, 1)
+
+    assert dropped == [made[1].id, made[0].id]  # newest first, like prune_backups
+    assert made[2].kept_venv.is_dir()
+    assert not made[1].kept_venv.exists() and not made[0].kept_venv.exists()
+    assert all(b.complete for b in list_backups(target))  # the backups themselves stay whole
+    assert catalog.prune_kept_venvs(target, 0) == [made[2].id]
+    assert not any(p.name.startswith(".deleting") for b in made for p in b.path.iterdir())

@@ -31,7 +31,10 @@ def test_collect_steps_keep_each_hooks_shape() -> None:
     cleanup = _collected(
         [CleanupResult(baseline="v1.6.0", pruned_backups=["x"]), None, {"mine": True}]
     )
-    assert cleanup == [{"baseline": "v1.6.0", "pruned_backups": ["x"]}, {"mine": True}]
+    assert cleanup == [
+        {"baseline": "v1.6.0", "pruned_backups": ["x"], "kept_venv": False, "pruned_venvs": []},
+        {"mine": True},
+    ]
     assert _collected([["a problem"], [], None, ["another"]]) == ["a problem", "another"]
 
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from kits.sandboxkit import Sandbox, copy_tree
+from praxis_upgrade.demo.wheels import wheel, write_wheel
 from praxis_upgrade.errors import RollbackError, StepFailed, TargetError
 from praxis_upgrade.server import venv
 from praxis_upgrade.store import Store
@@ -21,39 +19,15 @@ from praxis_upgrade.store import Store
 pytestmark = pytest.mark.slow
 
 
-def _wheel(dest: Path, name: str, version: str) -> Path:
-    """A minimal, valid pure-Python wheel built by hand (no network, no build backend)."""
-    dist = f"{name}-{version}.dist-info"
-    files = {
-        f"{name}/__init__.py": (
-            f'__version__ = "{version}"\n\n\ndef main():\n    print(__version__)\n'
-        ),
-        f"{dist}/entry_points.txt": f"[console_scripts]\n{name} = {name}:main\n",
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{dist}/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = []
-    for path, text in files.items():
-        digest = (
-            base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        )
-        record.append(f"{path},sha256={digest},{len(text.encode())}")
-    record.append(f"{dist}/RECORD,,")
-    files[f"{dist}/RECORD"] = "\n".join(record) + "\n"
-    whl = dest / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(whl, "w") as zf:
-        for path, text in files.items():
-            zf.writestr(path, text)
-    return whl
-
-
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("wheels")
     for version in ("1.0", "2.0"):
-        _wheel(dest, "fakedep", version)
+        write_wheel(dest, *wheel("fakedep", version, script=True))
+    write_wheel(dest, *wheel("olddep", "1.0"))  # a dependency upstream later drops
+    write_wheel(dest, *wheel("handpkg", "1.0", requires=["handdep>=1"], script=True))
+    write_wheel(dest, *wheel("handdep", "1.0"))
+    write_wheel(dest, *wheel("pinned", "1.0", requires=["fakedep<2"]))
     return dest
 
 
@@ -344,3 +318,101 @@ def test_an_empty_change_record_only_puts_a_kept_venv_back(target: Path) -> None
     original = venv.freeze(target)
     venv.restore_environment(target, venv.EnvChange.from_json({}))
     assert venv.freeze(target) == original
+
+
+def _hand_install(target: Path, wheels: Path, *packages: str) -> None:
+    uv = venv.uv_binary()
+    assert uv
+    python = str(target / "venv" / "bin" / "python")
+    subprocess.run(
+        [uv, "pip", "install", "-q", "--python", python, "--no-index", "--find-links", str(wheels)]
+        + list(packages),
+        check=True,
+    )
+
+
+@pytest.mark.parametrize("use_uv", [True, False], ids=["uv", "pip"])
+def test_packages_installed_by_hand_are_carried_at_their_versions_but_dropped_deps_are_not(
+    tmp_path: Path, wheels: Path, pip_venv_target: Path, use_uv: bool
+) -> None:
+    target = tmp_path / "proj" / ".praxis-os"
+    copy_tree(pip_venv_target, target, venvs=("venv",))
+    old = "fakedep==1.0\nolddep==1.0\n"
+    (target / "mcp_server" / "requirements.txt").write_text(old)
+    _hand_install(target, wheels, "olddep==1.0", "handpkg")
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
+
+    change = venv.install_requirements(
+        target, find_links=[wheels], no_index=True, use_uv=use_uv, old_requirements=old
+    )
+
+    now = venv.freeze(target)
+    assert {"handpkg==1.0", "handdep==1.0", "fakedep==2.0"} <= set(now)
+    assert not any(line.startswith("olddep==") for line in now)  # upstream's, no longer needed
+    assert change.carried == ["handdep==1.0", "handpkg==1.0"]
+    assert change.dropped == ["olddep==1.0"] and change.not_carried == {}
+    assert change.carry_problems == []
+    script = subprocess.run(
+        [str(target / "venv" / "bin" / "handpkg")], capture_output=True, text=True, check=True
+    )
+    assert script.stdout.strip() == "1.0"
+
+
+def test_a_package_without_a_record_is_named_with_the_command_that_reinstalls_it(
+    target: Path, wheels: Path
+) -> None:
+    _hand_install(target, wheels, "handdep")
+    site = next((target / "venv").glob("lib/python3*/site-packages"))
+    (site / "handdep-1.0.dist-info" / "RECORD").unlink()  # as `setup.py develop` leaves it
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
+
+    change = venv.install_requirements(
+        target, find_links=[wheels], no_index=True, old_requirements="fakedep==1.0\n"
+    )
+
+    assert list(change.not_carried) == ["handdep==1.0"]
+    assert "RECORD" in change.not_carried["handdep==1.0"]
+    assert change.dropped == ["handdep==1.0"]
+    command = change.reinstall_command()
+    assert command.endswith("handdep==1.0") and str(target / "venv" / "bin" / "python") in command
+    subprocess.run(
+        [*command.replace("handdep==1.0", "").split(), "--no-index", "--find-links", str(wheels)]
+        + ["handdep==1.0"],
+        check=True,
+        capture_output=True,
+    )
+    assert "handdep==1.0" in venv.freeze(target)  # the command works as given
+
+
+def test_a_carried_package_that_conflicts_with_the_new_requirements_is_reported(
+    target: Path, wheels: Path
+) -> None:
+    _hand_install(target, wheels, "pinned")  # needs fakedep<2
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
+
+    change = venv.install_requirements(
+        target, find_links=[wheels], no_index=True, old_requirements="fakedep==1.0\n"
+    )
+
+    assert change.carried == ["pinned==1.0"]
+    assert change.carry_problems and "pinned" in change.carry_problems[0]
+
+
+def test_a_venv_kept_with_the_backup_comes_back_offline_and_exactly(
+    target: Path, wheels: Path, tmp_path: Path
+) -> None:
+    _hand_install(target, wheels, "handpkg")
+    original = venv.freeze(target)
+    (target / "mcp_server" / "requirements.txt").write_text("fakedep==2.0\n")
+    change = venv.install_requirements(target, find_links=[wheels], no_index=True)
+    kept = target / ".backups" / "2026-01-01-000000" / "venv"
+    kept.parent.mkdir(parents=True)
+    assert venv.keep_previous(target, kept)
+    assert not venv.keep_previous(target, kept)  # nothing left aside to keep
+    change.find_links = [str(tmp_path / "no-wheels-here")]  # offline
+
+    how = venv.restore_environment(target, change, kept=kept)
+
+    assert "kept with the backup" in how
+    assert venv.freeze(target) == original and _fakedep_version(target) == "1.0"
+    assert not kept.exists() and not list(target.glob("venv.praxis-*"))

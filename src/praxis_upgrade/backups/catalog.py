@@ -181,6 +181,18 @@ def prune_backups(
     return removed
 
 
+def prune_kept_venvs(target: Path, keep: int) -> list[str]:
+    """Delete the venvs kept in backups of `target` beyond the newest `keep`; return the ids of
+    the backups that lost theirs (their files stay; rolling back to them rebuilds the venv)."""
+    if keep < 0:
+        raise BackupError(f"cannot keep {keep} venvs", hint="use 0 or more")
+    holding = [b for b in list_backups(target) if b.complete and b.kept_venv.is_dir()]
+    for backup in holding[keep:]:
+        _remove(backup.kept_venv)
+    _empty_trash(target / BACKUPS)
+    return [b.id for b in holding[keep:]]
+
+
 def _age(backup: Backup, now: dt.datetime) -> float:
     try:
         return (now - dt.datetime.fromisoformat(backup.created_at)).total_seconds()

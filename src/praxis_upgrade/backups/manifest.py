@@ -16,6 +16,7 @@ from praxis_upgrade.util import fs
 BACKUPS = BACKUPS_DIR
 MANIFEST, COMPLETE, GOOD, STARTED = "MANIFEST.json", "COMPLETE", "GOOD", "STARTED.json"
 FILES, OUTSIDE = "files", "outside"
+KEPT_VENV = "venv"  # the venv the upgrade replaced, kept for an offline rollback
 RUNTIME_DIRS = (VENV_DIR, "workspace", CACHE_DIR, BACKUPS)  # never copied wholesale
 ID_RE = re.compile(r"^\d{4}-\d{2}-\d{2}-\d{6}(?:-(\d+))?$")
 MIB = 1 << 20
@@ -95,15 +96,25 @@ class Backup:
     def to_version(self) -> str | None:
         return self.meta.get("to_version")
 
+    @property
+    def kept_venv(self) -> Path:
+        """Where the venv this backup's upgrade replaced is kept (present only if kept)."""
+        return self.path / KEPT_VENV
+
     def manifest(self) -> Manifest:
         return read_manifest(self.path)
 
     def to_json(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "path": str(self.path)}
+        return {
+            **dataclasses.asdict(self),
+            "path": str(self.path),
+            "venv_kept": self.kept_venv.is_dir(),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Backup:
-        return cls(**{**data, "path": Path(data["path"])})
+        names = {f.name for f in dataclasses.fields(cls)} - {"path"}
+        return cls(**{k: v for k, v in data.items() if k in names}, path=Path(data["path"]))
 
     @classmethod
     def load(cls, folder: Path) -> Backup:

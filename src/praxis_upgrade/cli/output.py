@@ -14,6 +14,7 @@ from praxis_upgrade.content.diffs import entry_diffs
 from praxis_upgrade.content.plan import Plan
 from praxis_upgrade.content.vocab import Action, Klass
 from praxis_upgrade.engine.session import Session
+from praxis_upgrade.phases.report import venv_lines
 from praxis_upgrade.source.repo import SourceRepo
 
 
@@ -151,6 +152,8 @@ def show_session(session: Session) -> None:
     backup = session.results.get("backup") or {}
     if backup.get("id"):
         click.echo(f"  backup: {backup.get('path')}")
+    for line in venv_lines(session):
+        click.echo(f"  venv: {line}")
     restart = session.results.get("server.restart") or {}
     if restart.get("message"):
         click.echo(f"  server: {restart['message']}")

@@ -64,6 +64,13 @@ from praxis_upgrade.source import targets
     "--keep-backups", default=3, show_default=True, type=click.IntRange(1), help="Backups to keep."
 )
 @click.option(
+    "--keep-venvs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Newest backups that keep the venv they replaced, for an offline rollback (0: none).",
+)
+@click.option(
     "--conflicts",
     type=click.Choice([p.value for p in Policy]),
     help="Conflict policy (default: prompt on a terminal, keep-local otherwise).",
@@ -89,6 +96,7 @@ def run_cmd(
     no_restart: bool,
     skip_tests: bool,
     keep_backups: int,
+    keep_venvs: int,
     conflicts: str | None,
     yes: bool,
     fetch_history: bool,
@@ -112,6 +120,7 @@ def run_cmd(
                 auto_restart=not no_restart,
                 skip_tests=skip_tests,
                 keep_backups=keep_backups,
+                keep_venvs=keep_venvs,
                 assume_yes=yes,
                 decide=prompt_conflict if policy == Policy.PROMPT else None,
                 events=progress_printer(not as_json),
@@ -126,6 +135,7 @@ def run_cmd(
             auto_restart=not no_restart,
             skip_tests=skip_tests,
             keep_backups=keep_backups,
+            keep_venvs=keep_venvs,
             conflicts=policy,
             assume_yes=yes,
             rev=rev,
@@ -270,6 +280,8 @@ def _show_rollback(session: Session, as_json: bool) -> None:
                 click.echo(f"  {key.replace('_', ' ')}: {len(result[key])}")
         for path in result.get("displaced") or []:
             click.echo(f"  changed by someone else, kept beside it: {path}")
+        if result.get("venv"):
+            click.echo(f"  venv: {result['venv']}")
 
 
 COMMANDS: list[click.Command] = [run_cmd, resume_cmd, rollback_cmd]

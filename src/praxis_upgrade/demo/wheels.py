@@ -1,4 +1,5 @@
-"""Offline `fakedep` wheels, written by hand (no build backend, byte-identical on every run)."""
+"""Offline wheels written by hand (no build backend, byte-identical on every run): the sandbox's
+`fakedep`, and any small package a test installs into a venv."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 import os
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 FAKEDEP_VERSIONS = ("1.0", "2.0")
@@ -18,33 +20,76 @@ def _record_hash(data: bytes) -> str:
     return f"sha256={digest}"
 
 
-def fakedep_wheel(version: str) -> tuple[str, bytes]:
-    """(file name, bytes) of a pure-Python wheel `fakedep-<version>`."""
-    dist = f"fakedep-{version}.dist-info"
+def wheel(
+    name: str,
+    version: str,
+    *,
+    requires: Sequence[str] = (),
+    script: bool = False,
+    summary: str = "",
+    doc: str = "",
+    generator: str = "praxis_upgrade.demo",
+) -> tuple[str, bytes]:
+    """(file name, bytes) of a pure-Python wheel of package `name` (its ``__version__`` set).
+
+    `requires` become ``Requires-Dist`` lines; `script` adds a console script `name` printing
+    the version.
+    """
+    dist = f"{name}-{version}.dist-info"
+    body = f'"""{doc or name}"""\n\n__version__ = "{version}"\n'
+    if script:
+        body += "\n\ndef main():\n    print(__version__)\n"
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += f"Summary: {summary}\n" if summary else ""
+    metadata += "".join(f"Requires-Dist: {r}\n" for r in requires)
     files = {
-        "fakedep/__init__.py": f'"""Sandbox dependency of the stand-in prAxIs server."""\n\n'
-        f'__version__ = "{version}"\n',
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: fakedep\nVersion: {version}\n"
-        "Summary: sandbox stand-in dependency\n",
-        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: praxis_upgrade.demo\n"
+        f"{name}/__init__.py": body,
+        f"{dist}/METADATA": metadata,
+        f"{dist}/WHEEL": f"Wheel-Version: 1.0\nGenerator: {generator}\n"
         "Root-Is-Purelib: true\nTag: py3-none-any\n",
     }
+    if script:
+        files[f"{dist}/entry_points.txt"] = f"[console_scripts]\n{name} = {name}:main\n"
     record = (
         "".join(
-            f"{name},{_record_hash(text.encode())},{len(text.encode())}\n"
-            for name, text in files.items()
+            f"{path},{_record_hash(text.encode())},{len(text.encode())}\n"
+            for path, text in files.items()
         )
         + f"{dist}/RECORD,,\n"
     )
     files[f"{dist}/RECORD"] = record
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in files.items():
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+        for path, text in files.items():
+            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, text)
-    return f"fakedep-{version}-py3-none-any.whl", buf.getvalue()
+    return f"{name}-{version}-py3-none-any.whl", buf.getvalue()
+
+
+def fakedep_wheel(version: str) -> tuple[str, bytes]:
+    """(file name, bytes) of a pure-Python wheel `fakedep-<version>`."""
+    return wheel(
+        "fakedep",
+        version,
+        summary="sandbox stand-in dependency",
+        doc="Sandbox dependency of the stand-in prAxIs server.",
+    )
+
+
+def write_wheel(dest: Path, name: str, data: bytes) -> Path:
+    """Write a wheel into `dest` atomically, unless it already holds these bytes."""
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / name
+    if not path.is_file() or path.read_bytes() != data:
+        fd, tmp = tempfile.mkstemp(
+            dir=dest, prefix=f".{name}.", suffix=".tmp"
+        )  # concurrent callers
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    return path
 
 
 def build_fakedep_wheels(dest: Path) -> dict[str, Path]:
@@ -53,17 +98,4 @@ def build_fakedep_wheels(dest: Path) -> dict[str, Path]:
     Install them offline with
     ``<venv>/bin/python -m pip install --no-index --find-links <dest> -r requirements.txt``.
     """
-    dest.mkdir(parents=True, exist_ok=True)
-    out: dict[str, Path] = {}
-    for version in FAKEDEP_VERSIONS:
-        name, data = fakedep_wheel(version)
-        path = dest / name
-        if not path.is_file() or path.read_bytes() != data:
-            fd, tmp = tempfile.mkstemp(
-                dir=dest, prefix=f".{name}.", suffix=".tmp"
-            )  # unique: concurrent callers
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        out[version] = path
-    return out
+    return {version: write_wheel(dest, *fakedep_wheel(version)) for version in FAKEDEP_VERSIONS}

@@ -31,6 +31,7 @@ class Options:
     auto_restart: bool = True
     skip_tests: bool = False
     keep_backups: int = 3
+    keep_venvs: int = 1  # the newest backups that keep the venv they replaced
     conflicts: str = Policy.KEEP_LOCAL  # a Policy value
     assume_yes: bool = False
     rev: str | None = None

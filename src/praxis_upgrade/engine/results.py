@@ -125,6 +125,8 @@ class CleanupResult(StepResult):
 
     baseline: str | None = None
     pruned_backups: list[str] = dataclasses.field(default_factory=list)
+    kept_venv: bool = False  # the replaced venv was moved into the backup
+    pruned_venvs: list[str] = dataclasses.field(default_factory=list)  # backups that lost theirs
 
 
 @dataclasses.dataclass

@@ -46,16 +46,27 @@ def praxis_cleanup(ctx: Context) -> CleanupResult:
     if targets.remembered_source(ctx.target) != Path(ctx.source):
         targets.remember_source(ctx.target, Path(ctx.source))
     backup_id = (ctx.result("backup", BackupResult) or BackupResult()).id
-    if backup_id:
-        catalog.mark_good(catalog.find_backup(ctx.target, backup_id))
+    made = catalog.find_backup(ctx.target, backup_id) if backup_id else None
+    if made is not None:
+        catalog.mark_good(made)
+    kept_venv = False
     if env.changed:
+        # the replaced venv goes with the backup (one rename) for an offline rollback, or away
+        if made is not None and ctx.options.keep_venvs > 0:
+            kept_venv = venv.keep_previous(ctx.target, made.kept_venv)
         venv.discard_previous(ctx.target)
     open_ids = [s.id for s in ctx.store.open_sessions()] if ctx.store else []
     pruned = catalog.prune_backups(
         ctx.target, ctx.options.keep_backups, protect=[i for i in [backup_id] if i] + open_ids
     )
+    dropped_venvs = catalog.prune_kept_venvs(ctx.target, ctx.options.keep_venvs)
     _clear_update_notices(ctx)
-    return CleanupResult(baseline=record.version, pruned_backups=pruned)
+    return CleanupResult(
+        baseline=record.version,
+        pruned_backups=pruned,
+        kept_venv=kept_venv,
+        pruned_venvs=dropped_venvs,
+    )
 
 
 def _clear_update_notices(ctx: Context) -> None:

@@ -10,6 +10,7 @@ from praxis_upgrade.content.vocab import Action, Klass
 from praxis_upgrade.engine.context import Context
 from praxis_upgrade.engine.session import Session
 from praxis_upgrade.plugin.spec import hookimpl
+from praxis_upgrade.server.venv import EnvChange
 from praxis_upgrade.store import Store
 from praxis_upgrade.util import fs
 
@@ -30,6 +31,27 @@ def _free(path: Path) -> Path:
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
         n += 1
     return candidate
+
+
+def venv_lines(session: Session) -> list[str]:
+    """What the upgrade did to the server's venv, in a few lines (none when it was left alone)."""
+    env = session.results.get("server.environment") or {}
+    change = env.get("change") or {}
+    if not env.get("changed") or not change:
+        return []
+    lines = [f"rebuilt with {change.get('tool')} in {change.get('seconds', 0):.1f}s"]
+    if change.get("carried"):
+        lines.append("carried over your own packages: " + ", ".join(change["carried"]))
+    for label, why in (change.get("not_carried") or {}).items():
+        lines.append(f"NOT carried over: {label} ({why})")
+    if change.get("not_carried"):
+        lines.append(f"reinstall with: {EnvChange.from_json(change).reinstall_command()}")
+    lines += [f"dependency check: {p}" for p in change.get("carry_problems") or []]
+    cleanup = session.results.get("cleanup") or {}
+    cleanup = cleanup[0] if isinstance(cleanup, list) and cleanup else cleanup
+    if isinstance(cleanup, dict) and cleanup.get("kept_venv"):
+        lines.append("the replaced venv is kept with the backup, for an offline rollback")
+    return lines
 
 
 def summary_markdown(session: Session) -> str:
@@ -87,6 +109,11 @@ def summary_markdown(session: Session) -> str:
     if rollback:
         lines += ["", "## Rollback", "", f"- complete: {rollback.get('complete')}"]
         lines += [f"- could not restore: {u}" for u in rollback.get("unrestorable", [])]
+        if rollback.get("venv"):
+            lines.append(f"- venv: {rollback['venv']}")
+    env = venv_lines(session)
+    if env:
+        lines += ["", "## Server venv", ""] + [f"- {line}" for line in env]
     restart = session.results.get("server.restart") or {}
     if restart.get("message"):
         lines += ["", "## Server", "", restart["message"]]

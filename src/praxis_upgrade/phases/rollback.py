@@ -20,7 +20,8 @@ from praxis_upgrade.engine.results import (
     StopResult,
     as_json,
 )
-from praxis_upgrade.errors import BackupError
+from praxis_upgrade.errors import BackupError, PraxisError
+from praxis_upgrade.phases.server import installer_progress
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import lifecycle, venv
 from praxis_upgrade.source import layout
@@ -44,12 +45,26 @@ def praxis_rollback(ctx: Context, force: bool) -> RollbackResult:
         )
     added = _written_by_upgrade(ctx)
     new_server = _stop_new_server(ctx)
-    _restore_venv(ctx)
+    # files first: a venv that cannot be rebuilt never keeps the user's files from coming back
     report = restore_backup(
-        ctx.target, made, added_shas=added, force=force, keep=KEPT_THROUGH_ROLLBACK
+        ctx.target,
+        made,
+        added_shas=added,
+        force=force,
+        keep=KEPT_THROUGH_ROLLBACK,
+        progress=lambda done, total, _path: ctx.emit(
+            "progress", owner="files", done=done, total=total
+        ),
     )
     out = RollbackResult.from_json(report.to_json())
-    out.complete = report.verified and not report.unrestorable
+    done = f"files: {len(report.restored)} restored, {len(report.removed)} removed"
+    ctx.emit("info", message=done)
+    venv_done, venv_how = _restore_venv(ctx, made.kept_venv)
+    out.extra["venv"] = venv_how
+    if not venv_done:
+        out.unrestorable.append(f"venv: {venv_how}")
+    ctx.emit("info" if venv_done else "warning", message=f"venv: {venv_how}")
+    out.complete = report.verified and not out.unrestorable
     if new_server is not None:
         out.extra["stopped_new_server"] = new_server
     stop = ctx.result("server.stop", StopResult) or StopResult()
@@ -82,13 +97,26 @@ def _stop_new_server(ctx: Context) -> dict[str, Any] | None:
     return None
 
 
-def _restore_venv(ctx: Context) -> None:
-    """Give the venv its previous package set back: a rename while the old venv is kept aside
-    (also after a crash mid-install), an exact reinstall after a finished upgrade discarded it."""
+def _restore_venv(ctx: Context, kept: Path) -> tuple[bool, str]:
+    """Give the venv its previous package set back; returns (done, what happened or what to do).
+
+    A rename while the old venv is aside (an open upgrade, also after a crash mid-install) or
+    kept with the backup (a finished one); else an exact reinstall of the previous versions.
+    """
 
     env = ctx.result("server.environment", EnvironmentResult) or EnvironmentResult()
-    if env.changed or Store(ctx.target).previous_venv.exists():
-        venv.restore_environment(ctx.target, venv.EnvChange.from_json(env.change or {}))
+    if not (env.changed or Store(ctx.target).previous_venv.exists() or kept.is_dir()):
+        return True, "unchanged by the upgrade"
+    try:
+        how = venv.restore_environment(
+            ctx.target,
+            venv.EnvChange.from_json(env.change or {}),
+            kept=kept,
+            progress=installer_progress(ctx),
+        )
+    except PraxisError as exc:
+        return False, f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+    return True, how
 
 
 def _written_by_upgrade(ctx: Context) -> dict[str, str]:

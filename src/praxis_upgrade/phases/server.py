@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from praxis_upgrade.backups.catalog import find_backup
 from praxis_upgrade.content import baseline
 from praxis_upgrade.content.apply import ApplyResult
 from praxis_upgrade.engine.context import Context
-from praxis_upgrade.engine.results import EnvironmentResult, RestartResult, StopResult
+from praxis_upgrade.engine.results import (
+    BackupResult,
+    EnvironmentResult,
+    RestartResult,
+    StopResult,
+)
 from praxis_upgrade.phases.content import apply_owner
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import ideconfig, lifecycle, venv
@@ -64,22 +72,58 @@ def praxis_environment(ctx: Context) -> EnvironmentResult:
     assert ctx.source is not None
     wheels = ctx.source / "wheels"
     change = venv.install_requirements(
-        ctx.target, find_links=[wheels] if wheels.is_dir() else [], no_index=wheels.is_dir()
+        ctx.target,
+        find_links=[wheels] if wheels.is_dir() else [],
+        no_index=wheels.is_dir(),
+        progress=installer_progress(ctx),
+        old_requirements=_old_requirements(ctx),
     )
+    result = EnvironmentResult(changed=True, change=change.to_json())
+    ctx.record("server.environment", result)  # rollback must know, whatever fails next
+    for label, why in change.not_carried.items():
+        ctx.emit("warning", message=f"not carried into the new venv: {label} ({why})")
+    if change.not_carried:
+        ctx.emit("warning", message=f"reinstall with: {change.reinstall_command()}")
+    for problem in change.carry_problems:
+        ctx.emit("warning", message=f"dependency check: {problem}")
     steps = venv.run_post_install(
         ctx.target,
         venv.post_install_steps(
             (ctx.target / "mcp_server" / "requirements.txt").read_text(encoding="utf-8")
         ),
     )
-    result = EnvironmentResult(
-        changed=True,
-        change=change.to_json(),
-        fingerprint=venv.requirements_fingerprint(ctx.target, venv.venv_python(ctx.target)),
-        post_install=[s.to_json() for s in steps],
-    )
-    ctx.record("server.environment", result)  # rollback must know, whatever fails next
+    result.fingerprint = venv.requirements_fingerprint(ctx.target, venv.venv_python(ctx.target))
+    result.post_install = [s.to_json() for s in steps]
+    ctx.record("server.environment", result)
     return result
+
+
+def installer_progress(ctx: Context) -> Callable[[str], None]:
+    """Show the installer's milestones (a line per package) as progress on a terminal."""
+
+    def show(line: str) -> None:
+        milestone = venv.installer_milestone(line)
+        if milestone:
+            ctx.emit("info", message=milestone)
+
+    return show
+
+
+def _old_requirements(ctx: Context) -> str:
+    """The requirements the old venv was built from: the backup's copy when the upgrade changed
+    the file (empty when it added it), else the file as it is."""
+    rel = "mcp_server/requirements.txt"
+    info = ctx.result("backup", BackupResult) or BackupResult()
+    if info.id:
+        made = find_backup(ctx.target, info.id)
+        manifest = made.manifest()
+        entry = manifest.files.get(rel)
+        if entry is not None and entry.kind == "file":
+            return (made.path / entry.stored).read_text(encoding="utf-8", errors="replace")
+        if rel in manifest.absent:
+            return ""
+    req = ctx.target / rel
+    return req.read_text(encoding="utf-8", errors="replace") if req.is_file() else ""
 
 
 @hookimpl(trylast=True)

@@ -149,7 +149,8 @@ def praxis_environment(ctx: Context) -> EnvironmentResult | dict[str, Any] | Non
     """Bring the project's venv up to the new ``requirements.txt``.
 
     Called: once per session, after the server code. Must leave the live venv either old or
-    new, never half-installed, and return what rollback needs to restore it.
+    new, never half-installed, carry over what the user installed by hand (or name it), and
+    return what rollback needs to restore it.
     Kind: first result. Return an ``EnvironmentResult`` (``changed``, ...), or ``None``.
     """
 
@@ -187,7 +188,8 @@ def praxis_validate(ctx: Context) -> list[Check] | list[dict[str, Any]] | None:
 
 @hookspec
 def praxis_cleanup(ctx: Context) -> CleanupResult | dict[str, Any] | None:
-    """Finish a successful upgrade: record the new baseline, prune old backups.
+    """Finish a successful upgrade: record the new baseline, keep the replaced venv with the
+    backup (``ctx.options.keep_venvs``), prune old backups.
 
     Called: once per successful session, after validation (never after a failure).
     Kind: collect. Return what was done (a ``CleanupResult`` or a dict), or ``None``; each
@@ -209,7 +211,8 @@ def praxis_rollback(
     Called: when phase 2, 3 or 4 fails (``error`` is its message), or by
     ``praxis-upgrade rollback`` (``error`` is ``None``); again after a crash mid-rollback, so it
     must be idempotent. ``force`` is True with ``rollback --force``: restore what can be restored
-    even from a backup that fails verification.
+    even from a backup that fails verification. Files come back before the venv, and a venv
+    that cannot be restored never keeps the files from coming back (it is listed instead).
     Kind: first result. Return a ``RollbackResult``
     (``complete``, ``unrestorable``, ...), or ``None``
     to leave it to the next implementation. ``complete`` False makes the engine report a

@@ -64,6 +64,29 @@ def run_streamed(
     return code, "\n".join(lines[-60:])
 
 
+_MILESTONES = (
+    "Collecting ",
+    "Downloading ",
+    "Processing ",
+    "Installing collected packages",
+    "Successfully installed",
+    "Resolved ",
+    "Prepared ",
+    "Installed ",
+    "Uninstalled ",
+    "+ ",
+    "carrying ",
+    "rebuilding ",
+)
+
+
+def installer_milestone(line: str) -> str | None:
+    """The line of pip's or uv's output worth showing as progress (a package collected,
+    installed, ...), stripped; None for the rest (cache hits, notices, warnings)."""
+    text = line.strip()
+    return text if text.startswith(_MILESTONES) else None
+
+
 @dataclasses.dataclass
 class StepOutcome:
     """One post-install command (e.g. ``playwright install chromium``) and how it went."""

@@ -25,7 +25,7 @@ def requirement_lines(text: str) -> list[str]:
     return lines
 
 
-def _parse(line: str) -> Requirement | None:
+def parse_requirement(line: str) -> Requirement | None:
     """The PEP 508 requirement of a line, without pip's per-line options (``--hash``) or ``\\``."""
     spec = re.split(r"\s-", line, maxsplit=1)[0].rstrip("\\").strip()
     try:
@@ -36,7 +36,11 @@ def _parse(line: str) -> Requirement | None:
 
 def requirement_names(text: str) -> list[str]:
     """Normalised project names of the real requirement lines."""
-    return [canonicalize_name(req.name) for req in map(_parse, requirement_lines(text)) if req]
+    return [
+        canonicalize_name(req.name)
+        for req in map(parse_requirement, requirement_lines(text))
+        if req
+    ]
 
 
 # Run by the venv's interpreter: its import path, and its marker environment computed by

@@ -10,11 +10,19 @@ A failed install is undone before the error is raised; a crash mid-install leave
 ``venv.praxis-prev/`` behind, which ``restore_environment`` (idempotent) or the next
 ``install_requirements`` puts back.
 
-Trade-offs: the server must be stopped while ``venv/`` is rebuilt (phase 3 stops it first); the
-old venv costs its disk space until ``discard_previous``; packages a user added to the venv by
-hand are not carried over — they are listed in ``EnvChange.dropped``. The alternative,
-clone-and-swap (copy the venv, install in place), keeps such extras but copies gigabytes on
-every upgrade and rollback.
+Packages the user added to the venv by hand (everything the old requirements do not pull in)
+are carried into the new venv at the same versions, file by file from their ``RECORD`` (offline,
+hard links); one that cannot be carried is named in ``EnvChange.not_carried`` with the command
+that reinstalls it.
+
+When the upgrade is final the old venv is not deleted but moved into the upgrade's backup
+(``keep_previous``, one rename), so a later manual rollback swaps it back (``restore_environment``
+with ``kept=``): offline and exactly the previous set. Without a kept venv the previous set is
+reinstalled from the package sources the upgrade used.
+
+Trade-offs: the server must be stopped while ``venv/`` is rebuilt (phase 3 stops it first); a
+kept venv costs its disk space until its backup is pruned. The alternative, clone-and-swap (copy
+the venv, install in place), copies gigabytes on every upgrade and rollback.
 """
 
 from __future__ import annotations
@@ -24,13 +32,15 @@ import hashlib
 import importlib.metadata
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from praxis_upgrade.errors import PraxisError, RollbackError, StepFailed, TargetError
@@ -38,11 +48,13 @@ from praxis_upgrade.server.postinstall import (
     Progress,
     StepOutcome,
     bin_dir,
+    installer_milestone,
     post_install_steps,
     run_post_install,
     run_streamed,
 )
 from praxis_upgrade.server.requirements import (
+    parse_requirement,
     requirement_lines,
     requirement_names,
     requirements_satisfied,
@@ -59,8 +71,11 @@ class EnvChange:
     """What ``install_requirements`` did, enough to restore or discard it later.
 
     ``before``/``after`` are the package sets (``name==version``); ``dropped`` lists packages
-    the old venv had beyond the requirements, which the new one does not carry over. An empty
-    record (``EnvChange()``) means "unknown": restore then only puts a kept-aside venv back.
+    the old venv had that the new one has not (upstream's old dependencies, and hand-installed
+    packages that could not be carried). ``carried`` are the hand-installed packages moved into
+    the new venv; ``not_carried`` maps the others to why; ``carry_problems`` are what a dependency
+    check says about the carried ones. An empty record (``EnvChange()``) means "unknown": restore
+    then only puts a kept-aside venv back.
     """
 
     venv: str = ""
@@ -74,6 +89,15 @@ class EnvChange:
     method: str = "rename-swap"
     find_links: list[str] = dataclasses.field(default_factory=list)
     no_index: bool = False
+    carried: list[str] = dataclasses.field(default_factory=list)
+    not_carried: dict[str, str] = dataclasses.field(default_factory=dict)
+    carry_problems: list[str] = dataclasses.field(default_factory=list)
+
+    def reinstall_command(self) -> str:
+        """The command that puts the packages which were not carried back, or ""."""
+        if not self.not_carried:
+            return ""
+        return _install_command(Path(self.venv), self.tool, sorted(self.not_carried))
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -81,6 +105,15 @@ class EnvChange:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EnvChange:
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data})
+
+
+def _install_command(venv: Path, tool: str, args: Sequence[str]) -> str:
+    """The shell command that installs `args` into `venv` with the tool that built it."""
+    python = shlex.quote(str(_python_in(venv)))
+    quoted = " ".join(shlex.quote(a) for a in args)
+    if tool == "uv":
+        return f"uv pip install --python {python} {quoted}"
+    return f"{python} -m pip install {quoted}"
 
 
 def _python_in(venv: Path) -> Path:
@@ -236,33 +269,125 @@ def _distributions(site: Path) -> dict[str, importlib.metadata.Distribution]:
     return found
 
 
-def _carry_seed(prev: Path, live: Path) -> None:
-    """Link pip/setuptools/wheel, file by file from their RECORD, from the old venv into the new
-    one.
+def _record_pairs(
+    dist: importlib.metadata.Distribution, old_sp: Path, prev: Path, live: Path
+) -> tuple[list[tuple[Path, Path]], str]:
+    """(old file, new path) for every file `dist`'s RECORD lists, or why it cannot be carried."""
+    if dist.read_text("RECORD") is None:
+        return [], "installed without a RECORD (e.g. `setup.py develop`), so its files are unknown"
+    pairs = []
+    for file in dist.files or []:
+        src = Path(os.path.normpath(old_sp / file))
+        if "__pycache__" in src.parts:
+            continue
+        if not str(src).startswith(str(prev) + os.sep):
+            return [], f"it has files outside the venv ({src})"
+        if not src.is_file():
+            continue  # listed but gone already: the old venv did not have it either
+        dst = live / src.relative_to(prev)
+        if dst.exists() and not _same_bytes(src, dst):
+            return [], f"its file {dst.relative_to(live)} is also a file of the new packages"
+        pairs.append((src, dst))
+    return pairs, ""
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+
+
+def _carry(prev: Path, live: Path, names: Iterable[str]) -> tuple[list[str], dict[str, str]]:
+    """Link the files of the distributions `names`, from their RECORD, from the old venv into the
+    new one; returns (carried ``name==version``, {``name==version``: why not carried}).
 
     Both venvs have the same path and interpreter, so scripts and files are valid as they are;
-    this spares ``ensurepip`` (seconds) and keeps the exact tool versions the user had.
+    this needs no network and keeps the exact versions the user had. A distribution is carried
+    whole or not at all.
     """
     old_sp, new_sp = _site_packages(prev), _site_packages(live)
     if old_sp is None or new_sp is None:
-        return
-    for name, dist in _distributions(old_sp).items():
-        if name not in SEED or dist.read_text("RECORD") is None:
+        return [], {}
+    olds = _distributions(old_sp)
+    carried: list[str] = []
+    refused: dict[str, str] = {}
+    for name in sorted(names):
+        dist = olds[name]
+        label = f"{dist.name}=={dist.version}"
+        pairs, why = _record_pairs(dist, old_sp, prev, live)
+        if why:
+            refused[label] = why
             continue
-        for file in dist.files or []:
-            src = Path(os.path.normpath(old_sp / file))
-            if not src.is_file() or "__pycache__" in src.parts:
-                continue
-            dst = Path(os.path.normpath(new_sp / file))
-            if not str(dst).startswith(str(live) + os.sep) or dst.exists():
+        for src, dst in pairs:
+            if dst.exists():
                 continue
             dst.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.link(
-                    src, dst
-                )  # same filesystem; installers replace files, never edit them in place
+                os.link(src, dst)  # same filesystem; installers replace files, never edit them
             except OSError:
                 shutil.copy2(src, dst)
+        carried.append(label)
+    return carried, refused
+
+
+def _closure(dists: dict[str, importlib.metadata.Distribution], lines: Iterable[str]) -> set[str]:
+    """Names of the distributions that requirement `lines` pull in, following ``Requires-Dist``
+    (with the extras asked for) through `dists`."""
+    wanted = [
+        (canonicalize_name(req.name), frozenset(req.extras))
+        for req in map(parse_requirement, lines)
+        if req is not None
+    ]
+    seen: dict[str, set[str]] = {}
+    while wanted:
+        name, extras = wanted.pop()
+        if name not in dists or (name in seen and extras <= seen[name]):
+            continue
+        seen.setdefault(name, set()).update(extras)
+        for spec in dists[name].requires or []:
+            try:
+                dep = Requirement(spec)
+            except InvalidRequirement:
+                continue
+            if dep.marker is not None and not _marker_holds(dep, seen[name]):
+                continue
+            wanted.append((canonicalize_name(dep.name), frozenset(dep.extras)))
+    return set(seen)
+
+
+def _marker_holds(dep: Requirement, extras: set[str]) -> bool:
+    """Whether `dep`'s marker holds for one of `extras` (or none); True when it cannot tell, so
+    an upstream dependency is never taken for the user's own package."""
+    assert dep.marker is not None
+    try:
+        return any(dep.marker.evaluate({"extra": e}) for e in [*extras, ""])
+    except Exception:  # an unknown marker variable: count it in
+        return True
+
+
+def _hand_installed(prev: Path, live: Path, old_requirements: str) -> set[str]:
+    """Distributions of the old venv that its requirements did not pull in (the user's own) and
+    that the new venv does not have."""
+    old_sp, new_sp = _site_packages(prev), _site_packages(live)
+    if old_sp is None or new_sp is None:
+        return set()
+    olds, news = _distributions(old_sp), _distributions(new_sp)
+    pulled = _closure(olds, requirement_lines(old_requirements))
+    return {n for n in olds if n not in pulled | SEED and n not in news}
+
+
+def _check(live: Path, uv: str | None, names: Iterable[str]) -> list[str]:
+    """What the installer's dependency check says about the packages `names` (``[]``: fine)."""
+    python = str(_python_in(live))
+    site = _site_packages(live)
+    if uv:
+        cmd = [uv, "pip", "check", "--python", python]
+    elif site is not None and "pip" in _distributions(site):
+        cmd = [python, "-m", "pip", "check", "--disable-pip-version-check"]
+    else:
+        return []
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    pattern = re.compile("|".join(rf"\b{re.escape(n)}\b" for n in names) or r"(?!)", re.IGNORECASE)
+    lines = (out.stdout + out.stderr).splitlines()
+    return [line.strip() for line in lines if pattern.search(line.replace("_", "-"))]
 
 
 def _build(live: Path, base: str, system_site: bool, uv: str | None) -> list[list[str]]:
@@ -286,16 +411,30 @@ def _step(cmd: list[str], progress: Progress | None, timeout: float, req: Path) 
 def _rebuild(
     target: Path,
     req: Path,
+    *,
     find_links: Sequence[str | Path],
     no_index: bool,
     uv: str | None,
     progress: Progress | None,
     timeout: float,
-) -> tuple[str, list[str], list[str]]:
-    """Move ``venv/`` aside and build a fresh one with `req`; undone on any failure."""
+    old_requirements: str | None = None,
+) -> EnvChange:
+    """Move ``venv/`` aside and build a fresh one with `req`; undone on any failure.
+
+    With `old_requirements` (the text the old venv was built from), the packages the user added
+    by hand are carried over; without, the new venv holds exactly what `req` pins.
+    """
     live, prev = Store(target).venv, Store(target).previous_venv
     base, system_site = _base_python(live), _system_site(live)
-    before = _freeze_venv(live)
+    change = EnvChange(
+        venv=str(live),
+        previous=str(prev),
+        tool="uv" if uv else "pip",
+        base_python=base,
+        before=_freeze_venv(live),
+        find_links=[str(d) for d in find_links],
+        no_index=no_index,
+    )
     os.rename(live, prev)
     try:
         python = str(_python_in(live))
@@ -304,37 +443,44 @@ def _rebuild(
         )
         for cmd in _build(live, base, system_site, uv):
             _step(cmd, progress, timeout, req)
-        _carry_seed(prev, live)
+        _carry(prev, live, SEED & set(_distributions(_site_packages(prev) or prev)))
         if uv:
-            _step(
-                [uv, "pip", "install", "--python", python, "-r", str(req), *opts],
-                progress,
-                timeout,
-                req,
-            )
+            install = [uv, "pip", "install", "--python", python, "-r", str(req), *opts]
         else:
             new_site = _site_packages(live)
             if new_site is None or "pip" not in _distributions(new_site):
                 _step([python, "-m", "ensurepip", "--default-pip"], progress, timeout, req)
-            _step(
-                [
-                    python,
-                    "-m",
-                    "pip",
-                    "install",
-                    "--disable-pip-version-check",
-                    "-r",
-                    str(req),
-                    *opts,
-                ],
-                progress,
-                timeout,
-                req,
-            )
-        return base, before, _freeze_venv(live)
+            install = [python, "-m", "pip", "install", "--disable-pip-version-check"]
+            install += ["-r", str(req), *opts]
+        _step(install, progress, timeout, req)
+        if old_requirements is not None:
+            _carry_hand_installed(change, prev, live, old_requirements, uv, progress)
+        change.after = _freeze_venv(live)
+        return change
     except BaseException:
         _put_back(target)
         raise
+
+
+def _carry_hand_installed(
+    change: EnvChange,
+    prev: Path,
+    live: Path,
+    old_requirements: str,
+    uv: str | None,
+    progress: Progress | None,
+) -> None:
+    hand = _hand_installed(prev, live, old_requirements)
+    if not hand:
+        return
+    if progress is not None:
+        progress(
+            f"carrying {len(hand)} package(s) you installed by hand: {', '.join(sorted(hand))}"
+        )
+    change.carried, change.not_carried = _carry(prev, live, hand)
+    if change.carried:
+        names = [canonicalize_name(c.split("==")[0]) for c in change.carried]
+        change.carry_problems = _check(live, uv, names)
 
 
 def _installer(use_uv: bool | None) -> str | None:
@@ -354,8 +500,12 @@ def install_requirements(
     use_uv: bool | None = None,
     progress: Progress | None = None,
     timeout: float = 3600,
+    old_requirements: str | None = None,
 ) -> EnvChange:
     """Build a fresh ``venv/`` with ``mcp_server/requirements.txt``, keeping the old one aside.
+
+    `old_requirements` is the requirements text the old venv was built from (default: the
+    current file); whatever the old venv had beyond it is the user's and is carried over.
 
     Raises:
         TargetError: the venv or requirements file is missing/broken (nothing was changed).
@@ -367,61 +517,103 @@ def install_requirements(
     if not req.exists():
         raise TargetError(f"{req} is missing", hint="restore the server code, then run again")
     venv_python(target)
-    uv = _installer(use_uv)
-    base, before, after = _rebuild(target, req, find_links, no_index, uv, progress, timeout)
-    kept = {line.split("==")[0].lower() for line in after}
-    dropped = sorted(line for line in before if line.split("==")[0].lower() not in kept | SEED)
-    return EnvChange(
-        venv=str(Store(target).venv),
-        previous=str(Store(target).previous_venv),
-        tool="uv" if uv else "pip",
-        base_python=base,
-        before=before,
-        after=after,
-        dropped=dropped,
-        seconds=time.monotonic() - started,
-        find_links=[str(d) for d in find_links],
+    change = _rebuild(
+        target,
+        req,
+        find_links=find_links,
         no_index=no_index,
+        uv=_installer(use_uv),
+        progress=progress,
+        timeout=timeout,
+        old_requirements=(
+            req.read_text(encoding="utf-8") if old_requirements is None else old_requirements
+        ),
     )
+    kept = {canonicalize_name(line.split("==")[0]) for line in change.after}
+    change.dropped = sorted(
+        line for line in change.before if canonicalize_name(line.split("==")[0]) not in kept | SEED
+    )
+    change.seconds = time.monotonic() - started
+    return change
 
 
 def restore_environment(
-    target: Path, change: EnvChange, *, progress: Progress | None = None, timeout: float = 3600
-) -> None:
-    """Give the venv back exactly the package set it had before ``change`` (idempotent).
+    target: Path,
+    change: EnvChange,
+    *,
+    kept: Path | None = None,
+    progress: Progress | None = None,
+    timeout: float = 3600,
+) -> str:
+    """Give the venv back exactly the package set it had before ``change`` (idempotent); returns
+    how, in words.
 
-    Normally one rename (the previous venv was kept aside). After ``discard_previous`` (a
-    finished upgrade rolled back later) the exact previous versions are reinstalled into a
-    fresh venv, from the same package sources the upgrade used.
+    While the upgrade is open the previous venv is beside it: one rename. After the upgrade was
+    final its venv may be `kept` in the backup: one rename too, offline. Otherwise the exact
+    previous versions are reinstalled into a fresh venv, from the package sources the upgrade
+    used.
 
     Raises:
         RollbackError: the previous package set could not be rebuilt; the venv is left as it was.
     """
-    _put_back(target)
+    how = "the venv already had the previous packages"
+    if Store(target).previous_venv.exists():
+        _put_back(target)
+        how = "the previous venv was put back (a rename)"
+    elif kept is not None and kept.is_dir():
+        _swap_in(target, kept)
+        how = "the previous venv kept with the backup was put back (a rename, offline)"
     if not change.before or sorted(_freeze_venv(Store(target).venv)) == sorted(change.before):
-        return
+        return how
     pins = Store(target).venv_restore_pins
     atomic_write_text(
         pins,
         "".join(f"{line}\n" for line in change.before if line.split("==")[0].lower() not in SEED),
     )
+    if progress is not None:
+        progress(f"rebuilding the venv with the {len(change.before)} packages it had before")
     try:
         _rebuild(
             target,
             pins,
-            change.find_links,
-            change.no_index,
-            _installer(True if change.tool == "uv" and uv_binary() else False),
-            progress,
-            timeout,
+            find_links=change.find_links,
+            no_index=change.no_index,
+            uv=_installer(True if change.tool == "uv" and uv_binary() else False),
+            progress=progress,
+            timeout=timeout,
         )
     except PraxisError as exc:
+        names = [line for line in change.before if line.split("==")[0].lower() not in SEED]
+        listed = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+        command = _install_command(Store(target).venv, change.tool, ["-r", str(pins)])
         raise RollbackError(
-            f"the previous venv was already discarded and rebuilding it failed: {exc.message}",
-            hint=f"reinstall these packages into {target / 'venv'} by hand: "
-            f"{', '.join(change.before)}",
+            f"the previous venv was not kept and rebuilding it failed: {exc.message}",
+            hint=f"reinstall the previous packages ({listed}) by hand: {command}",
         ) from exc
     _remove(Store(target).previous_venv, target)
+    return "the previous packages were reinstalled into a fresh venv"
+
+
+def _swap_in(target: Path, kept: Path) -> None:
+    """Put a venv kept elsewhere in the install in place of ``venv/`` (renames only)."""
+    live = Store(target).venv
+    if live.exists() or live.is_symlink():
+        os.rename(live, target / f"{TRASH}-{os.getpid()}-{time.monotonic_ns()}")
+    os.rename(kept, live)
+    for leftover in target.glob(f"{TRASH}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def keep_previous(target: Path, dest: Path) -> bool:
+    """Move the kept-aside previous venv to `dest` (one rename, same install) instead of deleting
+    it, so a later rollback can put it back offline; False when there was none."""
+    prev = Store(target).previous_venv
+    if not prev.is_dir():
+        return False
+    if dest.exists():
+        shutil.rmtree(dest)
+    os.rename(prev, dest)
+    return True
 
 
 def discard_previous(target: Path) -> None:
@@ -441,11 +633,13 @@ __all__ = [
     "install_requirements",
     "restore_environment",
     "discard_previous",
+    "keep_previous",
     "post_install_steps",
     "run_post_install",
     "uv_binary",
     "requirement_lines",
     "requirement_names",
     "bin_dir",
+    "installer_milestone",
     "run_streamed",
 ]
