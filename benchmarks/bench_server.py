@@ -4,14 +4,18 @@ Unchanged: fingerprint check + start the stand-in from the venv + MCP handshake 
 smoke calls (target < 2 s wall). Changed (fakedep 1.0 -> 2.0): install into a fresh venv and
 roll back, with pip and with uv; a later rollback with the replaced venv kept in the backup and
 without it, and the kept venv's size. Also stop + restart of an http server by pid.
-Run: `python benchmarks/bench_server.py [--json] [--repeat N]`.
+Slow start: a stand-in that works 10 s before it answers (like the real server loading its
+model), its own start-up time next to the whole validation (goal: < 1 s of overhead).
+Run: `python benchmarks/bench_server.py [--json] [--repeat N] [--start-cpu S]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,6 +24,7 @@ from typing import Any
 
 from praxis_upgrade.demo import make_source, make_target, start_server
 from praxis_upgrade.server import lifecycle, probe, toolnames, venv
+from praxis_upgrade.util import fs
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -72,8 +77,43 @@ def bench_changed(target: Path, wheels: Path, use_uv: bool, repeat: int) -> dict
     }
 
 
-def _size(folder: Path) -> int:
-    return sum(p.lstat().st_size for p in folder.rglob("*") if not p.is_dir())
+def _own_start(target: Path, env: dict[str, str]) -> float:
+    """Seconds the stand-in takes to start on its own: from launch to its "ready" log line."""
+    cmd = probe.launch_command(target)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=target.parent,
+        env={**os.environ, **env, "PYTHONPATH": str(target)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if " ready " in line:
+            break
+    took = time.perf_counter() - t0
+    proc.kill()
+    proc.wait()
+    return took
+
+
+def bench_slow_start(target: Path, start_cpu: float) -> dict[str, float]:
+    """Validation of a server that works `start_cpu` seconds before it answers (like the real
+    one loading its model): the server's own start next to the whole probe, and the overhead."""
+    env = {"FAKE_MCP_START_CPU": str(start_cpu)}
+    own = _own_start(target, env)
+    expected = toolnames.expected_tools(target)
+    t_probe, result = _timed(lambda: probe.probe_server(target, expected=expected, env=env))
+    assert result.ok, result.checks
+    return {
+        f"slow start {start_cpu:g}s: the server's own start": own,
+        f"slow start {start_cpu:g}s: launch to initialize answered": result.started_in or 0.0,
+        f"slow start {start_cpu:g}s: whole validation": t_probe,
+        f"slow start {start_cpu:g}s: validation overhead beyond the start": t_probe - own,
+    }
 
 
 def bench_way_back(target: Path, wheels: Path, use_uv: bool) -> dict[str, float]:
@@ -89,7 +129,7 @@ def bench_way_back(target: Path, wheels: Path, use_uv: bool) -> dict[str, float]
         change = venv.install_requirements(
             target, find_links=[wheels], no_index=True, use_uv=use_uv
         )
-        size = _size(target / "venv.praxis-prev")
+        size = fs.tree_size(target / "venv.praxis-prev")
         t_keep, _ = _timed(lambda: venv.keep_previous(target, kept))
         t_swap, _ = _timed(lambda: venv.restore_environment(target, change, kept=kept))
         req.write_text(original.replace("fakedep==1.0", "fakedep==2.0"))
@@ -131,6 +171,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--start-cpu", type=float, default=10.0, help="the slow stand-in's start-up work (s)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -139,6 +182,7 @@ def main() -> None:
         rows: dict[str, float] = {}
         rows |= bench_unchanged(tgt.praxis, args.repeat)
         rows |= bench_restart(tgt)
+        rows |= bench_slow_start(tgt.praxis, args.start_cpu)
         rows |= bench_changed(tgt.praxis, source.path / "wheels", False, args.repeat)
         rows |= bench_way_back(tgt.praxis, source.path / "wheels", False)
         if venv.uv_binary():

@@ -86,6 +86,11 @@ class Store:
         return self.work / "server-restart.log"
 
     @property
+    def probe_saved_state(self) -> Path:
+        """The server's state file as it was before a validation probe, until it is put back."""
+        return self.work / "server-state-before-probe.json"
+
+    @property
     def venv_restore_pins(self) -> Path:
         return self.work / "venv-restore-requirements.txt"
 

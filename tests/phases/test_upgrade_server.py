@@ -127,7 +127,8 @@ def test_after_a_failed_upgrade_the_old_server_runs_and_validates_again(prepared
         )
         assert check.returncode == 0, check.stdout + check.stderr
         result = json.loads(check.stdout)
-        assert any("1.5.0" in c["detail"] for c in result["checks"] if c["name"] == "initialize")
+        version = next(c for c in result["checks"] if c["name"] == "server version")
+        assert version["ok"] and version["detail"].startswith("1.5.0 (the prAxIs server's own")
     finally:
         proc.kill()
         proc.wait()

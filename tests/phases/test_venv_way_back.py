@@ -3,6 +3,7 @@ rollback restores the exact previous venv offline, after the files, each reporte
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,9 +13,10 @@ import pytest
 from kits.clikit import cli, freeze
 from kits.sandboxkit import Sandbox
 from kits.upgradekit import Prepared, upgrade_state
-from praxis_upgrade.backups.catalog import list_backups
+from praxis_upgrade.backups.catalog import check_space, list_backups
 from praxis_upgrade.demo.wheels import wheel, write_wheel
-from praxis_upgrade.errors import ExitCode
+from praxis_upgrade.errors import ExitCode, PreflightError
+from praxis_upgrade.util import fs
 
 pytestmark = pytest.mark.slow
 
@@ -120,3 +122,31 @@ def test_a_venv_that_cannot_be_rebuilt_does_not_stop_the_files_and_says_what_to_
     assert upgrade_state(praxis, skip=("venv",)) == before_files
     assert "rebuilding the venv with the" in again.stderr  # progress while it reinstalls
     assert "venv: the previous packages were reinstalled into a fresh venv" in again.stdout
+
+
+def test_the_plan_counts_the_disk_of_a_second_venv_when_the_requirements_change(
+    prepared: Prepared, tmp_path: Path
+) -> None:
+    target = prepared.target(tmp_path / "project")  # v1.5.0: fakedep 1.0; v1.6.0 needs 2.0
+    source = str(prepared.source.path)
+    bump = cli("plan", "--target", str(target.project), "--source", source, "--json")
+    assert bump.returncode == 0, bump.stderr
+    space = json.loads(bump.stdout)["space"]
+    assert space["new_venv"] == fs.tree_size(target.praxis / "venv") > 1_000_000
+    assert space["backup_and_content"] > 0
+    same = cli(
+        "plan", "--target", str(target.project), "--source", source, "--rev", "v1.5.0", "--json"
+    )
+    assert json.loads(same.stdout)["space"]["new_venv"] == 0  # same requirements: no new venv
+
+
+def test_too_little_disk_for_the_second_venv_is_said_before_anything_is_written() -> None:
+    with pytest.raises(PreflightError) as err:
+        check_space(
+            Path("/"),
+            300 * 2**20,
+            detail="of which 290.0 MiB for the new venv",
+            free_bytes=lambda _: 100 * 2**20,
+        )
+    assert "of which 290.0 MiB for the new venv" in err.value.message
+    assert "100.0 MiB" in err.value.message and err.value.hint

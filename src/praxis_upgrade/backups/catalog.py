@@ -114,9 +114,14 @@ def _free_bytes(folder: Path) -> int:
 
 
 def check_space(
-    folder: Path, needed: int, *, free_bytes: Callable[[Path], int] = _free_bytes
+    folder: Path,
+    needed: int,
+    *,
+    detail: str = "",
+    free_bytes: Callable[[Path], int] = _free_bytes,
 ) -> None:
-    """Refuse to start when `folder`'s disk lacks `needed` bytes plus a margin of 10% + 1 MiB.
+    """Refuse to start when `folder`'s disk lacks `needed` bytes plus a margin of 10% + 1 MiB;
+    `detail` says what the bytes are for.
 
     Raises:
         PreflightError: not enough space; the message names both numbers and the folder.
@@ -130,6 +135,7 @@ def check_space(
         msg = (
             f"not enough disk space in {folder}: the upgrade needs {_fmt(required)} "
             f"({_fmt(needed)} plus a 10% + 1 MiB margin) but only {_fmt(free)} is free"
+            + (f"; {detail}" if detail else "")
         )
         raise PreflightError(
             msg,
@@ -139,8 +145,12 @@ def check_space(
         )
 
 
-def _fmt(n: int) -> str:
+def fmt_bytes(n: int) -> str:
+    """A size for people: MiB with one decimal, and the exact bytes."""
     return f"{n / MIB:.1f} MiB ({n:,} bytes)"
+
+
+_fmt = fmt_bytes
 
 
 def prune_backups(

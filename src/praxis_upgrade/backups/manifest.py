@@ -136,7 +136,7 @@ class Backup:
                     meta = {**fs.read_json(started), **meta}
                 except (OSError, ValueError):
                     pass
-            size = sum(p.lstat().st_size for p in folder.rglob("*") if not p.is_dir())
+            size = fs.tree_size(folder)
         created = meta.get("created_at") or dt.datetime.fromtimestamp(
             folder.stat().st_mtime, dt.timezone.utc
         ).isoformat(timespec="microseconds")

@@ -9,7 +9,16 @@ from __future__ import annotations
 import click
 
 from praxis_upgrade import __version__
-from praxis_upgrade.cli import backups, content, demo, integrations, mcp, status, upgrade
+from praxis_upgrade.cli import (
+    backups,
+    content,
+    demo,
+    integrations,
+    mcp,
+    settings,
+    status,
+    upgrade,
+)
 from praxis_upgrade.cli._shared import Group, run_group
 
 
@@ -19,7 +28,7 @@ def main_group() -> None:
     """Safely upgrade a project's installed prAxIs OS from a praxis-os source clone."""
 
 
-for _module in (upgrade, status, content, backups, integrations, demo, mcp):
+for _module in (upgrade, status, content, backups, integrations, settings, demo, mcp):
     for _command in _module.COMMANDS:
         main_group.add_command(_command)
 

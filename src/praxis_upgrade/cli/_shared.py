@@ -180,6 +180,13 @@ fetch_history_option = click.option(
     is_flag=True,
     help="If the source is a shallow or single-branch clone, fetch its full history first.",
 )
+validate_timeout_option = click.option(
+    "--validate-timeout",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="How long the server may take to start before validation gives up (default: the "
+    "install's setting validate_timeout, else $PRAXIS_UPGRADE_VALIDATE_TIMEOUT, else 180).",
+)
 json_option = click.option(
     "--json",
     "as_json",

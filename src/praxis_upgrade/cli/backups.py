@@ -9,8 +9,8 @@ import click
 from praxis_upgrade.backups import catalog
 from praxis_upgrade.backups.catalog import last_good
 from praxis_upgrade.backups.manifest import verify_backup
-from praxis_upgrade.cli._shared import Exit, error_boundary
-from praxis_upgrade.cli.output import emit_json
+from praxis_upgrade.cli._shared import Exit, error_boundary, validate_timeout_option
+from praxis_upgrade.cli.output import emit_json, progress_printer
 from praxis_upgrade.engine import session as sess
 from praxis_upgrade.engine.run import validate_install
 from praxis_upgrade.errors import ExitCode
@@ -92,11 +92,19 @@ def prune_cmd(target: str | None, keep: int) -> None:
 @click.command(name="validate")
 @click.option("--target", "-t", metavar="PATH")
 @click.option("--skip-tests", is_flag=True, help="Only the MCP handshake and the tool list.")
+@validate_timeout_option
 @click.option("--json", "as_json", is_flag=True)
-def validate_cmd(target: str | None, skip_tests: bool, as_json: bool) -> None:
+def validate_cmd(
+    target: str | None, skip_tests: bool, validate_timeout: float | None, as_json: bool
+) -> None:
     """Run phase 4 (validation) alone on an install: start its server and talk MCP to it."""
     with error_boundary(as_json):
-        checks = validate_install(_install(target), skip_tests=skip_tests)
+        checks = validate_install(
+            _install(target),
+            skip_tests=skip_tests,
+            validate_timeout=validate_timeout,
+            events=progress_printer(not as_json),
+        )
     failed = [c for c in checks if c.get("required") and not c.get("ok")]
     if as_json:
         emit_json({"ok": not failed, "checks": checks})

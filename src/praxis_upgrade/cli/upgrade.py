@@ -20,6 +20,7 @@ from praxis_upgrade.cli._shared import (
     prompt_conflict,
     target_option,
     target_path,
+    validate_timeout_option,
 )
 from praxis_upgrade.cli.output import emit_json, print_diffs, progress_printer, show_plan
 from praxis_upgrade.content.vocab import Policy
@@ -77,6 +78,7 @@ from praxis_upgrade.source import targets
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @fetch_history_option
+@validate_timeout_option
 @json_option
 @click.option(
     "--all",
@@ -97,6 +99,7 @@ def run_cmd(
     skip_tests: bool,
     keep_backups: int,
     keep_venvs: int,
+    validate_timeout: float | None,
     conflicts: str | None,
     yes: bool,
     fetch_history: bool,
@@ -121,6 +124,7 @@ def run_cmd(
                 skip_tests=skip_tests,
                 keep_backups=keep_backups,
                 keep_venvs=keep_venvs,
+                validate_timeout=validate_timeout,
                 assume_yes=yes,
                 decide=prompt_conflict if policy == Policy.PROMPT else None,
                 events=progress_printer(not as_json),
@@ -136,6 +140,7 @@ def run_cmd(
             skip_tests=skip_tests,
             keep_backups=keep_backups,
             keep_venvs=keep_venvs,
+            validate_timeout=validate_timeout,
             conflicts=policy,
             assume_yes=yes,
             rev=rev,
@@ -189,14 +194,18 @@ def _finish_plan(session: Session, as_json: bool, *, diffs: bool) -> None:
 @click.command(name="resume")
 @click.argument("session_id", required=False)
 @target_option
+@validate_timeout_option
 @json_option
-def resume_cmd(session_id: str | None, target: str | None, as_json: bool) -> None:
+def resume_cmd(
+    session_id: str | None, target: str | None, validate_timeout: float | None, as_json: bool
+) -> None:
     """Continue an interrupted upgrade from its last completed step."""
     on_terminal = interactive() and not as_json
     with error_boundary(as_json):
         session = resume_upgrade(
             target_path(target),
             session_id,
+            validate_timeout=validate_timeout,
             decide=prompt_conflict if on_terminal else None,
             events=progress_printer(not as_json),
         )

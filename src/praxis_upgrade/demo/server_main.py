@@ -10,6 +10,10 @@ MCP over stdio: newline-delimited JSON-RPC 2.0 on stdin/stdout, logs on stderr.
 Usage: python -m mcp_server --transport {dual,stdio,http} [--log-level LEVEL]
 Fault switches (env): FAKE_MCP_FAIL_START=1, FAKE_MCP_START_DELAY=<s>, FAKE_MCP_CRASH_AFTER=<n>,
 FAKE_MCP_DROP_TOOL=<name>, FAKE_MCP_HANG=1, FAKE_MCP_IGNORE_SIGTERM=1.
+The real server's habits (env): FAKE_MCP_START_CPU=<s> burns CPU for <s> seconds before it
+answers (like loading an embedding model), FAKE_MCP_STRAY_STDOUT=<text> prints a stray line on
+stdout before speaking MCP (a library that prints), FAKE_MCP_CRASH_START=<message> dies during
+start-up with a traceback on stderr.
 """
 import argparse
 import datetime
@@ -25,6 +29,7 @@ import time
 from pathlib import Path
 
 VERSION = "@VERSION@"
+FRAMEWORK_VERSION = "1.26.0"  # like the real server, initialize names its MCP framework's version
 TRANSPORT_REQUIRED = @TRANSPORT_REQUIRED@
 REQUIRED_FAKEDEP = "@FAKEDEP@"
 INDEX_TABLE = "@INDEX_TABLE@"
@@ -131,7 +136,7 @@ class Server:
                 raise RpcError(-32602, "initialize requires protocolVersion")
             return {"protocolVersion": asked if asked in SUPPORTED_PROTOCOLS else FALLBACK_PROTOCOL,
                     "capabilities": {"tools": {"listChanged": False}},
-                    "serverInfo": {"name": "praxis-os-rag", "version": VERSION}}
+                    "serverInfo": {"name": "praxis-os-rag", "version": FRAMEWORK_VERSION}}
         if method == "ping":
             return {}
         if method == "tools/list":
@@ -308,6 +313,18 @@ def main(argv=None):
     delay = float(os.environ.get("FAKE_MCP_START_DELAY", "0") or 0)
     if delay:
         time.sleep(delay)
+    burn = float(os.environ.get("FAKE_MCP_START_CPU", "0") or 0)
+    if burn:
+        logger.info("loading the embedding model ...")
+        until, spin = time.monotonic() + burn, 0
+        while time.monotonic() < until:
+            spin = (spin * 31 + 7) % 1000003
+    stray = os.environ.get("FAKE_MCP_STRAY_STDOUT")
+    if stray:
+        print(stray, flush=True)
+    crash = os.environ.get("FAKE_MCP_CRASH_START")
+    if crash:
+        raise RuntimeError(crash)
     if os.environ.get("FAKE_MCP_FAIL_START") == "1":
         logger.error("FAKE_MCP_FAIL_START=1: refusing to start")
         return 1

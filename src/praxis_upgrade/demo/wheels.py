@@ -26,19 +26,20 @@ def wheel(
     *,
     requires: Sequence[str] = (),
     script: bool = False,
+    script_body: str = "    print(__version__)\n",
     summary: str = "",
     doc: str = "",
     generator: str = "praxis_upgrade.demo",
 ) -> tuple[str, bytes]:
     """(file name, bytes) of a pure-Python wheel of package `name` (its ``__version__`` set).
 
-    `requires` become ``Requires-Dist`` lines; `script` adds a console script `name` printing
-    the version.
+    `requires` become ``Requires-Dist`` lines; `script` adds a console script `name` whose
+    ``main()`` is `script_body` (indented; by default it prints the version).
     """
     dist = f"{name}-{version}.dist-info"
     body = f'"""{doc or name}"""\n\n__version__ = "{version}"\n'
     if script:
-        body += "\n\ndef main():\n    print(__version__)\n"
+        body += "\n\ndef main():\n" + script_body
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
     metadata += f"Summary: {summary}\n" if summary else ""
     metadata += "".join(f"Requires-Dist: {r}\n" for r in requires)

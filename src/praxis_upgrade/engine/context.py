@@ -32,6 +32,7 @@ class Options:
     skip_tests: bool = False
     keep_backups: int = 3
     keep_venvs: int = 1  # the newest backups that keep the venv they replaced
+    validate_timeout: float | None = None  # seconds the server may take to start (None: setting)
     conflicts: str = Policy.KEEP_LOCAL  # a Policy value
     assume_yes: bool = False
     rev: str | None = None

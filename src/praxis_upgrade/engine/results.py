@@ -63,6 +63,7 @@ class PlanResult(StepResult):
     adoption: dict[str, Any] | None = None  # files matched / managed, complete history or not
     downgrade: bool = False  # set by the engine: the target is older than the install
     migration: dict[str, str] | None = None  # {"from": the .agent-os path, "to": .praxis-os}
+    space: dict[str, int] = dataclasses.field(default_factory=dict)  # bytes the run will need
     plan: dict[str, Any] = dataclasses.field(default_factory=dict)  # Plan.to_json()
 
     def entries(self) -> Plan:

@@ -49,6 +49,7 @@ def run_upgrade(
     skip_tests: bool = False,
     keep_backups: int = 3,
     keep_venvs: int = 1,
+    validate_timeout: float | None = None,
     interactive_conflicts: bool = False,
     conflicts: str | None = None,
     assume_yes: bool = False,
@@ -81,6 +82,7 @@ def run_upgrade(
         skip_tests=skip_tests,
         keep_backups=keep_backups,
         keep_venvs=keep_venvs,
+        validate_timeout=validate_timeout,
         conflicts=policy,
         assume_yes=assume_yes,
         rev=rev,
@@ -128,8 +130,13 @@ def resume_upgrade(
     pm: pluggy.PluginManager | None = None,
     decide: Decide | None = None,
     events: Events | None = None,
+    validate_timeout: float | None = None,
 ) -> sess.Session:
-    """Continue an interrupted session from its last completed step (or finish its rollback)."""
+    """Continue an interrupted session from its last completed step (or finish its rollback).
+
+    `validate_timeout` replaces the limit the session was started with (a server that was too
+    slow for it).
+    """
     praxis = targets.require_install(Path(target))
     with _locked(praxis, session_id or "resume") as (store, lock):
         session = _pick_open(store, session_id, "resume")
@@ -141,6 +148,8 @@ def resume_upgrade(
                 f"or undo the session with `praxis-upgrade rollback {session.id}`",
             )
         session.pid = os.getpid()
+        if validate_timeout is not None:
+            session.options["validate_timeout"] = validate_timeout
         pm = pm or get_plugin_manager()
         ctx = Context(
             praxis, Options.from_json(session.options), session, pm.hook, store, decide, events
@@ -571,7 +580,12 @@ def _collected(results: list[Any]) -> list[Any]:
 
 
 def validate_install(
-    target: Path | str, *, skip_tests: bool = False, pm: pluggy.PluginManager | None = None
+    target: Path | str,
+    *,
+    skip_tests: bool = False,
+    validate_timeout: float | None = None,
+    pm: pluggy.PluginManager | None = None,
+    events: Events | None = None,
 ) -> list[dict[str, Any]]:
     """Phase 4 alone on an install as it is: every validation check, as saved in a session."""
     praxis = targets.require_install(Path(target))
@@ -579,7 +593,8 @@ def validate_install(
     session = sess.Session(
         id=sess.new_id(), kind="validate", target=str(praxis), source=None, options={}
     )
-    ctx = Context(praxis, Options(skip_tests=skip_tests), session, pm.hook)
+    options = Options(skip_tests=skip_tests, validate_timeout=validate_timeout)
+    ctx = Context(praxis, options, session, pm.hook, events=events)
     return _collected(pm.hook.praxis_validate(ctx=ctx))
 
 

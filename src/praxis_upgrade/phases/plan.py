@@ -15,7 +15,10 @@ from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import lifecycle, venv
 from praxis_upgrade.server.ideconfig import fix_ide_configs, ide_config_paths
 from praxis_upgrade.source.repo import SourceRepo
-from praxis_upgrade.store import DOT_DIR, LEGACY_DOT_DIR
+from praxis_upgrade.store import DOT_DIR, LEGACY_DOT_DIR, Store
+from praxis_upgrade.util import fs
+
+REQUIREMENTS = "mcp_server/requirements.txt"
 
 
 @hookimpl(trylast=True)
@@ -72,13 +75,23 @@ def praxis_plan(ctx: Context) -> PlanResult:
         touched.append("config.json")  # the move rewrites the folders it names
     outside = [str(p) for p in ide_config_paths(ctx.project)] + [str(ctx.project / ".gitignore")]
     write_bytes = sum(e.size for e in plan.changes() if getattr(e, "size", None))
+    space = {
+        "backup_and_content": catalog.space_needed(ctx.target, touched, write_bytes=write_bytes),
+        "new_venv": _new_venv_bytes(ctx, plan),
+    }
     if not ctx.options.dry_run:
         catalog.check_space(
-            ctx.target, catalog.space_needed(ctx.target, touched, write_bytes=write_bytes)
+            ctx.target,
+            sum(space.values()),
+            detail=f"of which {catalog.fmt_bytes(space['new_venv'])} for the new venv, built "
+            "beside the old one and kept until the upgrade is final"
+            if space["new_venv"]
+            else "",
         )
     return PlanResult(
         up_to_date=not adopted and not migration and _nothing_to_do(ctx, base, plan),
         migration=migration,
+        space=space,
         summary=plan.counts(),
         touched=touched,
         outside=outside,
@@ -114,3 +127,12 @@ def _nothing_to_do(ctx: Context, base: Baseline, plan: Plan) -> bool:
 def _adopted_from_partial_history(base: Baseline) -> bool:
     """An adopted baseline (no upgrade recorded since) chosen while versions were missing."""
     return bool(base.adopted_from and base.adoption and not base.adoption.get("complete_history"))
+
+
+def _new_venv_bytes(ctx: Context, plan: Plan) -> int:
+    """Disk for a second venv when the requirements change (the new one is built beside the old
+    one, which stays until the upgrade is final): the old venv's size, as the best estimate."""
+    live = Store(ctx.target).venv
+    if not live.is_dir() or not any(e.path == REQUIREMENTS for e in plan.changes()):
+        return 0
+    return fs.tree_size(live)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from praxis_upgrade.engine.context import Context
 from praxis_upgrade.errors import SourceError, TargetError
 from praxis_upgrade.plugin.spec import hookimpl
-from praxis_upgrade.server import venv
+from praxis_upgrade.server import probe, venv
+from praxis_upgrade.source import targets
 from praxis_upgrade.source.repo import SourceRepo
 
 
@@ -28,6 +29,10 @@ def praxis_preflight(ctx: Context) -> list[str]:
             ctx.emit("warning", message=text)
         else:
             problems.append(text)
+    try:  # a bad limit is refused now, not after the files were written
+        probe.resolve_limits(ctx.options.validate_timeout, targets.settings(ctx.target))
+    except TargetError as e:
+        problems.append(f"{e.message} ({e.hint})" if e.hint else e.message)
     if ctx.options.rev:
         try:
             repo.resolve(ctx.options.rev)

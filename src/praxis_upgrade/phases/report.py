@@ -47,6 +47,11 @@ def venv_lines(session: Session) -> list[str]:
     if change.get("not_carried"):
         lines.append(f"reinstall with: {EnvChange.from_json(change).reinstall_command()}")
     lines += [f"dependency check: {p}" for p in change.get("carry_problems") or []]
+    lines += [
+        f"post-install step failed (wanted, the upgrade stands): {s.get('message')}"
+        for s in env.get("post_install") or []
+        if not s.get("ok") and not s.get("required", True)
+    ]
     cleanup = session.results.get("cleanup") or {}
     cleanup = cleanup[0] if isinstance(cleanup, list) and cleanup else cleanup
     if isinstance(cleanup, dict) and cleanup.get("kept_venv"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from praxis_upgrade.backups.catalog import find_backup
@@ -14,6 +15,7 @@ from praxis_upgrade.engine.results import (
     RestartResult,
     StopResult,
 )
+from praxis_upgrade.errors import StepFailed
 from praxis_upgrade.phases.content import apply_owner
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import ideconfig, lifecycle, venv
@@ -91,11 +93,34 @@ def praxis_environment(ctx: Context) -> EnvironmentResult:
         venv.post_install_steps(
             (ctx.target / "mcp_server" / "requirements.txt").read_text(encoding="utf-8")
         ),
+        progress=_post_install_progress(ctx),
     )
     result.fingerprint = venv.requirements_fingerprint(ctx.target, venv.venv_python(ctx.target))
     result.post_install = [s.to_json() for s in steps]
     ctx.record("server.environment", result)
+    for step in steps:
+        if step.ok:
+            continue
+        if step.required:
+            raise StepFailed(
+                f"a required post-install step failed: {step.message}\n{step.output[-1000:]}",
+                hint="the upgrade is rolled back; fix the cause shown above and run again",
+            )
+        ctx.emit("warning", message=f"post-install step failed (wanted): {step.message}")
     return result
+
+
+def _post_install_progress(ctx: Context) -> Callable[[str], None]:
+    """A post-install step's start, then one output line every few seconds at most."""
+    last = [0.0]
+
+    def show(line: str) -> None:
+        now = time.monotonic()
+        if line.startswith("post-install: ") or now - last[0] >= 3:
+            last[0] = now
+            ctx.emit("info", message=line.strip()[:160])
+
+    return show
 
 
 def installer_progress(ctx: Context) -> Callable[[str], None]:

@@ -1,11 +1,13 @@
-"""This project's running MCP server: found by the pid in its state file, verified, stopped,
-restarted.
+"""The project's MCP server: found by its state file's pid, verified, stopped, restarted.
 
-Never by pattern: the pid comes from ``.praxis-os/.mcp_server_state.json`` and is only signalled
-after ``/proc`` confirms it runs ``mcp_server`` for *this* project (cwd, PYTHONPATH,
-AGENT_OS_BASE_PATH or the venv interpreter). Before each signal the process identity (start time
-and command line) is checked again, and the signal goes through a pidfd where the OS has one, so a
-recycled pid is never hit. Other operating systems get "unknown, not touched".
+Never by pattern, and one code path on Linux, macOS and Windows (psutil makes the platform's
+calls). The pid in ``.praxis-os/.mcp_server_state.json`` is the server only when that process
+runs the install's venv interpreter with ``-m mcp_server`` (or exactly the command line the state
+file records), belongs to this project (cwd, PYTHONPATH, AGENT_OS_BASE_PATH or that venv), was
+created no later than the file was written (``CLOCK_SLACK`` aside), and is not this process or an
+ancestor. Anything else (``tail -f .praxis-os/mcp_server/x.py``, a test run, an editor, a reused
+pid) is reported and never signalled. Stopping terminates the server and its children, waits,
+then kills the survivors, each only while its pid still names the same process.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from praxis_upgrade.server.postinstall import bin_dir
 from praxis_upgrade.server.venv import venv_python
 from praxis_upgrade.store import SERVER_STATE_FILE, Store
 
@@ -32,11 +35,28 @@ IDE_RELOAD = (
     "reload the prAxIs MCP server in your IDE (Cursor: Settings > MCP > restart the server; "
     "VS Code / Claude Code: reload the window) so it starts the upgraded version"
 )
+SERVER_MODULE = "mcp_server"
+# How much later than the state file's mtime the server's create time may look. The server
+# writes the file after it started, so its create time is earlier by its startup time; the slack
+# only absorbs how coarsely both clocks are read: psutil derives a Linux create time from the
+# boot time, which /proc/stat gives in whole seconds (up to 1 s off), and some filesystems keep
+# mtimes in 1 s (HFS+, ext3) or 2 s (FAT) steps. A process started more than this after the file
+# was written cannot be the server that wrote it. Within the slack, only a second server of this
+# very install (which rewrites the file itself) could pass; a clock stepped back by more than the
+# slack while the server started only makes it look foreign, which leaves it running.
+CLOCK_SLACK = 2.0
+# python, python3, python3.12, pythonw.exe, python3.exe: the interpreter names a venv holds
+PYTHON_NAME = re.compile(r"python(?:\d+(?:\.\d+)*)?w?(?:\.exe)?", re.I)
+# python options that take a value (the next argument when not attached: -W error, -Xdev)
+VALUE_OPTIONS = frozenset("WX")
+LONG_VALUE_OPTIONS = frozenset({"--check-hash-based-pycs"})
+POLL = 0.02
 
 
 @dataclasses.dataclass
 class ServerInfo:
-    """The server's own state file: how and where it listens, and its pid."""
+    """The server's own state file: how and where it listens, its pid and, when the server records
+    it, the command line it was started with (``argv``, as the OS reports it)."""
 
     pid: int
     transport: str | None = None
@@ -47,21 +67,41 @@ class ServerInfo:
     url: str | None = None
     started_at: str | None = None
     project: dict[str, Any] | None = None
+    argv: list[str] | None = None
 
     @classmethod
     def read(cls, target: Path) -> ServerInfo | None:
         """The state file's contents; None when there is none. Raises ValueError when unreadable."""
-        try:
-            data = json.loads((target / STATE_FILE).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        if not isinstance(data, dict) or not isinstance(data.get("pid"), int):
-            raise ValueError("no integer pid")
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        read = _read_state(target)
+        return read[0] if read else None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _read_state(target: Path) -> tuple[ServerInfo, float] | None:
+    """The state file's contents and mtime (from the same open file); None when there is none.
+
+    Raises:
+        OSError: the file exists but cannot be read.
+        ValueError: it is not JSON, or has no integer pid.
+    """
+    try:
+        with open(target / STATE_FILE, "rb") as f:
+            mtime = os.fstat(f.fileno()).st_mtime
+            data = json.loads(f.read().decode("utf-8"))
+    except FileNotFoundError:
+        return None
+    pid = data.get("pid") if isinstance(data, dict) else None
+    if not isinstance(pid, int) or isinstance(pid, bool):
+        raise ValueError("no integer pid")
+    names = {f.name for f in dataclasses.fields(ServerInfo)}
+    info = ServerInfo(**{k: v for k, v in data.items() if k in names})
+    if not (
+        isinstance(info.argv, list) and info.argv and all(isinstance(a, str) for a in info.argv)
+    ):
+        info.argv = None  # a malformed record is no evidence either way
+    return info, mtime
 
 
 @dataclasses.dataclass
@@ -120,17 +160,24 @@ class Captured:
 
 @dataclasses.dataclass
 class ServerProcess:
-    """A live process verified to be this project's server."""
+    """A live process verified to be this project's server.
+
+    ``create_time`` is the process's creation time (seconds since the epoch) when it was verified;
+    ``handle`` is the psutil process it was read from (None when built by hand: ``stop_server``
+    then looks the pid up again), which remembers that creation time, so a pid reused since is
+    recognised as another process.
+    """
 
     pid: int
     info: ServerInfo
     argv: list[str]
     cwd: str
     env: dict[str, str]
-    start_time: str
+    create_time: float
     ppid: int | None
     reason: str
     target: Path
+    handle: Any = dataclasses.field(default=None, repr=False, compare=False)  # psutil.Process
 
     def capture(self) -> Captured:
         return Captured(
@@ -164,105 +211,168 @@ class RestartOutcome:
         return dataclasses.asdict(self)
 
 
-def have_proc() -> bool:
-    return sys.platform.startswith("linux") and Path("/proc/self/stat").exists()
-
-
-def _stat(pid: int) -> tuple[str, int, str] | None:
-    """(state, ppid, start time) from /proc/<pid>/stat, or None when there is no such process."""
+def _gone(proc: Any) -> bool:
+    """Whether the psutil process has exited (a zombie counts: its parent reaps it, not us) or
+    its pid now names another process."""
     try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return fields[0], int(fields[1]), fields[19]
+        return not proc.is_running() or proc.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.AccessDenied:
+        return False
 
 
 def alive(pid: int) -> bool:
     """Whether pid is a live process (a zombie counts as dead; its parent reaps it, not us)."""
-    if have_proc():
-        st = _stat(pid)
-        return st is not None and st[0] not in ("Z", "X")
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if pid <= 0:
         return False
-    except PermissionError:
+    try:
+        return not _gone(psutil.Process(pid))
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
         return True
-    return True
-
-
-def _argv(pid: int) -> list[str]:
-    return [
-        a
-        for a in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-        if a
-    ]
-
-
-def _environ(pid: int) -> dict[str, str]:
-    pairs = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
-    return dict(p.split("=", 1) for p in pairs if "=" in p)
 
 
 def _same(a: str | Path, b: str | Path) -> bool:
-    return os.path.realpath(a) == os.path.realpath(b)
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+def python_module(argv: list[str]) -> str | None:
+    """The module a Python command line runs with ``-m`` (``python -u -m mcp_server`` ->
+    ``mcp_server``); None when it runs a script, ``-c`` code, or nothing."""
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in LONG_VALUE_OPTIONS:
+            next(args, None)
+            continue
+        if arg.startswith("--"):  # --version, --help, ... (a bare "--" ends the options)
+            if arg == "--":
+                return None
+            continue
+        if not arg.startswith("-") or arg == "-":
+            return None  # a script (or stdin): no module
+        flags = arg[1:]
+        for i, flag in enumerate(flags):
+            if flag in "cm" or flag in VALUE_OPTIONS:
+                value = flags[i + 1 :] or next(args, "")
+                if flag == "m":
+                    return value or None
+                if flag == "c":
+                    return None
+                break  # -W/-X took the rest of this argument as its value
+    return None
+
+
+def _venv_python_path(target: Path, path: str, cwd: str) -> bool:
+    """Whether ``path`` (as the process got it, relative to its cwd) names one of the install's
+    venv interpreters. The file itself is not resolved: a venv's python is a symlink to the base
+    interpreter, which every other venv of that Python shares; its folder is (symlinked
+    project folders)."""
+    if not path or not os.path.dirname(path):
+        return False
+    full = os.path.normpath(os.path.join(cwd, path))
+    return bool(PYTHON_NAME.fullmatch(os.path.basename(full))) and _same(
+        os.path.dirname(full), bin_dir(Store(target).venv)
+    )
+
+
+def _on_path(name: str, cwd: str, env: dict[str, str]) -> str | None:
+    """Where a bare command name is found on the process's own PATH; None when it is not."""
+    dirs = [os.path.join(cwd, d) for d in env.get("PATH", "").split(os.pathsep) if d]
+    return shutil.which(name, path=os.pathsep.join(dirs)) if dirs else None
+
+
+def _runs_server(
+    target: Path, info: ServerInfo, argv: list[str], cwd: str, env: dict[str, str], exe: str
+) -> str | None:
+    """How this command line is the install's server (a short reason), or None when it is not."""
+    if info.argv is not None and argv == info.argv:
+        return "runs the command line its state file records"
+    if not argv or python_module(argv) != SERVER_MODULE:
+        return None
+    if _venv_python_path(target, argv[0], cwd):
+        return f"the install's venv interpreter runs -m {SERVER_MODULE}"
+    # venv launchers (Windows, macOS framework builds) start the base interpreter and name the
+    # venv's one here
+    if _venv_python_path(target, env.get("__PYVENV_LAUNCHER__", ""), cwd):
+        return f"the install's venv interpreter (via its launcher) runs -m {SERVER_MODULE}"
+    # a bare "python" found on the process's PATH (an activated venv): the file exec ran must be
+    # the venv's interpreter as the process itself resolved it
+    found = _on_path(argv[0], cwd, env) if not os.path.dirname(argv[0]) else None
+    if found and exe and _venv_python_path(target, found, cwd):
+        with contextlib.suppress(OSError):
+            if os.path.samefile(found, exe):
+                return f"the install's venv interpreter (from PATH) runs -m {SERVER_MODULE}"
+    return None
 
 
 def _belongs(target: Path, argv: list[str], cwd: str, env: dict[str, str]) -> str | None:
-    """Why this process is target's server (a short reason), or None when it is not."""
-    if not any("mcp_server" in a for a in argv):
-        return None
+    """Why this process is target's (a short reason), or None when nothing ties it to target."""
     if _same(cwd, target.parent):
         return "cwd is the project"
-    if any(p and _same(p, target) for p in env.get("PYTHONPATH", "").split(os.pathsep)):
+    if _same(cwd, target):
+        return "cwd is the install"
+    if any(
+        p and _same(os.path.join(cwd, p), target)
+        for p in env.get("PYTHONPATH", "").split(os.pathsep)
+    ):
         return "PYTHONPATH is the install"
     base = env.get("AGENT_OS_BASE_PATH")
-    if base and (_same(base, target) or _same(base, target.parent)):
+    if base and any(_same(os.path.join(cwd, base), t) for t in (target, target.parent)):
         return "AGENT_OS_BASE_PATH is the project"
-    exe = os.path.normpath(os.path.join(cwd, argv[0])) if argv else ""
-    if exe.startswith(os.path.normpath(Store(target).venv) + os.sep):
+    if argv and _venv_python_path(target, argv[0], cwd):
         return "runs the install's venv interpreter"
     return None
 
 
 def _ancestry() -> set[int]:
     """Our own pid and those of our parents: stopping one of them would kill this very upgrade."""
-    pids, pid = set(), os.getpid()
-    while pid > 1 and pid not in pids:
-        pids.add(pid)
-        st = _stat(pid)
-        pid = st[1] if st else 0
+    pids = {os.getpid()}
+    with contextlib.suppress(psutil.Error):
+        pids.update(p.pid for p in psutil.Process().parents())
     return pids
 
 
+def _clock(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
 def find_server(target: Path) -> ServerProcess | Foreign | None:
-    """This project's live server, a reason it is not one, or None (no state file)."""
+    """This project's live server, a reason it is not one (never signalled), or None when there is
+    no state file (no server has announced itself)."""
     try:
-        info = ServerInfo.read(target)
+        read = _read_state(target)
     except (OSError, ValueError) as exc:
         return Foreign(
             "unreadable", f"{target / STATE_FILE} is unreadable ({exc}); nothing was stopped"
         )
-    if info is None:
+    if read is None:
         return None
+    info, written = read
     pid = info.pid
+    stale = Foreign(
+        "stale",
+        f"the state file names pid {pid}, which is not running (stale file; left as is)",
+        pid,
+    )
     if not alive(pid):
-        return Foreign(
-            "stale",
-            f"the state file names pid {pid}, which is not running (stale file; left as is)",
-            pid,
-        )
-    if not have_proc():
-        return Foreign(
-            "unknown",
-            f"cannot verify what pid {pid} is on {sys.platform}; not touched: "
-            "stop the server yourself if it runs",
-            pid,
-        )
+        return stale
     try:
-        argv, cwd, env, st = _argv(pid), os.readlink(f"/proc/{pid}/cwd"), _environ(pid), _stat(pid)
-    except (PermissionError, FileNotFoundError, ProcessLookupError) as exc:
+        proc = psutil.Process(pid)
+        with proc.oneshot():
+            argv, cwd, created, ppid = proc.cmdline(), proc.cwd(), proc.create_time(), proc.ppid()
+            try:  # only supporting evidence: without it, the command line and cwd must do
+                env = proc.environ()
+            except (psutil.AccessDenied, NotImplementedError, AttributeError):
+                env = {}
+            try:
+                exe = proc.exe()
+            except psutil.AccessDenied:
+                exe = ""
+    except psutil.NoSuchProcess:  # exited (or became a zombie) meanwhile
+        return stale
+    except (psutil.Error, OSError) as exc:
         return Foreign("unknown", f"cannot inspect pid {pid} ({exc}); not touched", pid)
     if pid in _ancestry():
         return Foreign(
@@ -271,82 +381,128 @@ def find_server(target: Path) -> ServerProcess | Foreign | None:
             f"when the upgrade is done, {IDE_RELOAD}",
             pid,
         )
-    reason = _belongs(target, argv, cwd, env)
-    if reason is None or st is None:
+    runs = _runs_server(target, info, argv, cwd, env, exe)
+    belongs = _belongs(target, argv, cwd, env) if runs else None
+    if runs is None or belongs is None:
+        if runs is not None:
+            why = f"runs {SERVER_MODULE} for another project"
+        elif python_module(argv) == SERVER_MODULE:
+            why = f"runs {SERVER_MODULE}, but not on this install's venv interpreter"
+        else:
+            why = "is another program"
         shown = " ".join(argv)[:200]
         return Foreign(
+            "foreign", f"pid {pid} from the state file {why} ({shown!r}); left alone", pid
+        )
+    if created > written + CLOCK_SLACK:
+        return Foreign(
             "foreign",
-            f"pid {pid} from the state file is another program ({shown!r}); left alone",
+            f"pid {pid} from the state file was started at {_clock(created)}, after the file was "
+            f"written ({_clock(written)}): the pid now belongs to another process; left alone",
             pid,
         )
-    return ServerProcess(pid, info, argv, cwd, env, st[2], st[1], reason, target)
+    return ServerProcess(
+        pid, info, argv, cwd, env, created, ppid, f"{runs}; {belongs}", target, proc
+    )
 
 
-def _unchanged(proc: ServerProcess) -> bool:
-    st = _stat(proc.pid) if have_proc() else None
+def _still_the_server(proc: ServerProcess) -> Any:
+    """The psutil process when pid still is the verified server (same creation time and command
+    line, not exited); None otherwise."""
     try:
-        return (
-            st is not None
-            and st[0] not in ("Z", "X")
-            and st[2] == proc.start_time
-            and _argv(proc.pid) == proc.argv
+        handle = proc.handle if proc.handle is not None else psutil.Process(proc.pid)
+        # a fresh lookup recomputes the creation time from the boot time, which can move a little
+        same_time = abs(handle.create_time() - proc.create_time) <= (
+            0 if proc.handle is not None else CLOCK_SLACK
         )
-    except OSError:
-        return False
+        if same_time and not _gone(handle) and handle.cmdline() == proc.argv:
+            return handle
+    except psutil.Error:
+        pass
+    return None
 
 
-def _signal(proc: ServerProcess, sig: signal.Signals) -> bool:
-    """Send sig to exactly the verified process; False when it is gone or no longer the same one."""
-    pidfd = None
-    with contextlib.suppress(AttributeError, OSError):
-        pidfd = os.pidfd_open(proc.pid)
+def _family(server: Any) -> list[Any]:
+    """The server and its descendants, read before any is signalled (they are re-parented once
+    the server exits); never this process or its ancestors."""
     try:
-        if not _unchanged(proc):  # checked after the pidfd is held: the fd pins this very process
-            return False
-        if pidfd is not None and hasattr(signal, "pidfd_send_signal"):
-            signal.pidfd_send_signal(pidfd, sig)
-        else:
-            os.kill(proc.pid, sig)
-        return True
-    except ProcessLookupError:
-        return False
-    finally:
-        if pidfd is not None:
-            os.close(pidfd)
+        children = server.children(recursive=True)
+    except psutil.Error:
+        children = []
+    ours = _ancestry()
+    return [server, *(c for c in children if c.pid not in ours)]
 
 
-def _wait_gone(pid: int, timeout: float) -> bool:
+def _send(procs: list[Any], kill: bool) -> list[Any]:
+    """terminate() (or kill()) each process that still runs; those that got it."""
+    sent = []
+    for p in procs:
+        if _gone(p):
+            continue
+        try:
+            p.kill() if kill else p.terminate()  # psutil refuses a pid reused since
+        except psutil.NoSuchProcess:
+            continue
+        except psutil.AccessDenied:
+            continue
+        sent.append(p)
+    return sent
+
+
+def _wait_gone(procs: list[Any], timeout: float) -> list[Any]:
+    """Wait up to timeout for procs to exit; those still running.
+
+    Polls instead of ``psutil.wait_procs``, which reaps a process that is our child (a server
+    this upgrade restarted, or the caller's in tests) and so steals its exit status.
+    """
     deadline = time.monotonic() + timeout
-    while alive(pid):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.02)
-    return True
+    while True:
+        left = [p for p in procs if not _gone(p)]
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(POLL)
 
 
 def stop_server(proc: ServerProcess, *, timeout: float = 5) -> StopOutcome:
-    """SIGTERM the verified server, wait up to `timeout`, then SIGKILL; by pid only."""
+    """Terminate the verified server and its children, wait up to `timeout`, then kill what is
+    left; by pid only, after checking again that the pid is still that server.
+
+    ``signals`` names what the server itself was sent (``SIGTERM``, then ``SIGKILL``: on Windows
+    both are ``TerminateProcess``); it is empty when the pid no longer is the server.
+    """
     started, sent = time.monotonic(), []
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 3.0)):
-        if not _signal(proc, sig):
+    server = _still_the_server(proc)
+    if server is None:
+        if alive(proc.pid):
+            msg = f"pid {proc.pid} is no longer the server (recycled by another process); "
+            msg += "not signalled"
+            return StopOutcome(proc.pid, False, [], time.monotonic() - started, msg)
+        msg = f"stopped server pid {proc.pid} (it had already exited)"
+        return StopOutcome(proc.pid, True, [], time.monotonic() - started, msg)
+    family = left = _family(server)
+    for label, kill, wait in (("SIGTERM", False, timeout), ("SIGKILL", True, 3.0)):
+        if kill and server in left and _still_the_server(proc) is None:
+            left = [p for p in left if p is not server]  # it became another program: spare it
+        if server in _send(left, kill):
+            sent.append(label)
+        left = _wait_gone(family, wait)
+        if not left:
             break
-        sent.append(sig.name)
-        if _wait_gone(proc.pid, wait):
-            break
-    gone = not _unchanged(proc)
+    gone = server not in left
     if gone and "SIGKILL" in sent:
         with contextlib.suppress(OSError, ValueError):
-            left = ServerInfo.read(proc.target)
-            if (
-                left is not None and left.pid == proc.pid
-            ):  # a killed server cannot clean up after itself
+            state = ServerInfo.read(proc.target)
+            if state is not None and state.pid == proc.pid:  # a killed server cannot clean up
                 (proc.target / STATE_FILE).unlink()
-    if not sent and alive(proc.pid):
-        msg = f"pid {proc.pid} is no longer the server (recycled by another process); not signalled"
-    elif gone:
+    if gone:
         msg = f"stopped server pid {proc.pid} ({', '.join(sent) or 'it had already exited'})"
-    else:
+    elif sent:
         msg = f"server pid {proc.pid} survived {', '.join(sent)}; stop it by hand"
+    else:
+        msg = f"server pid {proc.pid} could not be signalled (access denied); stop it by hand"
+    if [p for p in left if p is not server]:
+        pids = ", ".join(str(p.pid) for p in left if p is not server)
+        msg += f"; its child process(es) {pids} survived: stop them by hand"
     return StopOutcome(proc.pid, gone, sent, time.monotonic() - started, msg)
 
 

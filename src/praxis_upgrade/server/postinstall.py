@@ -4,7 +4,9 @@ executables."""
 from __future__ import annotations
 
 import dataclasses
+import enum
 import os
+import shlex
 import subprocess
 import threading
 import time
@@ -15,7 +17,31 @@ from typing import Any
 from praxis_upgrade.server.requirements import requirement_names
 from praxis_upgrade.store import Store
 
+
+class Need(enum.Enum):
+    """Whether an upgrade stands or falls with a post-install step.
+
+    REQUIRED: the server cannot work without it; a failure rolls the upgrade back. WANTED: one
+    feature needs it (the browser tool needs Chromium), the server starts without it; a failure
+    is reported with the command to run later and the upgrade stands if the server validates.
+    """
+
+    REQUIRED = "required"
+    WANTED = "wanted"
+
+
 POST_INSTALL = {"playwright": ["playwright", "install", "chromium"]}
+NEED = {"playwright": Need.WANTED}  # a step not listed here is required
+
+
+def need_of(step: Sequence[str]) -> Need:
+    """The policy of one post-install step (see ``Need``)."""
+    for name, command in POST_INSTALL.items():
+        if list(step) == command:
+            return NEED.get(name, Need.REQUIRED)
+    return Need.REQUIRED
+
+
 Progress = Callable[[str], None]
 
 
@@ -97,6 +123,7 @@ class StepOutcome:
     seconds: float
     output: str
     message: str
+    required: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -134,6 +161,7 @@ def run_post_install(
         exe = bindir / (step[0] + (".exe" if os.name == "nt" else ""))
         cmd = [str(exe), *step[1:]]
         started = time.monotonic()
+        required = need_of(step) is Need.REQUIRED
         if not exe.exists():
             outcomes.append(
                 StepOutcome(
@@ -143,9 +171,12 @@ def run_post_install(
                     0.0,
                     "",
                     f"{exe} is missing: is {step[0]} installed in the venv?",
+                    required,
                 )
             )
             continue
+        if progress is not None:
+            progress(f"post-install: {' '.join(step)}")
         code, output = run_streamed(cmd, progress, timeout=timeout, env=env)
         ok = code == 0
         outcomes.append(
@@ -157,7 +188,9 @@ def run_post_install(
                 output[-2000:],
                 "done"
                 if ok
-                else f"{' '.join(step)} failed (exit {code}); run it by hand: {' '.join(cmd)}",
+                else f"{' '.join(step)} failed (exit {code}); run it by hand: "
+                + " ".join(shlex.quote(c) for c in cmd),
+                required,
             )
         )
     return outcomes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from praxis_upgrade import store
 from praxis_upgrade.errors import SourceError, TargetError
@@ -11,10 +12,6 @@ from praxis_upgrade.store import Store
 from praxis_upgrade.util import fs
 
 MARKERS = ("standards", "workflows", "mcp_server")
-
-
-def settings_path(praxis: Path) -> Path:
-    return praxis / ".praxis-upgrade" / "settings.json"
 
 
 def find_install(start: Path) -> Path | None:
@@ -59,16 +56,36 @@ def require_install(start: Path) -> Path:
     return praxis
 
 
-def remembered_source(praxis: Path) -> Path | None:
+def settings(praxis: Path) -> dict[str, Any]:
+    """The install's settings (``.praxis-upgrade/settings.json``): ``source``, the remembered
+    source clone, and ``validate_timeout``, seconds the server may take to start; ``{}`` when
+    there are none or the file is unreadable."""
     try:
         data = json.loads(Store(praxis).settings.read_text(encoding="utf-8"))
-        return Path(data["source"]) if data.get("source") else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def update_settings(praxis: Path, **changes: Any) -> dict[str, Any]:
+    """Set (a value) or remove (``None``) settings, keeping the others; returns them all."""
+    data = settings(praxis)
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    fs.atomic_write_json(Store(praxis).settings, data)
+    return data
+
+
+def remembered_source(praxis: Path) -> Path | None:
+    source = settings(praxis).get("source")
+    return Path(source) if isinstance(source, str) and source else None
 
 
 def remember_source(praxis: Path, source: Path) -> None:
-    fs.atomic_write_json(Store(praxis).settings, {"source": str(source)})
+    update_settings(praxis, source=str(source))
 
 
 def resolve_source(praxis: Path, given: Path | str | None) -> Path:

@@ -241,3 +241,23 @@ def remove_dirs_left_with_bytecode(start: Path, stop: Path) -> None:
 def fsync_dir(path: Path) -> None:
     """Make a rename or removal in the folder `path` durable."""
     _fsync_dir(path)
+
+
+def tree_size(folder: Path) -> int:
+    """Bytes of every file and link under `folder` (links not followed; 0 when it is gone)."""
+    total = 0
+    stack = [str(folder)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    total += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total
