@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,21 @@ def test_a_run_with_nothing_to_do_still_reports_conflict_markers_left_in_files(p
     for path in marked:  # the user resolves them
         (target.project / path).write_text("resolved by hand\n")
     assert cli("run", "--target", str(target.project), "--yes").returncode == 0
+
+
+def test_a_run_after_the_venv_was_broken_by_hand_repairs_it_instead_of_saying_up_to_date(
+    prepared, tmp_path
+):
+    target = prepared.target(tmp_path / "project")
+    engine.run_upgrade(target.project, source_path=prepared.source.path)
+    python = str(target.praxis / "venv" / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "uninstall", "-q", "-y", "fakedep"], check=True)
+    assert "fakedep" not in freeze(target.praxis)
+
+    again = cli("run", "--target", str(target.project), "--json")
+
+    assert again.returncode == 0, again.stderr
+    answer = json.loads(again.stdout)
+    assert answer["up_to_date"] is False
+    assert answer["session"]["results"]["server.environment"]["changed"] is True
+    assert "fakedep==2.0" in freeze(target.praxis)

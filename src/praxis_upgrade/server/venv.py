@@ -159,11 +159,11 @@ def requirements_fingerprint(target: Path, interpreter: Path) -> str:
 
 
 def needs_install(target: Path, baseline_fingerprint: str | None) -> bool:
-    """Whether phase 3 must (re)install: the fingerprint changed, or (no baseline) unmet
-    requirements."""
+    """Whether phase 3 must (re)install: the fingerprint changed, or the venv does not satisfy
+    the requirements (no baseline yet, or a package removed or changed by hand since)."""
     python = venv_python(target)
-    if baseline_fingerprint:
-        return requirements_fingerprint(target, python) != baseline_fingerprint
+    if baseline_fingerprint and requirements_fingerprint(target, python) != baseline_fingerprint:
+        return True
     return not requirements_satisfied(python, target / "mcp_server" / "requirements.txt")
 
 
