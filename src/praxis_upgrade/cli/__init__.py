@@ -23,7 +23,7 @@ from praxis_upgrade.cli._shared import Group, run_group
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="praxis-upgrade")
+@click.version_option(__version__, "-V", "--version", prog_name="praxis-upgrade")
 def main_group() -> None:
     """Safely upgrade a project's installed prAxIs OS from a praxis-os source clone."""
 

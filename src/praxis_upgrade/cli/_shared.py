@@ -136,7 +136,9 @@ def run_group(group: click.Group, argv: list[str] | None, prog_name: str) -> int
     """
     try:
         # without standalone mode click returns an Exit's code instead of raising it
-        result = group.main(args=argv, prog_name=prog_name, standalone_mode=False)
+        result = group.main(
+            args=argv, prog_name=prog_name, standalone_mode=False, color=wants_color()
+        )
         sys.stdout.flush()  # a pipe closed after the last write breaks here, not at exit
     except BrokenPipeError:
         _stdout_to_devnull()
@@ -150,6 +152,14 @@ def run_group(group: click.Group, argv: list[str] | None, prog_name: str) -> int
         click.echo("aborted", err=True)
         return 1
     return result if isinstance(result, int) else 0
+
+
+def wants_color() -> bool | None:
+    """False when the user asked for no colours (``NO_COLOR`` set and not empty, or
+    ``TERM=dumb``); None lets click decide (colours on a terminal only)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return None
 
 
 def _stdout_to_devnull() -> None:

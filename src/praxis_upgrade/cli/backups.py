@@ -9,7 +9,12 @@ import click
 from praxis_upgrade.backups import catalog
 from praxis_upgrade.backups.catalog import last_good
 from praxis_upgrade.backups.manifest import verify_backup
-from praxis_upgrade.cli._shared import Exit, error_boundary, validate_timeout_option
+from praxis_upgrade.cli._shared import (
+    Exit,
+    error_boundary,
+    json_option,
+    validate_timeout_option,
+)
 from praxis_upgrade.cli.output import emit_json, progress_printer
 from praxis_upgrade.engine import session as sess
 from praxis_upgrade.engine.run import validate_install
@@ -56,18 +61,32 @@ def list_cmd(target: str | None, as_json: bool) -> None:
 @backups_group.command(name="verify")
 @click.argument("backup_id", required=False)
 @click.option("--target", "-t", metavar="PATH")
-def verify_cmd(backup_id: str | None, target: str | None) -> None:
+@json_option
+def verify_cmd(backup_id: str | None, target: str | None, as_json: bool) -> None:
     """Re-check every file of a backup (default: all of them) against its manifest."""
-    bad = 0
-    with error_boundary():
+    with error_boundary(as_json):
         praxis = _install(target)
         chosen = (
             [catalog.find_backup(praxis, backup_id)] if backup_id else catalog.list_backups(praxis)
         )
-        for b in chosen:
-            problems = verify_backup(b.path) if b.complete else ["incomplete: never finished"]
-            bad += bool(problems)
-            click.echo(f"{b.id}: {'ok' if not problems else 'FAILED'}")
+        results = {
+            b.id: verify_backup(b.path) if b.complete else ["incomplete: never finished"]
+            for b in chosen
+        }
+    bad = sum(bool(problems) for problems in results.values())
+    if as_json:
+        emit_json(
+            {
+                "ok": not bad,
+                "backups": [
+                    {"id": i, "ok": not problems, "problems": problems}
+                    for i, problems in results.items()
+                ],
+            }
+        )
+    else:
+        for backup_id, problems in results.items():
+            click.echo(f"{backup_id}: {'ok' if not problems else 'FAILED'}")
             for p in problems:
                 click.echo(f"    {p}")
     if bad:
@@ -77,15 +96,19 @@ def verify_cmd(backup_id: str | None, target: str | None) -> None:
 @backups_group.command(name="prune")
 @click.option("--target", "-t", metavar="PATH")
 @click.option("--keep", default=3, show_default=True, type=click.IntRange(1))
-def prune_cmd(target: str | None, keep: int) -> None:
+@json_option
+def prune_cmd(target: str | None, keep: int, as_json: bool) -> None:
     """Keep the newest N complete backups (never the last good one or an open session's)."""
-    with error_boundary():
+    with error_boundary(as_json):
         praxis = _install(target)
         open_ = sess.SessionStore(praxis).open_sessions()
         protect = [s.id for s in open_] + [
             str(s.results["backup"]["id"]) for s in open_ if s.results.get("backup")
         ]
         removed = catalog.prune_backups(praxis, keep, protect=protect)
+    if as_json:
+        emit_json({"ok": True, "removed": removed})
+        return
     click.echo(f"removed {len(removed)} backup(s)" + (": " + ", ".join(removed) if removed else ""))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from praxis_upgrade.cli._shared import error_boundary, fetch_history_option, finish
+from praxis_upgrade.cli._shared import error_boundary, fetch_history_option, finish, json_option
 from praxis_upgrade.cli.output import emit_json, print_diffs, progress_printer, show_plan
 from praxis_upgrade.content import adopt, baseline
 from praxis_upgrade.content.install import prepare_install
@@ -92,10 +92,13 @@ def install_cmd(
 @click.option("--target", "-t", metavar="PATH")
 @click.option("--force", is_flag=True, help="Replace an existing baseline.")
 @fetch_history_option
-def adopt_cmd(source: str | None, target: str | None, force: bool, fetch_history: bool) -> None:
+@json_option
+def adopt_cmd(
+    source: str | None, target: str | None, force: bool, fetch_history: bool, as_json: bool
+) -> None:
     """Record a baseline for an install that has none (or a corrupt one) from the source's
     history."""
-    with error_boundary():
+    with error_boundary(as_json):
         praxis = targets.require_install(Path(target) if target else Path.cwd())
         src = targets.resolve_source(praxis, source)
         try:
@@ -118,6 +121,16 @@ def adopt_cmd(source: str | None, target: str | None, force: bool, fetch_history
         baseline.save(praxis, record, repo=repo)  # with the base blobs cached for later merges
         targets.remember_source(praxis, src)
     fit = record.adoption or {}
+    if as_json:
+        emit_json(
+            {
+                "ok": True,
+                "version": record.version,
+                "adopted_from": record.adopted_from,
+                "adoption": fit,
+            }
+        )
+        return
     click.echo(
         f"Adopted: the install matches upstream {record.adopted_from or record.version} "
         f"({fit.get('matched', '?')} of {fit.get('managed', '?')} managed files exactly that "

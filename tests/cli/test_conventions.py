@@ -1,0 +1,97 @@
+"""One convention on every command: `--json` where it reports, `-V`, no colour when asked."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kits.clikit import cli
+from kits.sandboxkit import Sandbox
+from praxis_upgrade import __version__
+from praxis_upgrade.engine import run as engine
+
+ESC = "\x1b["
+
+
+def _on_a_terminal(*args: str, env: dict[str, str]) -> str:
+    """Run the command with stdout and stderr on a pseudo-terminal; what it printed there."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "praxis_upgrade", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the terminal closed: the command has ended
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait()
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_dash_capital_v_prints_the_version() -> None:
+    done = cli("-V")
+    assert done.returncode == 0 and __version__ in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "coloured"),
+    [({}, True), ({"NO_COLOR": "1"}, False), ({"TERM": "dumb"}, False)],
+    ids=["default", "NO_COLOR", "TERM=dumb"],
+)
+def test_colour_on_a_terminal_only_unless_the_user_turned_it_off(
+    tmp_path: Path, setting: dict[str, str], coloured: bool
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
+    env = {**env, "TERM": "xterm", **setting}
+    shown = _on_a_terminal("status", "--target", str(tmp_path / "nowhere"), env=env)
+    assert "does not exist" in shown  # an error, printed in red on a terminal
+    assert (ESC in shown) is coloured
+
+
+def test_adopt_and_the_backup_commands_answer_in_json(tmp_path: Path, sandbox: Sandbox) -> None:
+    target = sandbox.target(tmp_path / "project", "v1.5.0", venv=True)
+    source = str(sandbox.source.path)
+    adopted = cli("adopt", "--target", str(target.project), "--source", source, "--json")
+    assert adopted.returncode == 0, adopted.stderr
+    answer = json.loads(adopted.stdout)
+    assert answer["ok"] and answer["adopted_from"] and answer["adoption"]["matched"] > 0
+    engine.run_upgrade(target.project, source_path=source, skip_tests=True)
+
+    verified = cli("backups", "verify", "--target", str(target.project), "--json")
+    assert verified.returncode == 0, verified.stderr
+    (backup,) = json.loads(verified.stdout)["backups"]
+    assert backup["ok"] and backup["problems"] == []
+    pruned = cli("backups", "prune", "--keep", "1", "--target", str(target.project), "--json")
+    assert json.loads(pruned.stdout) == {"ok": True, "removed": []}
+    refused = cli("backups", "verify", "nope", "--target", str(target.project), "--json")
+    assert refused.returncode == 1 and json.loads(refused.stdout)["ok"] is False
+
+
+def test_shell_completion_as_the_readme_sets_it_up_completes_commands() -> None:
+    env = {**os.environ, "_PRAXIS_UPGRADE_COMPLETE": "bash_source"}
+    script = subprocess.run(["praxis-upgrade"], env=env, capture_output=True, text=True)
+    assert "_praxis_upgrade_completion" in script.stdout
+    asked = {
+        **os.environ,
+        "_PRAXIS_UPGRADE_COMPLETE": "bash_complete",
+        "COMP_WORDS": "praxis-upgrade ro",
+        "COMP_CWORD": "1",
+    }
+    done = subprocess.run(["praxis-upgrade"], env=asked, capture_output=True, text=True)
+    assert done.stdout.split() == ["plain,rollback"]
