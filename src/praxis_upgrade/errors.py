@@ -16,6 +16,7 @@ class ExitCode(enum.IntEnum):
     LOCKED = 5
     PLUGIN_ERROR = 6
     ROLLBACK_FAILED = 7
+    UNFINISHED = 8  # applied and validated, but finishing (phase 5) failed: resume or rollback
     INTERNAL = 70
 
 
@@ -101,6 +102,12 @@ class ConflictsError(PraxisError):
 
 class StepFailed(PraxisError):
     """A step of phases 2-4 failed; the engine rolls back and reports RolledBack."""
+
+
+class Unfinished(PraxisError):
+    """The upgrade is applied and validated but phase 5 failed; the session stays open."""
+
+    exit_code = ExitCode.UNFINISHED
 
 
 class RolledBack(PraxisError):

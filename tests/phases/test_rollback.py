@@ -10,6 +10,9 @@ import pytest
 
 from kits.sandboxkit import Sandbox
 from kits.upgradekit import Prepared, upgrade_state
+from praxis_upgrade import hookimpl
+from praxis_upgrade.engine import run as engine
+from praxis_upgrade.plugin.manager import get_plugin_manager
 from praxis_upgrade.store import Store
 
 
@@ -63,4 +66,33 @@ def test_a_package_the_upgrade_added_is_gone_after_rollback_though_it_was_import
 
     assert back.returncode == 0, back.stderr
     assert not package.exists()  # not an empty namespace package of __pycache__ folders
+    assert upgrade_state(target.praxis, skip=("venv",)) == before
+
+
+class KilledMidRollback:
+    """Stops the process in the middle of a rollback (as a kill would), before it finishes."""
+
+    @hookimpl(wrapper=True)
+    def praxis_rollback(self):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+        yield  # pragma: no cover - a wrapper must be a generator
+
+
+def test_a_rollback_in_progress_is_visible_and_blocks_new_runs(prepared, tmp_path):
+    target = prepared.target(tmp_path / "project")
+    project, source = str(target.project), str(prepared.source.path)
+    before = upgrade_state(target.praxis, skip=("venv",))
+    up = cli("run", "--target", project, "--source", source)
+    assert up.returncode == 0, up.stderr
+    pm = get_plugin_manager(load_entrypoints=False, extra=[KilledMidRollback()])
+    with pytest.raises(KeyboardInterrupt):
+        engine.rollback_upgrade(target.praxis, pm=pm)
+
+    status = json.loads(cli("status", "--target", project, "--json").stdout)
+    assert status["sessions"][-1]["state"] == "interrupted"  # not "completed"
+    refused = cli("run", "--target", project, "--source", source)
+    assert refused.returncode == 1 and "rollback" in refused.stderr
+
+    again = cli("rollback", "--target", project)
+    assert again.returncode == 0, again.stderr
     assert upgrade_state(target.praxis, skip=("venv",)) == before

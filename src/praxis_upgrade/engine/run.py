@@ -20,7 +20,7 @@ from praxis_upgrade.engine.context import Context, Event, Options
 from praxis_upgrade.engine.downgrade import is_downgrade
 from praxis_upgrade.engine.lock import UpgradeLock
 from praxis_upgrade.engine.results import PlanResult, as_json
-from praxis_upgrade.engine.steps import PHASES, ROLLBACK_PHASES, STEPS, Step
+from praxis_upgrade.engine.steps import FINISH_PHASE, PHASES, ROLLBACK_PHASES, STEPS, Step
 from praxis_upgrade.errors import (
     PluginError,
     PraxisError,
@@ -29,6 +29,7 @@ from praxis_upgrade.errors import (
     RolledBack,
     StateError,
     StepFailed,
+    Unfinished,
     UserError,
 )
 from praxis_upgrade.plugin.manager import culprit, get_plugin_manager
@@ -212,6 +213,7 @@ def rollback_upgrade(
         ctx = Context(
             praxis, Options.from_json(session.options), session, pm.hook, store, None, events
         )
+        ctx.checkpoint()  # visible before the first restore: a killed rollback blocks new runs
         try:
             _rollback(ctx, pm, None, force=force)
         except UserError:  # refused before anything was restored (unknown or damaged backup)
@@ -290,8 +292,16 @@ def _pick_rollback(store: sess.SessionStore, session_id: str | None) -> sess.Ses
     if session_id:
         session = store.load(session_id)
     else:
+        # an open session first; else the newest upgrade that changed the install: completed,
+        # or failed after its backup (a cleanup failure of an older version of this tool)
         candidates = store.open_sessions() or [
-            s for s in store.all() if s.kind == "upgrade" and s.status == sess.COMPLETED
+            s
+            for s in store.all()
+            if s.kind == "upgrade"
+            and (
+                s.status == sess.COMPLETED
+                or (s.status == sess.FAILED and (s.results.get("backup") or {}).get("id"))
+            )
         ]
         if not candidates:
             raise StateError(
@@ -411,6 +421,15 @@ def _fail(ctx: Context, pm: pluggy.PluginManager, error: PraxisError) -> None:
     session = ctx.session
     session.error = error.message
     where = f"phase {session.phase} ({PHASES[session.phase]}), step {session.step}"
+    if session.phase == FINISH_PHASE:  # applied and validated: the session stays open
+        with contextlib.suppress(OSError):  # a full disk: the file on disk is open already
+            ctx.checkpoint()
+        raise Unfinished(
+            f"the upgrade is applied and validated, but finishing it failed in {where}: "
+            f"{error.message}",
+            hint=f"fix the cause, then `praxis-upgrade resume {session.id}` finishes it; "
+            f"`praxis-upgrade rollback {session.id}` undoes the whole upgrade instead",
+        ) from error
     if session.phase not in ROLLBACK_PHASES:
         session.status = sess.FAILED
         ctx.checkpoint()

@@ -7,6 +7,7 @@ import dataclasses
 
 PHASES = {0: "pre-flight", 1: "backup", 2: "content", 3: "server", 4: "validation", 5: "cleanup"}
 ROLLBACK_PHASES = (2, 3, 4)
+FINISH_PHASE = 5  # a failure here leaves the session open (resume finishes, rollback undoes)
 
 
 @dataclasses.dataclass(frozen=True)

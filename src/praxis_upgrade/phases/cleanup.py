@@ -1,4 +1,8 @@
-"""Default phase 5: record the new baseline, remember the source, keep the newest backups."""
+"""Default phase 5: record the new baseline, remember the source, keep the newest backups.
+
+Every step is idempotent and the backup is marked good last, so a failure anywhere leaves the
+session open: ``resume`` runs this again to the end, ``rollback`` undoes the whole upgrade.
+"""
 
 from __future__ import annotations
 
@@ -47,24 +51,22 @@ def praxis_cleanup(ctx: Context) -> CleanupResult:
         targets.remember_source(ctx.target, Path(ctx.source))
     backup_id = (ctx.result("backup", BackupResult) or BackupResult()).id
     made = catalog.find_backup(ctx.target, backup_id) if backup_id else None
-    if made is not None:
-        catalog.mark_good(made)
-    kept_venv = False
     if env.changed:
         # the replaced venv goes with the backup (one rename) for an offline rollback, or away
         if made is not None and ctx.options.keep_venvs > 0:
-            kept_venv = venv.keep_previous(ctx.target, made.kept_venv)
+            venv.keep_previous(ctx.target, made.kept_venv)
         venv.discard_previous(ctx.target)
     open_ids = [s.id for s in ctx.store.open_sessions()] if ctx.store else []
-    pruned = catalog.prune_backups(
-        ctx.target, ctx.options.keep_backups, protect=[i for i in [backup_id] if i] + open_ids
-    )
+    protect = [i for i in [backup_id, ctx.session.id] if i] + open_ids
+    pruned = catalog.prune_backups(ctx.target, ctx.options.keep_backups, protect=protect)
     dropped_venvs = catalog.prune_kept_venvs(ctx.target, ctx.options.keep_venvs)
     _clear_update_notices(ctx)
+    if made is not None:  # last: a backup is "good" only once everything above is done
+        catalog.mark_good(made)
     return CleanupResult(
         baseline=record.version,
         pruned_backups=pruned,
-        kept_venv=kept_venv,
+        kept_venv=made is not None and made.kept_venv.is_dir(),
         pruned_venvs=dropped_venvs,
     )
 

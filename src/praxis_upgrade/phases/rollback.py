@@ -104,8 +104,11 @@ def _restore_venv(ctx: Context, kept: Path) -> tuple[bool, str]:
     kept with the backup (a finished one); else an exact reinstall of the previous versions.
     """
 
-    env = ctx.result("server.environment", EnvironmentResult) or EnvironmentResult()
-    if not (env.changed or Store(ctx.target).previous_venv.exists() or kept.is_dir()):
+    recorded = ctx.result("server.environment", EnvironmentResult)
+    env = recorded or EnvironmentResult()
+    # the venv aside is this session's only when it got as far as building one
+    ours_aside = recorded is not None and Store(ctx.target).previous_venv.exists()
+    if not (env.changed or ours_aside or kept.is_dir()):
         return True, "unchanged by the upgrade"
     try:
         how = venv.restore_environment(

@@ -58,10 +58,12 @@ def praxis_server_code(ctx: Context) -> ApplyResult:
 
 @hookimpl(trylast=True)
 def praxis_environment(ctx: Context) -> EnvironmentResult:
-    if Store(
-        ctx.target
-    ).previous_venv.exists():  # a crash mid-install: start from the real old venv
-        venv.restore_environment(ctx.target, venv.EnvChange.from_json({}))
+    if Store(ctx.target).previous_venv.exists():
+        if ctx.result("server.environment") is not None:  # this session crashed mid-install
+            venv.restore_environment(ctx.target, venv.EnvChange.from_json({}))
+        else:  # another run's leftover: never taken for the old venv of this one
+            aside = venv.set_aside_leftover(ctx.target)
+            ctx.emit("warning", message=f"a venv left over by an earlier run was moved to {aside}")
     record = baseline.load(ctx.target)
     before = getattr(record, "environment", None) if record else None
     if not venv.needs_install(ctx.target, before):
@@ -73,6 +75,8 @@ def praxis_environment(ctx: Context) -> EnvironmentResult:
         )
     assert ctx.source is not None
     wheels = ctx.source / "wheels"
+    # recorded before the old venv is renamed aside: a resume knows the aside venv is ours
+    ctx.record("server.environment", EnvironmentResult(message="building a new venv"))
     change = venv.install_requirements(
         ctx.target,
         find_links=[wheels] if wheels.is_dir() else [],

@@ -616,6 +616,15 @@ def keep_previous(target: Path, dest: Path) -> bool:
     return True
 
 
+def set_aside_leftover(target: Path) -> Path:
+    """Rename a ``venv.praxis-prev`` that no open upgrade owns out of the way (kept, never
+    deleted: it may be the only copy of someone's packages); returns where it went."""
+    prev = Store(target).previous_venv
+    aside = target / f"venv.praxis-leftover-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    os.rename(prev, aside)
+    return aside
+
+
 def discard_previous(target: Path) -> None:
     """Delete the kept-aside previous venv once the upgrade is final (idempotent)."""
     _remove(Store(target).previous_venv, target)
