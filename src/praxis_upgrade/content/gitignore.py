@@ -92,6 +92,14 @@ def _current(project: Path) -> str:
         return ""
 
 
+def intended(project: Path, entries: list[str]) -> bytes | None:
+    """The bytes `update_gitignore` would write into `<project>/.gitignore`, or None when it
+    would change nothing."""
+    text = _current(project)
+    new = render(text, entries)
+    return None if new == text else new.encode("utf-8", "surrogateescape")
+
+
 def needs_update(project: Path, entries: list[str]) -> bool:
     """Whether `update_gitignore` would change `<project>/.gitignore`."""
     text = _current(project)

@@ -34,6 +34,8 @@ from praxis_upgrade.errors import (
 )
 from praxis_upgrade.plugin.manager import culprit, get_plugin_manager
 from praxis_upgrade.source import targets
+from praxis_upgrade.store import Store
+from praxis_upgrade.util import litter
 
 ROLLBACK_FORCE = "rollback_force"  # saved with the session's options by `rollback --force`
 
@@ -142,6 +144,7 @@ def resume_upgrade(
     with _locked(praxis, session_id or "resume") as (store, lock):
         session = _pick_open(store, session_id, "resume")
         lock.retag(session.id)
+        _clean_session_litter(session)
         if session.status == sess.RUNNING and session.source and not Path(session.source).is_dir():
             raise StateError(
                 f"the source clone of session {session.id} is gone: {session.source}",
@@ -204,6 +207,7 @@ def rollback_upgrade(
             session = owner if owner is not None else _pick_rollback(store, session_id)
             _refuse_out_of_order(store, session)
         lock.retag(session.id)
+        _clean_session_litter(session)
         previous, saved = session.status, store.path(session.id).exists()
         session.status = sess.ROLLING_BACK
         # asked once, `--force` holds until this rollback is done (a resume or retry keeps it)
@@ -266,9 +270,30 @@ def _locked(praxis: Path, holder: str) -> Iterator[tuple[sess.SessionStore, Upgr
     lock = UpgradeLock(praxis)
     lock.acquire(holder)
     try:
+        _clean_own_litter(praxis)
         yield sess.SessionStore(praxis), lock
     finally:
         lock.release()
+
+
+def _clean_own_litter(praxis: Path) -> None:
+    """Temp files of this tool's own writes that a kill left (sessions, baseline, settings,
+    blob cache, logs): with the lock held no write of ours is in flight, so all of them go."""
+    store = Store(praxis)
+    folders = [store.sessions, store.work, store.baseline.parent, store.root]
+    if store.blobs.is_dir():
+        folders += [p for p in store.blobs.iterdir() if p.is_dir()]
+    for folder in folders:
+        litter.drop_temp_files(folder)
+
+
+def _clean_session_litter(session: sess.Session) -> None:
+    """Temp files a kill left beside the files the session's plan writes (in the install and
+    outside it): resume and rollback both start from a clean tree."""
+    plan = session.results.get("plan") or {}
+    praxis = Path(session.target)
+    paths = [praxis / rel for rel in plan.get("touched") or []]
+    litter.drop_temp_files_of(paths + [Path(p) for p in plan.get("outside") or []])
 
 
 def _pick_open(store: sess.SessionStore, session_id: str | None, verb: str) -> sess.Session:

@@ -50,10 +50,12 @@ def apply_owner(ctx: Context, owner: str, step: str) -> ApplyResult:
 def praxis_content(ctx: Context) -> ApplyResult:
     result = apply_owner(ctx, "content", "content")
     path = ctx.project / ".gitignore"
-    result.gitignore_changed = gitignore.update_gitignore(
-        ctx.project, gitignore.required_entries(ctx.target)
-    )
-    if result.gitignore_changed:
-        # outside the install, keyed by absolute path: rollback removes it only if it is still ours
-        result.written[str(path)] = fs.sha256_file(path)
+    entries = gitignore.required_entries(ctx.target)
+    new = gitignore.intended(ctx.project, entries)
+    if new is not None:
+        # outside the install, keyed by absolute path: rollback removes it only if it is still
+        # ours; recorded before the write, so a kill right after it is not taken for a user edit
+        result.written[str(path)] = fs.sha256_bytes(new)
+        ctx.record("content", result)
+    result.gitignore_changed = gitignore.update_gitignore(ctx.project, entries)
     return result
