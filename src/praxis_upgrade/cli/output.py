@@ -184,7 +184,9 @@ def show_status(status: dict[str, Any]) -> None:
         click.echo(line.rstrip())
     for bad in status.get("corrupt_sessions", []):
         click.secho(
-            f"  unreadable session file {bad['path']}: move it aside (it blocks new runs)", fg="red"
+            f"  damaged session file {bad['path']}: {bad['problem']}; the next run, resume or "
+            "rollback moves it aside and says what to do",
+            fg="red",
         )
     for path in status.get("conflict_leftovers", []):
         click.echo(f"  needs attention: {path}")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pluggy
 
+from praxis_upgrade.backups.catalog import find_backup, list_backups
 from praxis_upgrade.content.merge import has_markers
 from praxis_upgrade.content.vocab import Klass, Policy
 from praxis_upgrade.engine import history, registry
@@ -106,6 +107,7 @@ def run_upgrade(
         session.status = sess.COMPLETED
         return session
     with _locked(praxis, session.id) as (store, _):
+        _refuse_over_damaged(store, praxis)
         for other in store.open_sessions():
             raise UserError(
                 f"upgrade session {other.id} was interrupted in phase {other.phase} "
@@ -142,6 +144,7 @@ def resume_upgrade(
     """
     praxis = targets.require_install(Path(target))
     with _locked(praxis, session_id or "resume") as (store, lock):
+        _refuse_over_damaged(store, praxis)
         session = _pick_open(store, session_id, "resume")
         lock.retag(session.id)
         _clean_session_litter(session)
@@ -186,6 +189,10 @@ def rollback_upgrade(
     praxis = targets.require_install(Path(target))
     with _locked(praxis, session_id or "rollback") as (store, lock):
         pm = pm or get_plugin_manager()
+        for damaged, where, why in store.moved:  # the escape hatch is never blocked by them
+            if events is not None:
+                note = f"session {damaged}: {why}; moved to {where}"
+                events({"event": "warning", "message": note})
         owner = (
             None
             if backup is None
@@ -204,7 +211,7 @@ def rollback_upgrade(
                 results={"backup": {"id": backup}},
             )
         else:  # the session that made the backup knows what it wrote: its rollback is exact
-            session = owner if owner is not None else _pick_rollback(store, session_id)
+            session = owner if owner is not None else _pick_rollback(store, session_id, praxis)
             _refuse_out_of_order(store, session)
         lock.retag(session.id)
         _clean_session_litter(session)
@@ -228,6 +235,10 @@ def rollback_upgrade(
             else:  # a rollback that never started leaves no session behind
                 store.path(session.id).unlink(missing_ok=True)
             raise
+        if backup is not None and owner is None:
+            made = find_backup(praxis, backup)
+            if made.session in store.quarantined():
+                store.resolve_quarantined(made.session)
         _report(ctx, pm)
         return session
 
@@ -271,7 +282,9 @@ def _locked(praxis: Path, holder: str) -> Iterator[tuple[sess.SessionStore, Upgr
     lock.acquire(holder)
     try:
         _clean_own_litter(praxis)
-        yield sess.SessionStore(praxis), lock
+        store = sess.SessionStore(praxis)
+        store.moved = store.quarantine_damaged()
+        yield store, lock
     finally:
         lock.release()
 
@@ -296,6 +309,36 @@ def _clean_session_litter(session: sess.Session) -> None:
     litter.drop_temp_files_of(paths + [Path(p) for p in plan.get("outside") or []])
 
 
+def _unfinished_backups(store: sess.SessionStore, praxis: Path) -> list[tuple[str, str]]:
+    """(session id, backup id) of damaged sessions whose upgrade never finished: their backup
+    was made but never marked good, so the install may hold half of that upgrade."""
+    damaged = set(store.quarantined())
+    return [
+        (b.session, b.id)
+        for b in list_backups(praxis)
+        if b.complete and not b.good and b.session in damaged
+    ]
+
+
+def _refuse_over_damaged(store: sess.SessionStore, praxis: Path) -> None:
+    """A run or resume never starts over what a damaged session may have left half-done."""
+    moved = [f"  - {sid}: {why} (moved to {where})" for sid, where, why in store.moved]
+    pending = _unfinished_backups(store, praxis)
+    if not moved and not pending:
+        return
+    hint = (
+        "restore the install exactly as it was before that upgrade: "
+        + "; ".join(f"`praxis-upgrade rollback --to {b}`" for _, b in pending)
+        if pending
+        else "nothing was half-done: run the command again"
+    )
+    head = "damaged session files were moved aside" if moved else "a damaged session"
+    detail = "\n".join(moved) or "\n".join(
+        f"  - {sid}: an upgrade that never finished (backup {b})" for sid, b in pending
+    )
+    raise StateError(f"{head}; nothing was changed:\n{detail}", hint=hint)
+
+
 def _pick_open(store: sess.SessionStore, session_id: str | None, verb: str) -> sess.Session:
     if session_id:
         session = store.load(session_id)
@@ -313,7 +356,7 @@ def _pick_open(store: sess.SessionStore, session_id: str | None, verb: str) -> s
     return open_[-1]
 
 
-def _pick_rollback(store: sess.SessionStore, session_id: str | None) -> sess.Session:
+def _pick_rollback(store: sess.SessionStore, session_id: str | None, praxis: Path) -> sess.Session:
     if session_id:
         session = store.load(session_id)
     else:
@@ -329,9 +372,13 @@ def _pick_rollback(store: sess.SessionStore, session_id: str | None) -> sess.Ses
             )
         ]
         if not candidates:
+            pending = _unfinished_backups(store, praxis)
             raise StateError(
                 "no session to roll back",
-                hint="use `praxis-upgrade rollback --to BACKUP` "
+                hint=f"the upgrade of a damaged session never finished: restore its backup "
+                f"with `praxis-upgrade rollback --to {pending[-1][1]}`"
+                if pending
+                else "use `praxis-upgrade rollback --to BACKUP` "
                 "(see `praxis-upgrade backups list`)",
             )
         session = candidates[-1]

@@ -25,7 +25,49 @@ COMPLETED = "completed"
 FAILED = "failed"
 ROLLED_BACK = "rolled_back"
 OPEN = (RUNNING, ROLLING_BACK)
+STATUSES = (RUNNING, ROLLING_BACK, COMPLETED, FAILED, ROLLED_BACK)
 _ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+QUARANTINE = "quarantine"
+# the saved shape of a session: field -> the JSON types it may hold
+_SCHEMA: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "kind": (str,),
+    "target": (str,),
+    "source": (str, type(None)),
+    "options": (dict,),
+    "status": (str,),
+    "phase": (int,),
+    "step": (str,),
+    "completed_steps": (list,),
+    "results": (dict,),
+    "timings": (dict,),
+    "error": (str, type(None)),
+    "created_at": (str,),
+    "updated_at": (str,),
+    "pid": (int,),
+    "host": (str,),
+}
+_REQUIRED = ("id", "kind", "target", "options", "status")
+
+
+def check_schema(data: Any) -> None:
+    """Raise ValueError naming the first field of a saved session that has the wrong type."""
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    for name in _REQUIRED:
+        if name not in data:
+            raise ValueError(f"field {name!r} is missing")
+    for name, types in _SCHEMA.items():
+        if name in data and (
+            not isinstance(data[name], types) or isinstance(data[name], bool) and bool not in types
+        ):
+            raise ValueError(f"field {name!r} is {type(data[name]).__name__}")
+    if not _ID.match(data["id"]):
+        raise ValueError(f"field 'id' is {data['id']!r}, not a session id")
+    if data["status"] not in STATUSES:
+        raise ValueError(f"field 'status' is {data['status']!r}")
+    if not all(isinstance(s, str) for s in data.get("completed_steps", [])):
+        raise ValueError("field 'completed_steps' holds a non-string")
 
 
 def new_id() -> str:
@@ -71,6 +113,7 @@ class SessionStore:
 
     def __init__(self, target: Path) -> None:
         self.dir = Store(target).sessions
+        self.moved: list[tuple[str, Path, str]] = []  # what `quarantine_damaged` moved aside
 
     def path(self, session_id: str) -> Path:
         if not _ID.match(session_id):
@@ -96,14 +139,14 @@ class SessionStore:
     def _read(self, path: Path) -> Session:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
+            check_schema(data)
             return Session.from_json(data)
         except (OSError, ValueError, TypeError) as e:
             raise StateError(
                 f"session file {path} is unreadable or corrupt: {e}",
-                hint="move it aside to start over; "
-                "its backup (if any) is under .praxis-os/.backups/",
+                hint="the next run, resume or rollback moves it aside; its backup (see "
+                "`praxis-upgrade backups list`) restores the install exactly with "
+                "`praxis-upgrade rollback --to BACKUP`",
             ) from e
 
     def all(self) -> list[Session]:
@@ -121,6 +164,32 @@ class SessionStore:
             except StateError as e:
                 bad.append((path, e.message))
         return good, bad
+
+    def quarantine_damaged(self) -> list[tuple[str, Path, str]]:
+        """Move every session file that cannot be read into ``quarantine/`` (with the lock
+        held); returns (session id, where it went, why) for each. It no longer blocks anything;
+        ``pending_quarantined`` keeps what it may have left half-done in view."""
+        moved = []
+        for path in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
+            try:
+                self._read(path)
+            except StateError as e:
+                dest = self.dir / QUARANTINE / path.name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, dest)
+                moved.append((path.stem, dest, e.message))
+        return moved
+
+    def quarantined(self) -> list[str]:
+        """Ids of the damaged session files moved aside and not yet resolved."""
+        folder = self.dir / QUARANTINE
+        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+    def resolve_quarantined(self, session_id: str) -> None:
+        """The damaged session's backup was restored: keep its file, but out of the way."""
+        path = self.dir / QUARANTINE / f"{session_id}.json"
+        if path.exists():
+            os.replace(path, path.with_name(path.name + ".resolved"))
 
     def open_sessions(self) -> list[Session]:
         return [s for s in self.all() if s.status in OPEN]

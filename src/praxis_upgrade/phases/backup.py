@@ -7,6 +7,7 @@ from pathlib import Path
 from praxis_upgrade.backups.create import create_backup
 from praxis_upgrade.engine.context import Context
 from praxis_upgrade.engine.results import BackupResult, PlanResult
+from praxis_upgrade.phases import journal
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.store import TOOL_FILES
 
@@ -26,5 +27,6 @@ def praxis_backup(ctx: Context) -> BackupResult:
             "to_version": plan.to_version,
         },
     )
+    journal.save_journal(ctx, made.path)  # what the upgrade is about to write, before it does
     ctx.emit("info", message=f"backup {made.id}: {len(paths)} paths, verified")
     return BackupResult(id=made.id, path=str(made.path), paths=len(paths))

@@ -9,6 +9,7 @@ from praxis_upgrade.content.apply import ApplyResult, apply_plan
 from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine.context import Context
 from praxis_upgrade.engine.results import PlanResult
+from praxis_upgrade.phases import journal
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.source.repo import SourceRepo
 from praxis_upgrade.util import fs
@@ -43,6 +44,7 @@ def apply_owner(ctx: Context, owner: str, step: str) -> ApplyResult:
     # saved at once, not only when the hook returns: if anything fails after this point, rollback
     # must know which files this step wrote
     ctx.record(step, result)
+    journal.save_journal(ctx)
     return result
 
 
@@ -57,5 +59,6 @@ def praxis_content(ctx: Context) -> ApplyResult:
         # ours; recorded before the write, so a kill right after it is not taken for a user edit
         result.written[str(path)] = fs.sha256_bytes(new)
         ctx.record("content", result)
+        journal.save_journal(ctx)
     result.gitignore_changed = gitignore.update_gitignore(ctx.project, entries)
     return result

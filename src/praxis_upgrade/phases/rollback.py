@@ -9,7 +9,6 @@ from typing import Any
 from praxis_upgrade.backups.catalog import find_backup
 from praxis_upgrade.backups.manifest import verify_backup
 from praxis_upgrade.backups.restore import restore_backup
-from praxis_upgrade.content.apply import ApplyResult
 from praxis_upgrade.engine.context import Context
 from praxis_upgrade.engine.results import (
     BackupResult,
@@ -21,10 +20,10 @@ from praxis_upgrade.engine.results import (
     as_json,
 )
 from praxis_upgrade.errors import BackupError, PraxisError
+from praxis_upgrade.phases import journal
 from praxis_upgrade.phases.server import installer_progress
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import lifecycle, venv
-from praxis_upgrade.source import layout
 from praxis_upgrade.store import KEPT_THROUGH_ROLLBACK, TOOL_FILES, Store
 from praxis_upgrade.util import fs
 
@@ -43,7 +42,7 @@ def praxis_rollback(ctx: Context, force: bool) -> RollbackResult:
             hint="`praxis-upgrade backups verify` names every damaged file; "
             "`--force` restores the rest",
         )
-    added = _written_by_upgrade(ctx)
+    added = _written_by_upgrade(ctx, made.path)
     new_server = _stop_new_server(ctx)
     # files first: a venv that cannot be rebuilt never keeps the user's files from coming back
     report = restore_backup(
@@ -122,26 +121,13 @@ def _restore_venv(ctx: Context, kept: Path) -> tuple[bool, str]:
     return True, how
 
 
-def _written_by_upgrade(ctx: Context) -> dict[str, str]:
+def _written_by_upgrade(ctx: Context, backup_dir: Path) -> dict[str, str]:
     """Paths this upgrade wrote, with the content it wrote: rollback removes a file that did not
     exist before only while it still holds exactly that (otherwise it is the user's now).
 
-    The plan says what an add or a side file would contain, which covers a crash in the middle of
-    a step; the steps' own records add merges, the .gitignore and anything else they wrote.
+    From the session, and from the backup's journal (all there is when the session is lost).
     """
-
-    added: dict[str, str] = {}
-
-    planned = ctx.result("plan", PlanResult)
-    for entry in planned.entries().entries if planned is not None else []:
-        if entry.upstream_sha and entry.action.writes:
-            added[entry.path] = entry.upstream_sha  # what an update or add writes
-        if entry.upstream_sha and entry.is_conflict:
-            added[layout.side_file(entry.path)] = entry.upstream_sha
-    for step in ("migrate", "content", "server.code"):
-        applied = ctx.result(step, ApplyResult)
-        added.update(applied.written if applied is not None else {})
-
+    added = {**journal.load_journal(backup_dir), **journal.written_by_upgrade(ctx)}
     for rel in TOOL_FILES:  # the baseline is this tool's own file, never the user's
         if (ctx.target / rel).is_file():
             added[rel] = fs.sha256_file(ctx.target / rel)

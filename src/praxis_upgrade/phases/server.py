@@ -16,6 +16,7 @@ from praxis_upgrade.engine.results import (
     StopResult,
 )
 from praxis_upgrade.errors import StepFailed
+from praxis_upgrade.phases import journal
 from praxis_upgrade.phases.content import apply_owner
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import ideconfig, lifecycle, venv
@@ -53,6 +54,7 @@ def praxis_server_code(ctx: Context) -> ApplyResult:
     }:  # absolute paths stay absolute
         result.written[str(path)] = fs.sha256_file(path)  # so rollback knows the bytes are ours
     ctx.record("server.code", result)
+    journal.save_journal(ctx)
     return result
 
 
