@@ -104,6 +104,12 @@ class StepFailed(PraxisError):
     """A step of phases 2-4 failed; the engine rolls back and reports RolledBack."""
 
 
+class DiskFull(StepFailed):
+    """The disk ran out of space while the upgrade wrote (ENOSPC); says where and how much."""
+
+    exit_code = ExitCode.USER_ERROR  # before any change; later the engine rolls back or stops
+
+
 class Unfinished(PraxisError):
     """The upgrade is applied and validated but phase 5 failed; the session stays open."""
 

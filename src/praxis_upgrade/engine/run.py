@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -12,7 +14,7 @@ from typing import Any
 
 import pluggy
 
-from praxis_upgrade.backups.catalog import find_backup, list_backups
+from praxis_upgrade.backups.catalog import find_backup, fmt_bytes, list_backups
 from praxis_upgrade.content.merge import has_markers
 from praxis_upgrade.content.vocab import Klass, Policy
 from praxis_upgrade.engine import history, registry
@@ -23,6 +25,7 @@ from praxis_upgrade.engine.lock import UpgradeLock
 from praxis_upgrade.engine.results import PlanResult, as_json
 from praxis_upgrade.engine.steps import FINISH_PHASE, PHASES, ROLLBACK_PHASES, STEPS, Step
 from praxis_upgrade.errors import (
+    DiskFull,
     PluginError,
     PraxisError,
     PreflightError,
@@ -424,7 +427,7 @@ def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
         raise
     except Exception as e:
         session.status = sess.FAILED
-        raise _as_step_failure(pm, e) from e
+        raise _as_step_failure(pm, e, ctx.target) from e
     finally:
         ctx.store = store
     planned = ctx.result("plan", PlanResult)
@@ -463,7 +466,7 @@ def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
     except PraxisError as e:
         _fail(ctx, pm, e)
     except Exception as e:
-        _fail(ctx, pm, _as_step_failure(pm, e))
+        _fail(ctx, pm, _as_step_failure(pm, e, ctx.target))
     session.status = sess.COMPLETED
     session.step = ""
     session.error = None  # a resumed session's interruption is over: it completed
@@ -521,6 +524,21 @@ def _fail(ctx: Context, pm: pluggy.PluginManager, error: PraxisError) -> None:
     ) from error
 
 
+def _disk_full(e: OSError, install: Path | None) -> DiskFull:
+    """ENOSPC as the user should read it: where, how much is free, and what to do."""
+    where = Path(e.filename) if e.filename else None
+    folder = where.parent if where is not None else (install or Path.cwd())
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    return DiskFull(
+        f"the disk ran out of space writing {where or f'into {folder}'} ({e.strerror}); "
+        f"{fmt_bytes(free)} free in {folder}",
+        hint="free space on that disk (old backups: `praxis-upgrade backups prune`); "
+        "`praxis-upgrade plan --json` shows what the upgrade needs under `space`",
+    )
+
+
 def _rollback(
     ctx: Context, pm: pluggy.PluginManager, error: str | None, *, force: bool = False
 ) -> None:
@@ -550,7 +568,8 @@ def _rollback(
         session.status = (
             sess.ROLLING_BACK
         )  # still open: no run may start over a half-restored install
-        ctx.checkpoint()
+        with contextlib.suppress(OSError):  # a full disk: it is saved as rolling back already
+            ctx.checkpoint()
         left = "\n".join(f"  - {line}" for line in result.get("unrestorable", []))
         raise RollbackError(
             f"rollback of session {session.id} could not restore everything:\n{left}",
@@ -558,7 +577,14 @@ def _rollback(
             f"or retry `praxis-upgrade rollback {session.id}`",
         )
     session.status = sess.ROLLED_BACK
-    ctx.checkpoint()
+    try:
+        ctx.checkpoint()
+    except OSError as e:
+        raise RollbackError(
+            f"session {session.id} was rolled back, but recording that failed: {e}",
+            hint=f"free space on that disk, then `praxis-upgrade rollback {session.id}` "
+            "finds nothing left to restore and records it",
+        ) from e
 
 
 def _report(ctx: Context, pm: pluggy.PluginManager) -> None:
@@ -568,7 +594,10 @@ def _report(ctx: Context, pm: pluggy.PluginManager) -> None:
         ctx.emit("warning", message=f"writing reports failed: {e}")
         return
     ctx.session.results["reports"] = paths
-    ctx.checkpoint()
+    try:
+        ctx.checkpoint()
+    except OSError as e:  # the outcome is saved already; only the report paths are lost
+        ctx.emit("warning", message=f"could not save the report paths: {e}")
 
 
 def _drive(ctx: Context, pm: pluggy.PluginManager, *, last_phase: int) -> None:
@@ -596,7 +625,7 @@ def _call(ctx: Context, pm: pluggy.PluginManager, step: Step) -> Any:
     except PraxisError:
         raise
     except Exception as e:
-        raise _as_step_failure(pm, e) from e
+        raise _as_step_failure(pm, e, ctx.target) from e
     if step.collect:
         items = _collected(result)
         if step.name == "preflight" and items:
@@ -689,9 +718,13 @@ def validate_install(
     return _collected(pm.hook.praxis_validate(ctx=ctx))
 
 
-def _as_step_failure(pm: pluggy.PluginManager, e: BaseException) -> PraxisError:
+def _as_step_failure(
+    pm: pluggy.PluginManager, e: BaseException, where: Path | None = None
+) -> PraxisError:
     if isinstance(e, PraxisError):
         return e
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return _disk_full(e, where)
     who = culprit(pm, sys.exc_info()[2] or e.__traceback__)
     by = f" (raised by plugin {who!r})" if who and not who.startswith("builtin-") else ""
     return StepFailed(f"{type(e).__name__}: {e}{by}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from praxis_upgrade.backups import catalog
 from praxis_upgrade.content import baseline, gitignore
 from praxis_upgrade.content.adopt import adopt
@@ -78,15 +80,22 @@ def praxis_plan(ctx: Context) -> PlanResult:
     space = {
         "backup_and_content": catalog.space_needed(ctx.target, touched, write_bytes=write_bytes),
         "new_venv": _new_venv_bytes(ctx, plan),
+        "blob_cache": _uncached_bytes(ctx, plan),
+        "session": 3 * len(json.dumps(plan.to_json())),  # the plan, saved with the session
     }
     if not ctx.options.dry_run:
         catalog.check_space(
             ctx.target,
             sum(space.values()),
-            detail=f"of which {catalog.fmt_bytes(space['new_venv'])} for the new venv, built "
-            "beside the old one and kept until the upgrade is final"
-            if space["new_venv"]
-            else "",
+            detail="for "
+            + ", ".join(
+                f"{what.replace('_', ' ')} {catalog.fmt_bytes(n)}" for what, n in space.items() if n
+            )
+            + (
+                " (the new venv is built beside the old one, kept until the upgrade is final)"
+                if space["new_venv"]
+                else ""
+            ),
         )
     return PlanResult(
         up_to_date=not adopted and not migration and _nothing_to_do(ctx, base, plan),
@@ -127,6 +136,15 @@ def _nothing_to_do(ctx: Context, base: Baseline, plan: Plan) -> bool:
 def _adopted_from_partial_history(base: Baseline) -> bool:
     """An adopted baseline (no upgrade recorded since) chosen while versions were missing."""
     return bool(base.adopted_from and base.adoption and not base.adoption.get("complete_history"))
+
+
+def _uncached_bytes(ctx: Context, plan: Plan) -> int:
+    """Bytes the new baseline adds to the blob cache (at most: the cache compresses)."""
+    return sum(
+        e.size
+        for e in plan.entries
+        if e.upstream_sha and not baseline.has_blob(ctx.target, e.upstream_sha)
+    )
 
 
 def _new_venv_bytes(ctx: Context, plan: Plan) -> int:
