@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 
 class ExitCode(enum.IntEnum):
@@ -95,9 +96,16 @@ class PluginError(PraxisError):
 
 
 class ConflictsError(PraxisError):
-    """Conflicts were left unresolved (policy `fail`, or skipped at the prompt)."""
+    """Conflicts were left unresolved (policy `fail`, or skipped at the prompt); `entries` are
+    the conflicting plan entries (as JSON), for the caller to show."""
 
     exit_code = ExitCode.CONFLICTS
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, entries: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.entries = list(entries or [])
 
 
 class StepFailed(PraxisError):

@@ -107,3 +107,42 @@ def test_edits_keep_crlf_line_endings() -> None:
     edited = jsonc.append_items(jsonc.parse(text), "tasks", [{"label": "ours"}])
     assert "\n" not in edited.replace("\r\n", "")
     assert jsonc.loads(edited)["tasks"][-1] == {"label": "ours"}
+
+
+@pytest.mark.parametrize(
+    ("text", "drop", "expected"),
+    [
+        ('{"t": [1, 2]}', {1}, '{"t": [1]}'),
+        ('{"t": [1, 2]}', {0}, '{"t": [2]}'),
+        ('{"t": [\n  1,\n  2\n]}', {1}, '{"t": [\n  1\n]}'),
+        ('{"t": [\n  1,\n  2,\n]}', {1}, '{"t": [\n  1,\n]}'),
+        ('{"t": [\n  1, // one\n  // two?\n  2\n]}', {1}, '{"t": [\n  1 // one\n  // two?\n]}'),
+        ('{"t": [\n  1,\n  2 /* why */ ,\n]}', {1}, '{"t": [\n  1,\n   /* why */ \n]}'),
+        ('{"t": [\n  1,\n  2, // c\n  3\n]}', {1, 2}, '{"t": [\n  1\n  // c\n]}'),
+    ],
+)
+def test_remove_keeps_every_comment_and_adds_no_trailing_comma(
+    text: str, drop: set[int], expected: str
+) -> None:
+    assert jsonc.remove_items(jsonc.parse(text), "t", drop) == expected
+
+
+def test_remove_member_takes_its_comma_and_keeps_comments() -> None:
+    text = '{\r\n    "a": 1,\r\n    "t": [] // c\r\n}\r\n'
+    assert jsonc.remove_member(jsonc.parse(text), "t") == '{\r\n    "a": 1\r\n     // c\r\n}\r\n'
+    assert jsonc.remove_member(jsonc.parse(text), "a") == '{\r\n    "t": [] // c\r\n}\r\n'
+
+
+def test_comments_are_recorded_in_order_without_their_line_ending() -> None:
+    doc = jsonc.parse(SAMPLE.replace("\n", "\r\n"))
+    assert doc.comment_texts() == [
+        "// tasks for this repo",
+        "/* VS Code wants this */",
+        "// build first",
+    ]
+
+
+def test_newline_is_that_of_the_first_line() -> None:
+    assert jsonc.newline("{\r\n}\n") == "\r\n"
+    assert jsonc.newline("{\n}\r\n") == "\n"
+    assert jsonc.newline("{}") == "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,9 @@ def _labels(project: Path) -> list[str]:
 
 
 def _backups(project: Path) -> list[Path]:
-    return sorted((project / ".vscode").glob("tasks.json.praxis-backup-*"))
+    """Every backup of tasks.json there is: in .vscode/ (older versions) and where we keep one."""
+    found = sorted((project / ".vscode").glob("tasks.json.praxis-backup-*"))
+    return found + [vscode.backup_path(project)] * vscode.backup_path(project).exists()
 
 
 def test_shipped_file_is_valid_json_with_the_five_tasks(shipped_file: dict) -> None:
@@ -111,7 +114,9 @@ def test_install_creates_the_file_when_there_is_none(tmp_path: Path) -> None:
     change = vscode.install(tmp_path)
     assert change.added == LABELS and change.backup is None
     data = json.loads(vscode.tasks_path(tmp_path).read_text())
-    assert data == vscode.shipped()
+    assert data == vscode.wanted(sys.executable)
+    assert [t["label"] for t in data["tasks"]] == LABELS
+    assert data["inputs"] == vscode.shipped()["inputs"]
 
 
 def test_merge_keeps_comments_trailing_commas_user_tasks_inputs_and_keys(project: Path) -> None:
@@ -130,7 +135,7 @@ def test_merge_keeps_comments_trailing_commas_user_tasks_inputs_and_keys(project
     assert [t["label"] for t in data["tasks"]] == ["build", *LABELS]
     assert [i["id"] for i in data["inputs"]] == ["mine", "praxisSource", "praxisConflicts"]
     assert data["options"] == {"env": {"A": "1"}}
-    assert [b.read_text() for b in _backups(project)] == [USER_FILE]
+    assert _backups(project) == []  # nothing of the user's changed: no backup
 
 
 def test_second_install_writes_nothing(project: Path) -> None:
@@ -142,7 +147,7 @@ def test_second_install_writes_nothing(project: Path) -> None:
     assert not change.changed and change.backup is None
     assert vscode.tasks_path(project).read_bytes() == before
     assert vscode.tasks_path(project).stat().st_mtime_ns == mtime
-    assert len(_backups(project)) == 1
+    assert _backups(project) == []
 
 
 def test_a_changed_task_of_ours_is_updated_in_place(project: Path) -> None:
@@ -153,10 +158,8 @@ def test_a_changed_task_of_ours_is_updated_in_place(project: Path) -> None:
     vscode.tasks_path(project).write_text(json.dumps(data))
     change = vscode.install(project)
     assert change.updated == ["Upgrade prAxIs OS"] and change.added == []
-    assert (
-        jsonc.loads(vscode.tasks_path(project).read_text())["tasks"][0]["command"]
-        == "praxis-upgrade"
-    )
+    task = jsonc.loads(vscode.tasks_path(project).read_text())["tasks"][0]
+    assert task == vscode.wanted(sys.executable)["tasks"][0]
     assert _labels(project)[-1] == "user"
 
 
@@ -217,15 +220,29 @@ def test_uninstall_without_file_is_a_no_op(tmp_path: Path) -> None:
     assert not vscode.tasks_path(tmp_path).exists()
 
 
-def test_rewrite_fallback_says_comments_were_dropped(project: Path) -> None:
-    # a comment between our last task and a trailing comma is a layout the text editor gives up on
-    ours = json.dumps(vscode.shipped()["tasks"][0])
+def test_removing_our_task_keeps_a_comment_between_it_and_its_comma(project: Path) -> None:
+    ours = json.dumps(vscode.wanted(sys.executable)["tasks"][0])
     original = '{"tasks": [' + ours + " /* why */ ,], // note\n}"
     vscode.tasks_path(project).write_text(original)
     result = CliRunner().invoke(
         vscode_group, ["uninstall", "--project", str(project)], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
-    assert "could not keep the comments" in result.output and "backup" in result.output
-    assert json.loads(vscode.tasks_path(project).read_text()) == {"tasks": []}
-    assert [b.read_text() for b in _backups(project)] == [original]
+    assert "removed task 'Upgrade prAxIs OS'" in result.output
+    assert "backup" not in result.output and _backups(project) == []
+    assert vscode.tasks_path(project).read_text() == '{"tasks": [ /* why */ ], // note\n}'
+
+
+def test_a_comment_inside_our_task_goes_only_with_a_backup(project: Path) -> None:
+    vscode.install(project)
+    text = vscode.tasks_path(project).read_text()
+    commented = text.replace('"type": "process",', '"type": "process", // mine', 1)
+    vscode.tasks_path(project).write_text(commented)
+    result = CliRunner().invoke(
+        vscode_group, ["uninstall", "--project", str(project)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "could not keep the comments" in result.output
+    assert f"backup of the previous file: {vscode.backup_path(project)}" in result.output
+    assert vscode.backup_path(project).read_text() == commented
+    assert jsonc.loads(vscode.tasks_path(project).read_text()).get("tasks", []) == []

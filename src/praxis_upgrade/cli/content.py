@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from praxis_upgrade.cli._shared import error_boundary, fetch_history_option, finish, json_option
-from praxis_upgrade.cli.output import emit_json, print_diffs, progress_printer, show_plan
+from praxis_upgrade.cli.output import (
+    emit_json,
+    plan_conflict_lines,
+    print_diffs,
+    progress_printer,
+    show_plan,
+)
 from praxis_upgrade.content import adopt, baseline
 from praxis_upgrade.content.install import prepare_install
 from praxis_upgrade.content.vocab import Policy
@@ -54,6 +60,8 @@ def plan_cmd(
             emit_json(result)
             return
         show_plan(result, verbose=True)
+        for line in plan_conflict_lines(result, Path(session.target).name, None):
+            click.echo(line)
         if diff:
             print_diffs(result, Path(session.target), Path(session.source or ""))
 

@@ -152,9 +152,27 @@ def vscode_group() -> None:
 
 
 def _report(change: vscode.TasksChange) -> None:
-    if not change.changed:
+    for label in change.clashes:
+        click.echo(
+            f"kept your task {label!r}: it has the label of one of ours but not our marker "
+            f"({vscode.MARKER}), so ours was left out; rename yours, then rerun"
+        )
+    for input_id in change.input_clashes:
+        click.echo(f"kept your input {input_id!r}: your own tasks use it too")
+    if change.changed:
+        _report_writes(change)
+    else:
         click.echo(f"{change.path}: nothing to change")
-        return
+    if change.python is not None:
+        click.echo(f"the tasks run {vscode.describe_runner(change.python)}")
+    if change.old_backups:
+        click.echo(
+            f"note: {len(change.old_backups)} backup(s) from older versions are still in "
+            f"{change.path.parent} (tasks.json.praxis-backup-*): delete them once unneeded"
+        )
+
+
+def _report_writes(change: vscode.TasksChange) -> None:
     for verb, labels in (
         ("added", change.added),
         ("updated", change.updated),
@@ -162,10 +180,12 @@ def _report(change: vscode.TasksChange) -> None:
     ):
         for label in labels:
             click.echo(f"{verb} task {label!r}")
-    if change.backup:
-        click.echo(f"backup of the previous file: {change.backup}")
+    if change.rewritten:
+        click.echo(f"note: could not edit {change.path} in place; rewrote it as plain JSON")
     if change.comments_dropped:
         click.echo(f"note: could not keep the comments of {change.path}; they are in the backup")
+    if change.backup:
+        click.echo(f"backup of the previous file: {change.backup}")
     click.echo(f"wrote {change.path}")
 
 

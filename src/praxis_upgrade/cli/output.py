@@ -12,7 +12,7 @@ import click
 
 from praxis_upgrade.content.diffs import entry_diffs
 from praxis_upgrade.content.plan import Plan
-from praxis_upgrade.content.vocab import Action, Klass
+from praxis_upgrade.content.vocab import Action, Klass, Policy
 from praxis_upgrade.engine.session import Session
 from praxis_upgrade.phases.report import venv_lines
 from praxis_upgrade.source.repo import SourceRepo
@@ -67,8 +67,18 @@ CONFLICT_RESULTS = {
     "merged": "merged cleanly",
     "conflict-markers": "merged with conflict markers: edit the file to resolve them",
     "skipped": "skipped: left as it was, resolve by hand",
+    "reported": "you deleted it and upstream changed it: left deleted, resolve by hand",
 }
 UNSETTLED = ("conflict-markers", "skipped")
+PLANNED: dict[str | None, str] = {  # what a run would do, by --conflicts (None: `plan`)
+    Policy.KEEP_LOCAL: "would keep your version; upstream's would go beside it",
+    Policy.TAKE_UPSTREAM: "would take upstream's version (yours would go to the backup)",
+    Policy.MERGE: "would merge both changes (conflict markers where they overlap)",
+    Policy.PROMPT: "both you and upstream changed it: the upgrade will ask you",
+    Policy.FAIL: "both you and upstream changed it: --conflicts fail stops the upgrade",
+    None: "both you and upstream changed it: `run --conflicts` decides",
+}
+PLANNED_DELETED = "you deleted it and upstream changed it: it would stay deleted"
 
 
 def unsettled(session: Session) -> list[str]:
@@ -82,18 +92,34 @@ def unsettled(session: Session) -> list[str]:
     ]
 
 
-def conflict_lines(session: Session, praxis_prefix: str = ".praxis-os") -> list[str]:
-    """Conflicts as ``path:line: conflict: what was done`` (the VS Code problem matcher reads
-    these)."""
-    lines = []
+def conflict_line(folder: str, path: str, what: str, klass: str, line: int | None = None) -> str:
+    """One conflict as ``<folder>/<path>:<line>: conflict: <what>``, the one format every mode
+    prints (the VS Code tasks' problem matcher reads it; `folder` is the install's, relative to
+    the project)."""
+    kind = "" if klass == Klass.CONFLICT else f" [{klass}]"
+    return f"{folder}/{path}:{line or 1}: conflict: {what}{kind}"
+
+
+def conflict_lines(session: Session) -> list[str]:
+    """The conflicts of a finished run, each with what was done."""
+    lines, folder = [], Path(session.target).name
     for step in ("content", "server.code"):
         for d in (session.results.get(step) or {}).get("decisions", []):
             if Klass.conflicting(d.get("klass")):
                 what = CONFLICT_RESULTS.get(d.get("result", ""), d.get("result", ""))
-                kind = "" if d.get("klass") == Klass.CONFLICT else f" [{d.get('klass')}]"
-                lines.append(
-                    f"{praxis_prefix}/{d['path']}:{d.get('line') or 1}: conflict: {what}{kind}"
-                )
+                lines.append(conflict_line(folder, d["path"], what, d["klass"], d.get("line")))
+    return lines
+
+
+def plan_conflict_lines(plan: dict[str, Any], folder: str, policy: str | None) -> list[str]:
+    """The conflicts of a plan (a dry run, `plan`, or a run `--conflicts fail` refused), each
+    with what a run under `policy` would do."""
+    lines = []
+    for entry in (plan.get("plan") or {}).get("entries", []):
+        if Klass.conflicting(entry.get("klass")):
+            deleted = entry.get("action") == Action.STAY_DELETED and policy != Policy.FAIL
+            what = PLANNED_DELETED if deleted else PLANNED.get(policy, PLANNED[None])
+            lines.append(conflict_line(folder, entry["path"], what, entry["klass"]))
     return lines
 
 
@@ -131,8 +157,9 @@ def show_session(session: Session) -> None:
             fg="green",
             bold=True,
         )
+        folder = Path(session.target).name
         for path in plan.get("unresolved") or []:
-            click.echo(f"{Path(session.target).name}/{path}:1: conflict: conflict markers left")
+            click.echo(conflict_line(folder, path, "conflict markers left", Klass.CONFLICT))
         return
     took = sum(session.timings.values())
     click.secho(

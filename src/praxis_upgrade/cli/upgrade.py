@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,13 @@ from praxis_upgrade.cli._shared import (
     target_path,
     validate_timeout_option,
 )
-from praxis_upgrade.cli.output import emit_json, print_diffs, progress_printer, show_plan
+from praxis_upgrade.cli.output import (
+    emit_json,
+    plan_conflict_lines,
+    print_diffs,
+    progress_printer,
+    show_plan,
+)
 from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine.run import (
     resume_upgrade,
@@ -31,7 +39,7 @@ from praxis_upgrade.engine.run import (
     run_upgrade,
 )
 from praxis_upgrade.engine.session import Session
-from praxis_upgrade.errors import BackupError, UserError
+from praxis_upgrade.errors import BackupError, ConflictsError, PraxisError, UserError
 from praxis_upgrade.integrations import multi
 from praxis_upgrade.source import targets
 
@@ -131,7 +139,7 @@ def run_cmd(
             ),
         )
         return
-    with error_boundary(as_json):
+    with error_boundary(as_json), _refusal_shown(not as_json, target):
         session = run_upgrade(
             target_path(target),
             source_path=source,
@@ -180,11 +188,31 @@ def _run_all(policy: str, as_json: bool, options: dict[str, Any]) -> None:
         raise Exit(code)
 
 
+@contextlib.contextmanager
+def _refusal_shown(show: bool, target: str | None) -> Iterator[None]:
+    """When `--conflicts fail` refuses, first print each conflict as every mode does (the
+    error carries the conflicting plan entries)."""
+    try:
+        yield
+    except ConflictsError as e:
+        if show:
+            with contextlib.suppress(PraxisError, OSError):
+                folder = targets.require_install(target_path(target)).name
+                refused = {"plan": {"entries": e.entries}}
+                for line in plan_conflict_lines(refused, folder, Policy.FAIL):
+                    click.echo(line)
+        raise
+
+
 def _finish_plan(session: Session, as_json: bool, *, diffs: bool) -> None:
     if as_json:
         emit_json({"ok": True, "exit_code": 0, "session": session.to_json()})
         return
-    show_plan(session.results.get("plan") or {}, verbose=True)
+    plan = session.results.get("plan") or {}
+    show_plan(plan, verbose=True)
+    policy = session.options.get("conflicts")
+    for line in plan_conflict_lines(plan, Path(session.target).name, policy):
+        click.echo(line)
     if diffs:
         print_diffs(
             session.results.get("plan") or {}, Path(session.target), Path(session.source or "")

@@ -43,12 +43,20 @@ class Document:
     data: Any
     members: dict[str, Member]
     close: int = -1  # offset of the top-level object's closing brace (-1: not an object)
-    has_comments: bool = False
+    comments: list[tuple[int, int]] = dataclasses.field(default_factory=list)  # spans, in order
+
+    @property
+    def has_comments(self) -> bool:
+        return bool(self.comments)
+
+    def comment_texts(self) -> list[str]:
+        return [self.text[s:e] for s, e in self.comments]
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.text, self.pos, self.comments = text, 0, False
+        self.text, self.pos = text, 0
+        self.comments: list[tuple[int, int]] = []
         self.members: dict[str, Member] = {}
         self.close = -1
 
@@ -62,12 +70,15 @@ class _Parser:
                 self.pos += 1
             elif text.startswith("//", self.pos):
                 end = text.find("\n", self.pos)
-                self.pos, self.comments = (n if end < 0 else end), True
+                end = n if end < 0 else end - (text[end - 1] == "\r")
+                self.comments.append((self.pos, end))
+                self.pos = end
             elif text.startswith("/*", self.pos):
                 end = text.find("*/", self.pos + 2)
                 if end < 0:
                     raise self.fail("unterminated /* comment")
-                self.pos, self.comments = end + 2, True
+                self.comments.append((self.pos, end + 2))
+                self.pos = end + 2
             else:
                 return
 
@@ -175,13 +186,18 @@ def _dump(value: Any, indent: str) -> str:
     return json.dumps(value, indent=INDENT, ensure_ascii=False).replace("\n", "\n" + indent)
 
 
+def newline(text: str) -> str:
+    """The text's line ending: that of its first line (a new or one-line text gets "\\n")."""
+    end = text.find("\n")
+    return "\r\n" if end > 0 and text[end - 1] == "\r" else "\n"
+
+
 def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
     """Replace spans (from the end backwards, so offsets stay valid), in the text's own line
     endings."""
-    crlf = "\r\n" in text
+    eol = newline(text)
     for start, end, new in sorted(edits, reverse=True):
-        new = new.replace("\n", "\r\n") if crlf else new
-        text = text[:start] + new + text[end:]
+        text = text[:start] + new.replace("\n", eol) + text[end:]
     return text
 
 
@@ -224,16 +240,67 @@ def replace_items(doc: Document, key: str, values: dict[int, Any]) -> str:
 
 
 def remove_items(doc: Document, key: str, indices: set[int]) -> str:
-    """Text without the given elements of the top-level array `key` (and their commas)."""
-    member = doc.members[key]
-    items = member.items
+    """Text without the given elements of the top-level array `key`: each goes with its comma
+    (and its lines when it has them to itself); comments between elements stay, and no trailing
+    comma appears that was not there."""
+    items = doc.members[key].items
     assert items is not None
-    kept = [i for i in range(len(items)) if i not in indices]
-    if not kept:
-        end = items[-1][1]
-        rest = doc.text[end : member.value_end - 1]
-        m = re.match(r"\s*,", rest)
-        return _splice(doc.text, [(items[0][0], end + (m.end() if m else 0), "")])
-    edits = [(items[0][0], items[kept[0]][0], "")] if kept[0] > 0 else []
-    edits += [(items[i - 1][1], items[i][1], "") for i in indices if i > kept[0]]
-    return _splice(doc.text, edits)
+    return _splice(doc.text, _removals(doc.text, items, indices))
+
+
+def remove_member(doc: Document, key: str) -> str:
+    """Text without the member `key` of the top-level object (removed as an element is)."""
+    spans = sorted((m.start, m.value_end) for m in doc.members.values())
+    member = doc.members[key]
+    return _splice(
+        doc.text, _removals(doc.text, spans, {spans.index((member.start, member.value_end))})
+    )
+
+
+def comments_within(doc: Document, start: int, end: int) -> bool:
+    return any(start <= s and e <= end for s, e in doc.comments)
+
+
+def _removals(
+    text: str, spans: list[tuple[int, int]], indices: set[int]
+) -> list[tuple[int, int, str]]:
+    """The edits that remove the elements `indices` of a list whose elements are at `spans`."""
+    edits = [edit for i in sorted(indices) for edit in _removal(text, spans[i])]
+    kept = [i for i in range(len(spans)) if i not in indices]
+    last = len(spans) - 1
+    if last in indices and kept and kept[-1] < last and _comma_after(text, spans[last]) is None:
+        edits.append(_comma_removal(text, spans[kept[-1]], edits))
+    return edits
+
+
+def _removal(text: str, item: tuple[int, int]) -> list[tuple[int, int, str]]:
+    """The edits that remove one element and the comma after it (if any)."""
+    start, end = item
+    comma = _comma_after(text, item)
+    if comma is not None and text[end:comma].strip():  # a comment sits before the comma
+        return [(start, end, ""), (comma, comma + 1, "")]
+    if comma is not None:
+        end = comma + 1
+    rest = len(text) - len(text[end:].lstrip(" \t"))
+    line_start = text.rfind("\n", 0, start) + 1
+    if not text[line_start:start].strip() and text.startswith(("\n", "\r\n"), rest):
+        return [(line_start, text.index("\n", rest) + 1, "")]  # its lines, whole
+    return [(start, rest if comma is not None else end, "")]
+
+
+def _comma_after(text: str, item: tuple[int, int]) -> int | None:
+    """Where the comma after an element is, if one follows it (only comments between)."""
+    p = _Parser(text)
+    p.pos = item[1]
+    p.skip()
+    return p.pos if text.startswith(",", p.pos) else None
+
+
+def _comma_removal(
+    text: str, survivor: tuple[int, int], edits: list[tuple[int, int, str]]
+) -> tuple[int, int, str]:
+    """Remove the comma after the new last element, with the blanks up to the removed text."""
+    comma = _comma_after(text, survivor)
+    assert comma is not None
+    blank = len(text) - len(text[comma + 1 :].lstrip(" \t"))
+    return comma, blank if any(s == blank for s, _e, _n in edits) else comma + 1, ""

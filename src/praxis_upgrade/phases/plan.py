@@ -61,6 +61,7 @@ def praxis_plan(ctx: Context) -> PlanResult:
             + "\n".join(f"  - {p}" for p in conflicts[:20]),
             hint="see them with `praxis-upgrade plan --diff`, "
             "then choose another --conflicts policy",
+            entries=[e.to_json() for e in plan.conflicts()],
         )
     migration = None
     if ctx.target.name == LEGACY_DOT_DIR:
