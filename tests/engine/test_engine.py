@@ -186,12 +186,13 @@ def test_unknown_and_corrupt_sessions_are_clear_errors(fake):
     store = SessionStore(project / ".praxis-os")
     store.dir.mkdir(parents=True)
     (store.dir / "20990101-000000-abcdef.json").write_text("{not json")
-    with pytest.raises(StateError, match="corrupt"):
-        engine.resume_upgrade(project, "20990101-000000-abcdef", pm=pm)
     from praxis_upgrade.engine.status import get_status
 
     shown = get_status(project)  # status still answers, and names the bad file
     assert shown["corrupt_sessions"][0]["path"].endswith("20990101-000000-abcdef.json")
+    with pytest.raises(StateError, match="corrupt"):  # ... which the next command moves aside
+        engine.resume_upgrade(project, "20990101-000000-abcdef", pm=pm)
+    assert store.quarantined() == ["20990101-000000-abcdef"]
 
 
 def test_not_an_install_and_missing_source_are_user_errors(fake, tmp_path):

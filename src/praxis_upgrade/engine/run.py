@@ -299,6 +299,8 @@ def _clean_own_litter(praxis: Path) -> None:
     folders = [store.sessions, store.work, store.baseline.parent, store.root]
     if store.blobs.is_dir():
         folders += [p for p in store.blobs.iterdir() if p.is_dir()]
+    if store.sessions.is_dir():
+        folders += [p for p in store.sessions.glob("*.d") if p.is_dir()]
     for folder in folders:
         litter.drop_temp_files(folder)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import uuid
 from pathlib import Path
@@ -28,6 +30,8 @@ OPEN = (RUNNING, ROLLING_BACK)
 STATUSES = (RUNNING, ROLLING_BACK, COMPLETED, FAILED, ROLLED_BACK)
 _ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 QUARANTINE = "quarantine"
+PART_MIN_BYTES = 2048  # results at least this big are saved in a file of their own
+_PART = re.compile(r"^[A-Za-z0-9_.-]+\.[0-9a-f]{16}\.json$")
 # the saved shape of a session: field -> the JSON types it may hold
 _SCHEMA: dict[str, tuple[type, ...]] = {
     "id": (str,),
@@ -68,6 +72,11 @@ def check_schema(data: Any) -> None:
         raise ValueError(f"field 'status' is {data['status']!r}")
     if not all(isinstance(s, str) for s in data.get("completed_steps", [])):
         raise ValueError("field 'completed_steps' holds a non-string")
+    parts = data.get("parts", {})
+    if not isinstance(parts, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and _PART.match(v) for k, v in parts.items()
+    ):
+        raise ValueError("field 'parts' does not name result files")
 
 
 def new_id() -> str:
@@ -124,8 +133,47 @@ class SessionStore:
         return self.dir / f"{session_id}.json"
 
     def save(self, session: Session) -> None:
+        """Write the session: a small head file, and each big result (the plan, a step's
+        decisions) in a file of its own named by its content, written only when it changed.
+
+        A save therefore costs what changed since the last one, not the size of the plan. The
+        head is written last and names the exact result files it goes with, so a crash between
+        the two leaves the previous state whole; result files no head names any more go after.
+        """
         session.updated_at = now()
-        fs.atomic_write_json(self.path(session.id), session.to_json())
+        head: dict[str, Any] = {
+            f.name: getattr(session, f.name)
+            for f in dataclasses.fields(Session)
+            if f.name != "results"
+        }
+        small: dict[str, Any] = {}
+        parts: dict[str, str] = {}
+        folder = self.parts_dir(session.id)
+        for key, value in session.results.items():
+            text = json.dumps(value, sort_keys=True)
+            if len(text) < PART_MIN_BYTES:
+                small[key] = value
+                continue
+            digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+            name = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', key)}.{digest}.json"
+            if not (folder / name).exists():
+                fs.atomic_write_bytes(folder / name, text.encode())
+            parts[key] = name
+        head["results"], head["parts"] = small, parts
+        fs.atomic_write_json(self.path(session.id), head)
+        if folder.is_dir():
+            for stale in set(os.listdir(folder)) - set(parts.values()):
+                if _PART.match(stale):
+                    (folder / stale).unlink(missing_ok=True)
+
+    def parts_dir(self, session_id: str) -> Path:
+        """Where a session's big results live (``<id>.d/``)."""
+        return self.dir / f"{session_id}.d"
+
+    def remove(self, session_id: str) -> None:
+        """Delete a session (its head first, so no half-session is ever read)."""
+        self.path(session_id).unlink(missing_ok=True)
+        shutil.rmtree(self.parts_dir(session_id), ignore_errors=True)
 
     def load(self, session_id: str) -> Session:
         path = self.path(session_id)
@@ -140,6 +188,9 @@ class SessionStore:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             check_schema(data)
+            for key, name in data.get("parts", {}).items():
+                part = path.with_name(f"{path.stem}.d") / name
+                data["results"][key] = json.loads(part.read_text(encoding="utf-8"))
             return Session.from_json(data)
         except (OSError, ValueError, TypeError) as e:
             raise StateError(
@@ -177,6 +228,9 @@ class SessionStore:
                 dest = self.dir / QUARANTINE / path.name
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(path, dest)
+                parts = self.parts_dir(path.stem)
+                if parts.is_dir():
+                    os.replace(parts, dest.with_name(parts.name))
                 moved.append((path.stem, dest, e.message))
         return moved
 

@@ -14,6 +14,7 @@ from praxis_upgrade.content.apply import ApplyResult, new_baseline
 from praxis_upgrade.engine import registry
 from praxis_upgrade.engine.context import Context
 from praxis_upgrade.engine.results import BackupResult, CleanupResult, EnvironmentResult, PlanResult
+from praxis_upgrade.engine.session import OPEN
 from praxis_upgrade.errors import StateError
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import venv
@@ -59,6 +60,7 @@ def praxis_cleanup(ctx: Context) -> CleanupResult:
     open_ids = [s.id for s in ctx.store.open_sessions()] if ctx.store else []
     protect = [i for i in [backup_id, ctx.session.id] if i] + open_ids
     pruned = catalog.prune_backups(ctx.target, ctx.options.keep_backups, protect=protect)
+    _prune_sessions(ctx, pruned)
     dropped_venvs = catalog.prune_kept_venvs(ctx.target, ctx.options.keep_venvs)
     _clear_update_notices(ctx)
     if made is not None:  # last: a backup is "good" only once everything above is done
@@ -78,3 +80,15 @@ def _clear_update_notices(ctx: Context) -> None:
         registry.clear_notices(ctx.project)
     except StateError as e:  # a corrupt registry must not fail a finished upgrade
         ctx.emit("warning", message=str(e))
+
+
+def _prune_sessions(ctx: Context, pruned_backups: list[str]) -> None:
+    """Sessions go with their backups: a finished session whose backup was pruned is no longer a
+    way back, and keeping it would make every `status` read it."""
+    if ctx.store is None or not pruned_backups:
+        return
+    gone = set(pruned_backups)
+    for session in ctx.store.all():
+        backup_id = (session.results.get("backup") or {}).get("id")
+        if backup_id in gone and session.status not in OPEN and session.id != ctx.session.id:
+            ctx.store.remove(session.id)
