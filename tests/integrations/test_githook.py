@@ -115,12 +115,18 @@ def test_shipped_script_is_the_packaged_template_and_valid_sh(repo_root: Path) -
     )
 
 
-def test_install_writes_an_executable_hook_with_the_interpreter(clone: Path, project: Path) -> None:
+def test_install_writes_executable_hooks_and_a_runner_with_the_interpreter(
+    clone: Path, project: Path
+) -> None:
     change = githook.install(clone, [project])
-    text = hook_path(clone).read_text()
     assert change.changed and change.hook == hook_path(clone).resolve()
-    assert f"PRAXIS_UPGRADE_PYTHON={sys.executable}" in text
-    assert os.access(hook_path(clone), os.X_OK)
+    runner = clone / ".git" / githook.PRIVATE / "post-merge"
+    assert f"PRAXIS_UPGRADE_PYTHON={sys.executable}" in runner.read_text()
+    for event in githook.EVENTS:
+        hook = hook_path(clone).with_name(event)
+        assert githook.begin(event) in hook.read_text() and os.access(hook, os.X_OK)
+        assert os.access(runner.with_name(event), os.X_OK)
+    assert [p.way for p in change.placements] == [githook.HOOK_FILE, githook.HOOK_FILE]
     assert [p.project for p in registry.projects_for_source(clone)] == [registry.key(project)]
 
 
@@ -197,38 +203,19 @@ def test_falls_back_to_praxis_upgrade_on_path_when_the_interpreter_is_gone(
     assert notice(project) in result.stdout + result.stderr
 
 
-def test_foreign_hook_is_kept_as_legacy_still_runs_and_is_restored(
-    upstream: Path, clone: Path, project: Path, tmp_path: Path
-) -> None:
-    marker = tmp_path / "legacy-ran"
-    foreign = f"#!/bin/sh\necho legacy >> {marker}\nexit 3\n"
-    hook_path(clone).write_text(foreign)
-    hook_path(clone).chmod(0o755)
-    change = githook.install(clone, [project])
-    assert change.legacy == hook_path(clone).with_name("post-merge.legacy")
-    commit(upstream, {"universal/standards/a.md": "a2\n"})
-    result = git(clone, "pull", "-q", "--ff-only")
-    assert result.returncode == 0
-    assert marker.read_text() == "legacy\n"
-    assert notice(project) in result.stdout + result.stderr
-    undone = githook.uninstall(clone)
-    assert undone.changed and undone.legacy
-    assert hook_path(clone).read_text() == foreign
-    assert not hook_path(clone).with_name("post-merge.legacy").exists()
-    assert registry.load().projects == {}
-
-
 def test_installing_twice_changes_nothing(clone: Path, project: Path, home: Path) -> None:
     githook.install(clone, [project])
-    hook_before, registry_before = (
-        hook_path(clone).read_bytes(),
-        (home / "projects.json").read_bytes(),
-    )
+    private = clone / ".git" / githook.PRIVATE
+    files = [hook_path(clone).with_name(e) for e in githook.EVENTS] + [
+        private / "post-merge",
+        private / githook.STATE,
+        home / "projects.json",
+    ]
+    before = [f.read_bytes() for f in files]
     again = githook.install(clone, [project])
-    assert not again.changed and again.legacy is None
-    assert hook_path(clone).read_bytes() == hook_before
-    assert (home / "projects.json").read_bytes() == registry_before
-    assert not hook_path(clone).with_name("post-merge.legacy").exists()
+    assert not again.changed and not again.cleaned
+    assert [f.read_bytes() for f in files] == before
+    assert not list(hook_path(clone).parent.glob("*.legacy"))
 
 
 def test_core_hooks_path_is_respected(upstream: Path, clone: Path, project: Path) -> None:
@@ -332,10 +319,8 @@ def test_cli_install_reports_and_refuses_bad_paths(
         catch_exceptions=False,
     )
     assert ok.exit_code == 0, ok.output
-    assert (
-        "post-merge hook installed" in ok.output
-        and f"registered {registry.key(project)} (notify)" in ok.output
-    )
+    assert "hooks installed:" in ok.output and "post-merge: installed as" in ok.output
+    assert f"registered {registry.key(project)} (notify)" in ok.output
     again = runner.invoke(
         hook_group, ["install", "--source", str(clone), "--project", str(project / ".praxis-os")]
     )

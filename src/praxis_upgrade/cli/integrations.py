@@ -1,4 +1,4 @@
-"""The `hook` and `vscode` commands: git post-merge hook, project registry, VS Code tasks."""
+"""The `hook` and `vscode` commands: git hooks, project registry, VS Code tasks."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ _path = click.Path(path_type=Path, file_okay=False)
 
 @click.group("hook")
 def hook_group() -> None:
-    """Post-merge git hook in your praxis-os clone: notice (or run) upgrades after `git pull`."""
+    """Git hooks in your praxis-os clone: notice (or run) upgrades after `git pull`."""
 
 
 def _default_projects(projects: tuple[Path, ...]) -> list[Path]:
@@ -42,16 +42,45 @@ def _default_projects(projects: tuple[Path, ...]) -> list[Path]:
     show_default=True,
     help="notify: print a line after a pull; auto: upgrade in the background.",
 )
+@click.option(
+    "--edit-tracked",
+    is_flag=True,
+    help="Allow adding our lines to a file git tracks in the clone (a hook manager's config); "
+    "`git pull --rebase` then needs --autostash.",
+)
+@click.option(
+    "--global-hooks-path",
+    is_flag=True,
+    help="Allow installing into a core.hooksPath set in your global git config, which every "
+    "repository on this machine uses.",
+)
 @guarded
-def hook_install(source: Path, projects: tuple[Path, ...], mode: str) -> None:
-    """Install the post-merge hook into the clone and register projects for it."""
-    change = githook.install(source, _default_projects(projects), mode)
-    state = "installed" if change.changed else "already up to date:"
-    click.echo(f"post-merge hook {state} {change.hook}")
-    if githook.uses_hooks_path(source):
-        click.echo(f"note: core.hooksPath is set, so the hook went into {change.hook.parent}")
-    if change.legacy:
-        click.echo(f"your previous hook is now {change.legacy}; it still runs first")
+def hook_install(
+    source: Path,
+    projects: tuple[Path, ...],
+    mode: str,
+    edit_tracked: bool,
+    global_hooks_path: bool,
+) -> None:
+    """Install the post-merge and post-rewrite hooks into the clone and register projects.
+
+    When pre-commit, husky or lefthook runs the clone's hooks, ours goes into that tool's own
+    config; an existing hook script keeps running with ours chained into it.
+    """
+    change = githook.install(
+        source,
+        _default_projects(projects),
+        mode,
+        edit_tracked=edit_tracked,
+        global_hooks_path=global_hooks_path,
+    )
+    click.echo("hooks installed:" if change.changed else "hooks already up to date:")
+    for placement in change.placements:
+        click.echo(f"  {placement.event}: {githook.describe(placement)}")
+    for old in change.cleaned:
+        click.echo(f"removed an older copy of our {old.event} hook from {old.path}")
+    for note in change.notes:
+        click.echo(f"note: {note}")
     for project in change.projects:
         click.echo(f"registered {project} ({mode})")
     if change.projects and mode == "auto":
@@ -75,33 +104,53 @@ def hook_install(source: Path, projects: tuple[Path, ...], mode: str) -> None:
 )
 @guarded
 def hook_uninstall(source: Path, projects: tuple[Path, ...]) -> None:
-    """Forget projects; remove the hook (restoring a previous one) when none remain."""
+    """Forget projects; remove the hooks (only what install added) when none remain."""
     change = githook.uninstall(source, list(projects) or None)
     for project in change.projects:
         click.echo(f"forgot {project}")
-    if change.legacy:
-        click.echo(f"restored your previous hook at {change.hook}")
-    elif change.changed:
-        click.echo(f"removed {change.hook}")
-    else:
-        click.echo(
-            f"hook left in place: {change.hook} (other projects still use it, or it is not ours)"
-        )
+    for placement in change.placements:
+        click.echo(f"{placement.event}: removed from {placement.path}")
+    for path in dict.fromkeys(p.path for p in change.placements):
+        if not path.exists() and not path.is_symlink():
+            click.echo(f"deleted {path} (nothing but ours was left in it)")
+    for note in change.notes:
+        click.echo(note)
+    if not change.changed and not change.notes:
+        click.echo(f"no praxis-upgrade hooks were installed in {source}")
+
+
+def _health_lines(source: str, seen: dict[str, list[githook.Health]]) -> list[str]:
+    if source not in seen:
+        seen[source] = githook.health(source)
+    lines = []
+    for h in seen[source]:
+        state = h.problem or h.note or githook.describe(h.placement)
+        lines.append(f"  {h.placement.event}: {state}")
+    if any(h.problem for h in seen[source]):
+        lines.append(f"  to put it back: praxis-upgrade hook install --source {source}")
+    return lines
 
 
 @hook_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @guarded
 def hook_list(as_json: bool) -> None:
-    """Registered projects, their update notices and background upgrade results."""
+    """Registered projects, whether their hooks are still installed, notices and results."""
     reg = registry.load()
+    seen: dict[str, list[githook.Health]] = {}
     if as_json:
-        click.echo(json.dumps(reg.to_json()["projects"], indent=2))
+        out = reg.to_json()["projects"]
+        for entry in out.values():
+            checks = seen.setdefault(entry["source"], githook.health(entry["source"]))
+            entry["hooks"] = [h.to_json() for h in checks]
+        click.echo(json.dumps(out, indent=2))
         return
     if not reg.projects:
         click.echo(f"no projects registered ({reg.path})")
     for p in reg.projects.values():
         click.echo(f"{p.project}  <- {p.source}  [{p.mode}]")
+        for line in _health_lines(p.source, seen):
+            click.echo(line)
         if p.notices:
             click.echo(
                 f"  update available since {p.notices[0]['at']} "
