@@ -9,11 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from kits.clikit import cli
 from kits.sandboxkit import Sandbox
 from praxis_upgrade import __version__
+from praxis_upgrade.cli import main_group
 from praxis_upgrade.engine import run as engine
 
 ESC = "\x1b["
@@ -95,3 +97,41 @@ def test_shell_completion_as_the_readme_sets_it_up_completes_commands() -> None:
     }
     done = subprocess.run(["praxis-upgrade"], env=asked, capture_output=True, text=True)
     assert done.stdout.split() == ["plain,rollback"]
+
+
+def _leaves(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    out = []
+    for name, command in sorted(group.commands.items()):
+        if command.hidden:
+            continue
+        if isinstance(command, click.Group):
+            out += _leaves(command, f"{prefix}{name} ")
+        else:
+            out.append((f"{prefix}{name}", command))
+    return out
+
+
+# commands with nothing to report as data: they run a server, a demo, or edit a file and say so
+NO_JSON = {"demo", "mcp", "vscode install", "vscode uninstall"}
+
+
+def test_every_command_that_reports_something_takes_json() -> None:
+    missing = [
+        name
+        for name, command in _leaves(main_group)
+        if name not in NO_JSON and "as_json" not in {p.name for p in command.params}
+    ]
+    assert missing == []
+
+
+def test_hook_install_list_and_uninstall_answer_in_json(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "init", "-q", str(clone)], check=True)
+    (clone / "universal").mkdir()
+    installed = cli("hook", "install", "--source", str(clone), "--json")
+    assert installed.returncode == 0, installed.stderr
+    answer = json.loads(installed.stdout)
+    assert answer["ok"] and {p["event"] for p in answer["placements"]} >= {"post-merge"}
+    assert json.loads(cli("hook", "list", "--json").stdout) == {}
+    removed = json.loads(cli("hook", "uninstall", "--source", str(clone), "--json").stdout)
+    assert removed["ok"] and removed["changed"]

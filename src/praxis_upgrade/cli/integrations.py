@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from praxis_upgrade.cli._shared import guarded
+from praxis_upgrade.cli._shared import guarded, json_option
+from praxis_upgrade.cli.output import emit_json
 from praxis_upgrade.engine import registry
 from praxis_upgrade.integrations import githook, vscode
 
@@ -54,6 +54,7 @@ def _default_projects(projects: tuple[Path, ...]) -> list[Path]:
     help="Allow installing into a core.hooksPath set in your global git config, which every "
     "repository on this machine uses.",
 )
+@json_option
 @guarded
 def hook_install(
     source: Path,
@@ -61,6 +62,7 @@ def hook_install(
     mode: str,
     edit_tracked: bool,
     global_hooks_path: bool,
+    as_json: bool,
 ) -> None:
     """Install the post-merge and post-rewrite hooks into the clone and register projects.
 
@@ -74,6 +76,9 @@ def hook_install(
         edit_tracked=edit_tracked,
         global_hooks_path=global_hooks_path,
     )
+    if as_json:
+        emit_json({"ok": True, "mode": mode, **change.to_json()})
+        return
     click.echo("hooks installed:" if change.changed else "hooks already up to date:")
     for placement in change.placements:
         click.echo(f"  {placement.event}: {githook.describe(placement)}")
@@ -102,10 +107,14 @@ def hook_install(
     multiple=True,
     help="Forget only these projects (default: all of this clone's).",
 )
+@json_option
 @guarded
-def hook_uninstall(source: Path, projects: tuple[Path, ...]) -> None:
+def hook_uninstall(source: Path, projects: tuple[Path, ...], as_json: bool) -> None:
     """Forget projects; remove the hooks (only what install added) when none remain."""
     change = githook.uninstall(source, list(projects) or None)
+    if as_json:
+        emit_json({"ok": True, **change.to_json()})
+        return
     for project in change.projects:
         click.echo(f"forgot {project}")
     for placement in change.placements:
@@ -132,7 +141,7 @@ def _health_lines(source: str, seen: dict[str, list[githook.Health]]) -> list[st
 
 
 @hook_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @guarded
 def hook_list(as_json: bool) -> None:
     """Registered projects, whether their hooks are still installed, notices and results."""
@@ -143,7 +152,7 @@ def hook_list(as_json: bool) -> None:
         for entry in out.values():
             checks = seen.setdefault(entry["source"], githook.health(entry["source"]))
             entry["hooks"] = [h.to_json() for h in checks]
-        click.echo(json.dumps(out, indent=2))
+        emit_json(out)
         return
     if not reg.projects:
         click.echo(f"no projects registered ({reg.path})")

@@ -632,6 +632,15 @@ class HookChange:
         """The file holding the post-merge hook."""
         return next((p.path for p in self.placements if p.event == HOOK), None)
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "changed": self.changed,
+            "placements": [p.to_json() for p in self.placements],
+            "cleaned": [p.to_json() for p in self.cleaned],
+            "projects": list(self.projects),
+            "notes": list(self.notes),
+        }
+
 
 def _write(path: Path, text: str, mode: int | None = None) -> bool:
     if _read(path) == text and (mode is None or os.access(path, os.X_OK)):
