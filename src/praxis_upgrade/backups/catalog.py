@@ -191,6 +191,15 @@ def prune_backups(
     return removed
 
 
+def drop_unfinished(target: Path, session_id: str) -> list[str]:
+    """Remove the backups session `session_id` started but never finished (a kill while it was
+    being made); its finished backup stays. Returns the removed ids."""
+    left = [b for b in list_backups(target) if not b.complete and b.session == session_id]
+    for backup in left:
+        _remove(backup.path)
+    return [b.id for b in left]
+
+
 def prune_kept_venvs(target: Path, keep: int) -> list[str]:
     """Delete the venvs kept in backups of `target` beyond the newest `keep`; return the ids of
     the backups that lost theirs (their files stay; rolling back to them rebuilds the venv)."""

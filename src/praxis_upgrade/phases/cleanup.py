@@ -59,6 +59,7 @@ def praxis_cleanup(ctx: Context) -> CleanupResult:
         venv.discard_previous(ctx.target)
     open_ids = [s.id for s in ctx.store.open_sessions()] if ctx.store else []
     protect = [i for i in [backup_id, ctx.session.id] if i] + open_ids
+    catalog.drop_unfinished(ctx.target, ctx.session.id)  # a resumed backup step's half copy
     pruned = catalog.prune_backups(ctx.target, ctx.options.keep_backups, protect=protect)
     _prune_sessions(ctx, pruned)
     dropped_venvs = catalog.prune_kept_venvs(ctx.target, ctx.options.keep_venvs)

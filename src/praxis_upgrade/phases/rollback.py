@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from praxis_upgrade.backups import catalog
 from praxis_upgrade.backups.catalog import find_backup
 from praxis_upgrade.backups.manifest import verify_backup
 from praxis_upgrade.backups.restore import restore_backup
@@ -31,6 +32,7 @@ from praxis_upgrade.util import fs
 @hookimpl(trylast=True)
 def praxis_rollback(ctx: Context, force: bool) -> RollbackResult:
     info = ctx.result("backup", BackupResult) or BackupResult()
+    catalog.drop_unfinished(ctx.target, ctx.session.id)  # a kill while the backup was made
     if not info.id:
         return RollbackResult(complete=True, message="nothing was written before the failure")
     _move_back(ctx)
