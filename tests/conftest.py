@@ -7,6 +7,7 @@ once and copied for each test that uses them (see kits/sandboxkit.py).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,7 @@ import pytest
 from kits.sandboxkit import Sandbox
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    home = tmp_path_factory.mktemp("home")
+def _isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     gitconfig = home / ".gitconfig"
     gitconfig.write_text(
         "[user]\n\tname = Test User\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n"
@@ -37,6 +34,22 @@ def _isolated_env(
     for var in list(os.environ):
         if var.startswith("PRAXIS_UPGRADE_"):
             monkeypatch.delenv(var)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The same isolation for session- and module-scoped fixtures, which run before a test's
+    own (a module fixture that upgrades an install must not touch the real HOME either)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _isolate(monkeypatch, tmp_path_factory.mktemp("session-home"))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _isolate(monkeypatch, tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture(scope="session")
