@@ -19,6 +19,7 @@ from praxis_upgrade.engine.lock import UpgradeLock
 from praxis_upgrade.engine.session import SessionStore
 from praxis_upgrade.engine.steps import STEPS
 from praxis_upgrade.errors import RolledBack
+from praxis_upgrade.integrations import githook
 from praxis_upgrade.plugin.manager import get_plugin_manager
 
 PHASE_2_TO_4 = [
@@ -365,6 +366,13 @@ def test_a_downgrade_through_rev_is_refused_without_yes_and_done_with_it(prepare
     planned = cli(dict(os.environ), "plan", "--target", project, "--rev", "v1.5.0")
     assert planned.returncode == 0, planned.stderr
     assert "Plan: v1.6.0 -> v1.5.0 (a downgrade)" in planned.stdout
+    # unattended runs (the git hook's auto mode, the MCP tools) pass --yes but never downgrade
+    unattended = cli(
+        dict(os.environ), "run", "--target", project, "--rev", "v1.5.0", "--yes", "--no-downgrade"
+    )
+    assert unattended.returncode == 1 and "downgrade" in unattended.stderr
+    assert tree_hash(target.praxis) == upgraded
+    assert "--no-downgrade" in githook.auto_command(project, prepared.source.path)
 
     done = cli(dict(os.environ), "run", "--target", project, "--rev", "v1.5.0", "--yes", "--json")
 

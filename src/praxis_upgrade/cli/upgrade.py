@@ -85,6 +85,11 @@ from praxis_upgrade.source import targets
     help="Conflict policy (default: prompt on a terminal, keep-local otherwise).",
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--no-downgrade",
+    is_flag=True,
+    help="Refuse a downgrade even with --yes (the git hook and the MCP tools pass it).",
+)
 @fetch_history_option
 @validate_timeout_option
 @json_option
@@ -110,6 +115,7 @@ def run_cmd(
     validate_timeout: float | None,
     conflicts: str | None,
     yes: bool,
+    no_downgrade: bool,
     fetch_history: bool,
     as_json: bool,
     all_projects: bool,
@@ -133,6 +139,7 @@ def run_cmd(
                 keep_backups=keep_backups,
                 keep_venvs=keep_venvs,
                 validate_timeout=validate_timeout,
+                no_downgrade=no_downgrade,
                 assume_yes=yes,
                 decide=prompt_conflict if policy == Policy.PROMPT else None,
                 events=progress_printer(not as_json),
@@ -149,6 +156,7 @@ def run_cmd(
             keep_backups=keep_backups,
             keep_venvs=keep_venvs,
             validate_timeout=validate_timeout,
+            no_downgrade=no_downgrade,
             conflicts=policy,
             assume_yes=yes,
             rev=rev,

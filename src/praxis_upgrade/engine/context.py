@@ -33,6 +33,7 @@ class Options:
     keep_backups: int = 3
     keep_venvs: int = 1  # the newest backups that keep the venv they replaced
     validate_timeout: float | None = None  # seconds the server may take to start (None: setting)
+    no_downgrade: bool = False  # refuse a downgrade even with --yes (unattended runs)
     conflicts: str = Policy.KEEP_LOCAL  # a Policy value
     assume_yes: bool = False
     rev: str | None = None

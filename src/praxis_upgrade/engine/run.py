@@ -57,6 +57,7 @@ def run_upgrade(
     keep_backups: int = 3,
     keep_venvs: int = 1,
     validate_timeout: float | None = None,
+    no_downgrade: bool = False,
     interactive_conflicts: bool = False,
     conflicts: str | None = None,
     assume_yes: bool = False,
@@ -90,6 +91,7 @@ def run_upgrade(
         keep_backups=keep_backups,
         keep_venvs=keep_venvs,
         validate_timeout=validate_timeout,
+        no_downgrade=no_downgrade,
         conflicts=policy,
         assume_yes=assume_yes,
         rev=rev,
@@ -440,13 +442,17 @@ def _run(ctx: Context, pm: pluggy.PluginManager) -> sess.Session:
         session.step = ""
         _settle_up_to_date(ctx, planned)
         return session
-    if fresh and _mark_downgrade(ctx) and not ctx.options.assume_yes and ctx.confirm is None:
+    down = fresh and _mark_downgrade(ctx)
+    if down and (ctx.options.no_downgrade or (not ctx.options.assume_yes and ctx.confirm is None)):
         session.status = sess.FAILED
         plan = session.results["plan"]
         raise UserError(
             f"{plan.get('to_version')} is older than the installed {plan.get('from_version')}: "
             "this would be a downgrade; nothing was changed",
-            hint="pass --yes to downgrade anyway, or leave out --rev to upgrade to the "
+            hint="run `praxis-upgrade run --rev <version>` yourself (it asks, or takes --yes) "
+            "if you mean to go back; `praxis-upgrade rollback --to-version` undoes upgrades"
+            if ctx.options.no_downgrade
+            else "pass --yes to downgrade anyway, or leave out --rev to upgrade to the "
             "source's HEAD",
         )
     if (

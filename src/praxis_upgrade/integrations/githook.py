@@ -1033,6 +1033,7 @@ def auto_command(project: str, source: Path) -> list[str]:
         "--conflicts",
         "keep-local",
         "--yes",
+        "--no-downgrade",
         "--json",
     ]
 

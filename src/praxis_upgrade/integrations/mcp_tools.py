@@ -190,7 +190,8 @@ def start_upgrade(
         _refuse_if_busy(praxis)
     sid = sess.new_id()
     args = ["run", "--target", str(praxis), "--source", str(src), "--conflicts", str(policy)]
-    args += ["--yes", "--json", "--session-id", sid] + (["--dry-run"] if dry_run else [])
+    args += ["--yes", "--no-downgrade", "--json", "--session-id", sid]
+    args += ["--dry-run"] if dry_run else []
     kind = Kind.DRY_RUN if dry_run else Kind.UPGRADE
     return _started(praxis, target, sid, _launch(praxis, sid, args, kind), kind)
 
