@@ -152,6 +152,27 @@ def test_nothing_happens_when_only_docs_changed(upstream: Path, clone: Path, pro
     assert registry.notices(project) == []
 
 
+def test_a_pull_that_changed_nothing_watched_does_not_even_start_python(
+    upstream: Path, clone: Path, project: Path, tmp_path: Path
+) -> None:
+    githook.install(clone, [project])
+    started = tmp_path / "python-started"
+    fake = tmp_path / "python"  # stands for the recorded interpreter: says when it is started
+    fake.write_text(f"#!/bin/sh\necho started >> {started}\n")
+    fake.chmod(0o755)
+    runner = clone / ".git" / "praxis-upgrade" / "post-merge"
+    text = runner.read_text()
+    recorded = next(line for line in text.splitlines() if line.startswith("PRAXIS_UPGRADE_PYTHON="))
+    runner.write_text(text.replace(recorded, f"PRAXIS_UPGRADE_PYTHON='{fake}'"))
+
+    commit(upstream, {"docs/index.md": "more docs\n"})
+    assert git(clone, "pull", "-q", "--ff-only").returncode == 0
+    assert not started.exists()
+    commit(upstream, {"universal/standards/a.md": "a3\n"})
+    assert git(clone, "pull", "-q", "--ff-only").returncode == 0
+    assert started.read_text() == "started\n"
+
+
 def test_a_real_merge_commit_changing_scripts_notifies(
     upstream: Path, clone: Path, project: Path
 ) -> None:
