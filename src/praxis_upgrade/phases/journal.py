@@ -9,6 +9,7 @@ from praxis_upgrade.content.apply import ApplyResult
 from praxis_upgrade.engine.context import Context
 from praxis_upgrade.engine.results import BackupResult, PlanResult
 from praxis_upgrade.source import layout
+from praxis_upgrade.store import Store
 from praxis_upgrade.util import fs
 
 JOURNAL = "WRITTEN.json"
@@ -39,9 +40,12 @@ def save_journal(ctx: Context, backup_dir: Path | None = None) -> None:
     backup). Called when the backup is made and whenever a step records what it wrote."""
     if backup_dir is None:
         info = ctx.result("backup", BackupResult)
-        if info is None or not info.path:
+        if info is None or not info.id:
             return
-        backup_dir = Path(info.path)
+        # found from the install as it is now: a migration moved the backup with the install
+        backup_dir = Store(ctx.target).backups / info.id
+        if not backup_dir.is_dir():
+            return
     fs.atomic_write_json(
         backup_dir / JOURNAL, {"session": ctx.session.id, "written": written_by_upgrade(ctx)}
     )
