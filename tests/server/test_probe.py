@@ -202,7 +202,8 @@ def test_a_probe_killed_with_the_tool_takes_its_server_along_and_the_state_comes
     env = {**os.environ, "FAKE_MCP_HANG": "1"}  # starts, writes its state file, never answers
     tool = subprocess.Popen([sys.executable, "-c", script, str(target.praxis)], env=env)
     try:
-        server = _wait_for(lambda: psutil.Process(tool.pid).children())[0]
+        # the server, not a short-lived child such as the venv interpreter's check
+        server = _wait_for(lambda: _child_running(tool.pid, "mcp_server"))
         _wait_for(lambda: json.loads(state.read_bytes())["pid"] == server.pid)
         tool.kill()  # SIGKILL: no finally block of ours runs
         tool.wait()
@@ -215,6 +216,14 @@ def test_a_probe_killed_with_the_tool_takes_its_server_along_and_the_state_comes
         keeper.wait()
         tool.kill()
         state.unlink(missing_ok=True)
+
+
+def _child_running(pid: int, word: str) -> psutil.Process | None:
+    """A child of `pid` whose command line has `word` in it (None while there is none)."""
+    for child in psutil.Process(pid).children():
+        if any(word in arg for arg in child.cmdline()):
+            return child
+    return None
 
 
 def _wait_for(condition: Any, limit: float = 30) -> Any:
