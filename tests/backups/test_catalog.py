@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 from pathlib import Path
@@ -192,11 +193,34 @@ def test_leftovers_of_an_interrupted_prune_are_cleared(target: Path) -> None:
     assert [p.name for p in (target / ".backups").iterdir()] == [".gitignore"]
 
 
-def test_a_backup_with_a_broken_manifest_is_not_complete(target: Path) -> None:
+def test_a_finished_backup_with_a_broken_manifest_is_damaged_not_incomplete(target: Path) -> None:
     made = make(target)
     (made.path / "MANIFEST.json").write_text("{not json")
     listed = list_backups(target)[0]
-    assert not listed.complete and "unreadable" in listed.meta["error"]
+    assert listed.complete and listed.damaged and "unreadable" in listed.damaged
+    assert listed.meta["error"] == listed.damaged
+    assert listed.target == made.target  # still known (from STARTED.json): it is this install's
+    assert find_backup(target, made.id).damaged == listed.damaged  # used, then refused as damaged
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        {"files": []},
+        {"files": {"a.md": {"kind": "file", "stored": "files/a.md", "mode": "0644"}}},
+        {"files": {"a.md": {"kind": "device", "stored": "files/a.md"}}},
+        {"absent": "abc"},
+        {"keep_dirs": {"x": 1}},
+    ],
+)
+def test_a_manifest_of_the_wrong_shape_is_damaged_never_half_used(
+    target: Path, manifest: dict[str, object]
+) -> None:
+    made = make(target)
+    data = {"meta": {}, "files": {}, "absent": [], "outside": {}, "outside_absent": []}
+    (made.path / "MANIFEST.json").write_text(json.dumps({**data, **manifest}))
+    listed = list_backups(target)[0]
+    assert listed.damaged and "damaged" in listed.damaged
 
 
 def test_only_the_newest_backups_keep_the_venv_they_replaced(target: Path) -> None:

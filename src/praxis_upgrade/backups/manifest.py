@@ -57,14 +57,45 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Manifest:
+        """Raises ValueError (or KeyError, TypeError) for anything but the shape it was written
+        in: a damaged or hand-made manifest is never half used."""
         return cls(
-            meta=dict(data["meta"]),
-            files={k: Entry(**v) for k, v in data["files"].items()},
-            absent=list(data["absent"]),
-            outside={k: Entry(**v) for k, v in data["outside"].items()},
-            outside_absent=list(data["outside_absent"]),
-            keep_dirs=dict(data.get("keep_dirs", {})),
+            meta=_typed(data["meta"], dict, "meta"),
+            files=_entries(data["files"], "files"),
+            absent=_strings(data["absent"], "absent"),
+            outside=_entries(data["outside"], "outside"),
+            outside_absent=_strings(data["outside_absent"], "outside_absent"),
+            keep_dirs={
+                k: _typed(v, str, "keep_dirs")
+                for k, v in _typed(data.get("keep_dirs", {}), dict, "keep_dirs").items()
+            },
         )
+
+
+def _typed(value: Any, kind: type, where: str) -> Any:
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ValueError(f"{where}: expected {kind.__name__}, found {type(value).__name__}")
+    return value
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    return [_typed(item, str, where) for item in _typed(value, list, where)]
+
+
+_ENTRY_FIELDS = {"kind": str, "stored": str, "sha256": str, "mode": int, "size": int, "link": str}
+
+
+def _entries(value: Any, where: str) -> dict[str, Entry]:
+    out = {}
+    for label, fields in _typed(value, dict, where).items():
+        fields = _typed(fields, dict, f"{where}[{label!r}]")
+        for name, kind in _ENTRY_FIELDS.items():
+            if name in fields:
+                _typed(fields[name], kind, f"{where}[{label!r}].{name}")
+        out[label] = Entry(**fields)
+        if out[label].kind not in ("file", "symlink"):
+            raise ValueError(f"{where}[{label!r}]: unknown kind {out[label].kind!r}")
+    return out
 
 
 @dataclasses.dataclass
@@ -74,11 +105,12 @@ class Backup:
 
     id: str
     path: Path
-    complete: bool
+    complete: bool  # finished: its COMPLETE marker was written
     good: bool
     size: int
     created_at: str
     meta: dict[str, Any]
+    damaged: str | None = None  # why a finished backup cannot be used (its manifest is unreadable)
 
     @property
     def target(self) -> str | None:
@@ -118,28 +150,30 @@ class Backup:
 
     @classmethod
     def load(cls, folder: Path) -> Backup:
-        """Describe a backup folder; a missing COMPLETE marker or unreadable manifest makes it
-        incomplete."""
+        """Describe a backup folder: incomplete without its COMPLETE marker (interrupted while
+        being made), `damaged` when it was finished but its manifest is unreadable since."""
         complete = (folder / COMPLETE).is_file()
         meta: dict[str, Any] = {}
-        size = 0
+        size, damaged = 0, None
         if complete:
             try:
                 manifest = read_manifest(folder)
                 meta, size = manifest.meta, manifest.size
             except BackupError as e:
-                complete, meta = False, {"error": e.message}
-        if not complete:
+                damaged, meta = e.message, {"error": e.message}
+        if not complete or damaged:
             started = folder / STARTED
             if started.is_file():
                 try:
                     meta = {**fs.read_json(started), **meta}
-                except (OSError, ValueError):
+                except (OSError, ValueError, TypeError):
                     pass
             size = fs.tree_size(folder)
-        created = meta.get("created_at") or dt.datetime.fromtimestamp(
-            folder.stat().st_mtime, dt.timezone.utc
-        ).isoformat(timespec="microseconds")
+        created = meta.get("created_at")
+        if not isinstance(created, str) or not created:
+            created = dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.timezone.utc).isoformat(
+                timespec="microseconds"
+            )
         return cls(
             folder.name,
             folder,
@@ -148,6 +182,7 @@ class Backup:
             size,
             created,
             meta,
+            damaged,
         )
 
 
@@ -155,16 +190,15 @@ def read_manifest(folder: Path) -> Manifest:
     """Read `MANIFEST.json` of a backup folder.
 
     Raises:
-        BackupError: missing or unreadable manifest.
+        BackupError: missing or unreadable manifest (the backup is damaged).
     """
+    hint = "nothing can be restored from it; choose another (`praxis-upgrade backups list`)"
     try:
         return Manifest.from_json(fs.read_json(folder / MANIFEST))
     except FileNotFoundError:
-        raise BackupError(f"{folder} has no {MANIFEST}", hint="it is not a usable backup") from None
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise BackupError(
-            f"{folder / MANIFEST} is unreadable: {e}", hint="the backup is damaged"
-        ) from None
+        raise BackupError(f"{folder} is damaged: it has no {MANIFEST}", hint=hint) from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise BackupError(f"{folder / MANIFEST} is damaged (unreadable: {e})", hint=hint) from None
 
 
 def check_entry(stored: Path, entry: Entry) -> str | None:

@@ -13,8 +13,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from praxis_upgrade.backups.manifest import Backup, Entry, check_entry, read_manifest, verify_backup
-from praxis_upgrade.errors import BackupError, PraxisError
+from praxis_upgrade.backups.manifest import (
+    BACKUPS,
+    Backup,
+    Entry,
+    check_entry,
+    read_manifest,
+    verify_backup,
+)
+from praxis_upgrade.errors import BackupError, PathEscapeError, PraxisError
 from praxis_upgrade.store import same_install
 from praxis_upgrade.util import fs
 
@@ -51,6 +58,7 @@ class _Item:
     entry: Entry | None  # None: the path was absent when the backup was made
     root: Path | None = None  # the install, for paths inside it
     keep_dir: Path | None = None
+    project: Path | None = None  # the project folder, for paths outside the install
 
 
 def restore_backup(
@@ -90,18 +98,24 @@ def restore_backup(
             hint="choose another backup, "
             "or pass --force to restore only the files that still verify",
         )
-    manifest = read_manifest(backup.path)
+    try:
+        manifest = read_manifest(backup.path)
+    except BackupError as e:
+        raise BackupError(
+            f"backup {backup.id} cannot be restored: {e.message}", hint=e.hint
+        ) from None
+    project, dirs = target.parent, manifest.keep_dirs
     # removals first, so a file can come back where the upgrade had put a directory (and vice versa)
     items = [
-        _Item(rel, target / rel, None, target, _keep_dir(manifest.keep_dirs, rel))
+        _Item(rel, target / rel, None, target, _keep_dir(dirs, rel, target / rel, target))
         for rel in manifest.absent
     ]
     items += [
-        _Item(p, Path(p), None, None, _keep_dir(manifest.keep_dirs, p))
+        _Item(p, Path(p), None, None, _keep_dir(dirs, p, Path(p), project), project)
         for p in manifest.outside_absent
     ]
     items += [_Item(rel, target / rel, e, target) for rel, e in manifest.files.items()]
-    items += [_Item(p, Path(p), e) for p, e in manifest.outside.items()]
+    items += [_Item(p, Path(p), e, project=project) for p, e in manifest.outside.items()]
     kept = set(keep)
     items = [item for item in items if item.root is None or item.label not in kept]
     report, failed = RestoreReport(), set()
@@ -117,31 +131,73 @@ def restore_backup(
     return report
 
 
-def _keep_dir(keep_dirs: dict[str, str], label: str) -> Path | None:
-    return Path(keep_dirs[label]) if label in keep_dirs else None
+def _keep_dir(keep_dirs: dict[str, str], label: str, dest: Path, bound: Path) -> Path | None:
+    """The folder up to which a removal may take emptied folders: the recorded one when it holds
+    `dest` and lies within `bound` (the install, or the project); else None: none is taken."""
+    keep = keep_dirs.get(label)
+    if keep is None or not os.path.isabs(keep) or not _within(str(dest), keep):
+        return None
+    return Path(keep) if _same(keep, str(bound)) or _within(keep, str(bound)) else None
+
+
+def _same(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _within(path: str, folder: str) -> bool:
+    """Whether `path` lies strictly inside `folder`, by their real paths and as written."""
+    for p, f in (
+        (os.path.abspath(path), os.path.abspath(folder)),
+        (os.path.realpath(path), os.path.realpath(folder)),
+    ):
+        if p != f and os.path.commonpath([p, f]) == f:
+            return True
+    return False
+
+
+def _unsafe_path(item: _Item) -> str | None:
+    """Why `item`'s path is not one a restore may touch (only a damaged or hand-edited manifest
+    names such a path), or None. Install paths stay in the install, symlinked folders
+    included; paths outside it stay in the project."""
+    label = item.label
+    if item.root is not None:
+        if label in ("", ".") or Path(label).parts[:1] == (BACKUPS,):
+            return f"it names {label!r}, not a file of the install"
+        try:
+            fs.inside(item.root, label, follow_last=False)
+        except PathEscapeError:
+            return "its path leads outside the install"
+        return None
+    assert item.project is not None
+    if not os.path.isabs(label) or ".." in Path(label).parts:
+        return "its path is not an absolute one in the project"
+    if not _within(label, str(item.project)):
+        return "its path lies outside the project"
+    return None
+
+
+def _unsafe_copy(item: _Item, backup: Backup) -> str | None:
+    """Why `item`'s stored copy cannot be read (it would be read from outside the backup)."""
+    if item.entry is None:
+        return None
+    try:
+        fs.inside(backup.path, item.entry.stored, follow_last=False)
+    except PathEscapeError:
+        return "its copy would be read from outside the backup"
+    return None
 
 
 def _restore_one(
     item: _Item, backup: Backup, added: dict[str, str] | None, check: bool, report: RestoreReport
 ) -> None:
-    if (
-        item.root is not None
-    ):  # refuse manifest paths, and symlinked parents, that lead outside the install
-        parent = Path(item.label).parent.as_posix()
-        if (
-            Path(item.label).is_absolute()
-            or ".." in Path(item.label).parts
-            or item.label in ("", ".")
-        ):
-            raise BackupError(f"the manifest names a path outside the install: {item.label!r}")
-        if parent != ".":
-            fs.inside(item.root, parent)
+    if why := _unsafe_path(item) or _unsafe_copy(item, backup):
+        raise BackupError(f"the backup's record of it is damaged: {why}")
     _drop_temp_siblings(item.dest)
     if item.entry is None:
         _remove_added(item, added, report)
         return
     entry, dest = item.entry, item.dest
-    # a tampered manifest cannot point elsewhere; a stored link is itself, never followed
+    # a stored link is itself, never followed
     stored = fs.inside(backup.path, entry.stored, follow_last=False)
     now = _state(dest)
     if now == _wanted(entry):
@@ -235,13 +291,35 @@ def _verify(items: list[_Item], backup: Backup, report: RestoreReport, failed: s
     return ok
 
 
+def _shown(text: str) -> str:
+    """`text` as one line a terminal shows as it is: control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _how_to_finish(item: _Item, backup: Backup, why: str) -> str:
-    dest = shlex.quote(str(item.dest))
-    if item.entry is None:
-        return f"{item.label}: {why}; to finish by hand, check it and remove it: rm {dest}"
-    if item.entry.kind == "symlink":
-        return (
-            f"{item.label}: {why}; to finish by hand: ln -sfn {shlex.quote(item.entry.link)} {dest}"
-        )
-    stored = shlex.quote(str(backup.path / item.entry.stored))
-    return f"{item.label}: {why}; to finish by hand: cp -p {stored} {dest}"
+    """One line of the report: what went wrong, and the command that finishes it by hand.
+
+    The command is built only from paths confined to the install (or the project) and to the
+    backup, each quoted; an entry of a damaged manifest gets no command at all."""
+    label = item.label if item.label.isprintable() else repr(item.label)
+    said = f"{label}: {_shown(why)}"
+    if _unsafe_path(item) or _unsafe_copy(item, backup):
+        return f"{said}; no command can finish it by hand: take it from another backup"
+    command = _finish_command(item, backup)
+    if command is None:
+        return f"{said}; its name holds characters a terminal cannot show: finish it by hand"
+    return f"{said}; to finish by hand{command}"
+
+
+def _finish_command(item: _Item, backup: Backup) -> str | None:
+    """`: cp -p -- SOURCE DEST` (or the `ln`, or `rm`, command), every path quoted; None when a
+    path holds characters a terminal cannot show (the line would not say what it runs)."""
+    entry, paths = item.entry, [str(item.dest)]
+    if entry is not None:
+        paths.insert(0, entry.link if entry.kind == "symlink" else str(backup.path / entry.stored))
+    if not all(p.isprintable() for p in paths):
+        return None
+    quoted = " ".join(shlex.quote(p) for p in paths)
+    if entry is None:
+        return f", check it and remove it: rm -- {quoted}"
+    return f": {'ln -sfn' if entry.kind == 'symlink' else 'cp -p'} -- {quoted}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from praxis_upgrade.cli._shared import error_boundary, json_option, target_option, target_path
@@ -19,7 +21,20 @@ def status_cmd(target: str | None, as_json: bool) -> None:
     """Show installed and source versions, sessions, and whether an upgrade is running."""
     with error_boundary(as_json):
         data = get_status(target_path(target))
-    emit_json(data) if as_json else show_status(data)
+    emit_json(data) if as_json else _show(data)
+
+
+def _show(data: dict[str, Any]) -> None:
+    """The status; a baseline that cannot be read is said to be so (not "no baseline yet"),
+    with the way to rebuild it."""
+    broken = data.get("baseline") in ("corrupt", "unreadable")
+    if not broken:
+        show_status(data)
+        return
+    show_status({**data, "installed_version": f"unknown (the baseline is {data['baseline']})"})
+    click.secho(f"  {data['baseline_error']}", fg="red")
+    if data.get("baseline_hint"):
+        click.echo(f"  hint: {data['baseline_hint']}")
 
 
 @click.command(name="plugins")

@@ -5,25 +5,46 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
+import subprocess
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from praxis_upgrade.content import baseline as bl
 from praxis_upgrade.content.diffs import conflict_diffs
-from praxis_upgrade.content.merge import has_markers, is_binary, merge3
-from praxis_upgrade.content.plan import Plan, PlanEntry, base_bytes
+from praxis_upgrade.content.merge import has_markers, is_binary_file, merge_files
+from praxis_upgrade.content.plan import Plan, PlanEntry
 from praxis_upgrade.content.vocab import Action, Choice, Klass, Policy
 from praxis_upgrade.errors import ConflictsError
 from praxis_upgrade.source import layout
 from praxis_upgrade.source.repo import MissingObject, SourceRepo
+from praxis_upgrade.store import Store
 from praxis_upgrade.util import fs
 
 #: results after which the file is not what the plan meant; its old base is kept
 NOT_APPLIED = ("changed-since-plan", "skipped", "failed")
 DIFF_LINES = 400  # of the diff shown at a prompt
+DIFF_MAX = 2 << 20  # bytes: a bigger file gets no line diff at the prompt
+STREAM_OVER = 4 << 20  # bytes: a bigger blob comes from git in chunks, never whole
+_EMPTY_SHA = fs.sha256_bytes(b"")
+_BLOB_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+# what git reads to pick a repository; a git hook sets them for the project's own
+_GIT_REPO_ENV = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_NAMESPACE",
+        "GIT_PREFIX",
+    }
+)
 Decide = Callable[[PlanEntry, dict[str, Any]], str]
 
 
@@ -102,10 +123,11 @@ def _clipped(diff: str) -> str:
     return "".join(lines[:DIFF_LINES]) + f"... ({len(lines) - DIFF_LINES} more lines)\n"
 
 
-def _first_marker(data: bytes) -> int:
-    for number, line in enumerate(data.splitlines(), 1):
-        if line.startswith(b"<<<<<<< "):
-            return number
+def _first_marker(path: Path) -> int:
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            if line.startswith(b"<<<<<<< "):
+                return number
     return 1
 
 
@@ -117,6 +139,141 @@ def _current(path: Path) -> str | None:
         return None
 
 
+def _git_blob_chunks(repo: SourceRepo, blob: str) -> Iterator[bytes]:
+    """A blob's bytes streamed by `git cat-file`, one chunk at a time (`SourceRepo.blob` holds a
+    blob whole); the variables a git hook sets for another repository are left out."""
+    if not _BLOB_ID.match(blob):
+        raise MissingObject(f"{blob!r} is not a git object id")
+    env = {k: v for k, v in os.environ.items() if k not in _GIT_REPO_ENV}
+    with subprocess.Popen(
+        ["git", "cat-file", "blob", blob],
+        cwd=repo.path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as proc:
+        assert proc.stdout is not None
+        while chunk := proc.stdout.read(fs.CHUNK):
+            yield chunk
+        if proc.wait() != 0:
+            raise MissingObject(
+                f"object {blob[:10]} is not in the source clone {repo.path}",
+                hint="fetch the full history there (`git fetch --unshallow --tags`)",
+            )
+
+
+class _ChangedMeanwhile(Exception):
+    """The installed file changed between its re-check and the moment it was read."""
+
+
+class _Sides:
+    """One conflict's versions as files in a private scratch folder (under the install's cache):
+    git merges them on disk, and a big file is never held whole in memory. Each version is
+    fetched when first needed, so keeping yours reads nothing."""
+
+    def __init__(self, applier: _Applier, e: PlanEntry, installed: Path | None) -> None:
+        self.applier, self.e, self.installed = applier, e, installed
+        self.local_sha: str | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._local: Path | None = None
+        self._upstream: Path | None = None
+        self._base: Path | None | bool = False  # False: not fetched yet
+        self._merged: tuple[Path, str, bool] | None | bool = False
+
+    @property
+    def folder(self) -> Path:
+        if self._tmp is None:
+            scratch = Store(self.applier.target).work
+            scratch.mkdir(parents=True, exist_ok=True)
+            self._tmp = tempfile.TemporaryDirectory(prefix="merge-", dir=scratch)
+        return Path(self._tmp.name)
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def use_local(self, data: bytes) -> None:
+        """Merge this as the local version instead of the installed file."""
+        self._local, self._merged = self.folder / "local", False
+        self.local_sha = fs.write_scratch(self._local, (data,))
+
+    def local(self) -> Path:
+        """Your version: a copy of the installed file as it was re-checked (nothing if absent).
+
+        Raises:
+            _ChangedMeanwhile: it is no longer what was re-checked.
+        """
+        if self._local is None:
+            path = self.folder / "local"
+            chunks = fs.file_chunks(self.installed) if self.installed is not None else ()
+            self.local_sha = fs.write_scratch(path, chunks)
+            if self.installed is not None and self.local_sha != self.e.local_sha:
+                raise _ChangedMeanwhile(self.e.path)
+            self._local = path
+        return self._local
+
+    def upstream(self) -> Path:
+        if self._upstream is None:
+            path = self.folder / "upstream"
+            sha = fs.write_scratch(path, self.applier.upstream_chunks(self.e))
+            self.applier.check_upstream(self.e)(sha)
+            self._upstream = path
+        return self._upstream
+
+    def base(self) -> Path | None:
+        """The base version (empty for an add/add), None when neither the clone nor the blob
+        cache has it."""
+        if self._base is False:
+            self._base = self._fetch_base()
+        assert self._base is not True
+        return self._base
+
+    def _fetch_base(self) -> Path | None:
+        e, path = self.e, self.folder / "base"
+        if e.base_sha is None:
+            fs.write_scratch(path, ())
+            return path
+        if e.base_git_blob:
+            big = max(e.size, e.local_size) > STREAM_OVER
+            try:
+                if fs.write_scratch(path, self.applier.blob_chunks(e.base_git_blob, big)) == (
+                    e.base_sha
+                ):
+                    return path
+            except MissingObject:  # not in this clone: the install's blob cache may have it
+                pass
+        data = bl.load_blob(self.applier.target, e.base_sha)
+        if data is None:
+            return None
+        fs.write_scratch(path, (data,))
+        return path
+
+    def merge(self) -> tuple[Path, str, bool] | None:
+        """The merged version (a file), its sha256 and whether it holds conflict markers; None
+        when the versions cannot be merged (one is binary, or the base is gone)."""
+        if self._merged is False:
+            self._merged = self._merge()
+        assert self._merged is not True
+        return self._merged
+
+    def _merge(self) -> tuple[Path, str, bool] | None:
+        base, local, upstream = self.base(), self.local(), self.upstream()
+        if base is None or any(is_binary_file(p) for p in (base, local, upstream)):
+            return None
+        base_sha, up_sha = self.e.base_sha or _EMPTY_SHA, self.e.upstream_sha
+        assert self.local_sha is not None and up_sha is not None
+        if self.local_sha == up_sha:  # the shortcuts merge3 takes
+            return local, self.local_sha, False
+        if base_sha == self.local_sha:
+            return upstream, up_sha, False
+        if base_sha == up_sha:
+            return local, self.local_sha, False
+        merged = self.folder / "merged"
+        with open(merged, "wb") as out:
+            conflicted = merge_files(base, local, upstream, out)
+        return merged, fs.sha256_file(merged), conflicted
+
+
 class _Applier:
     def __init__(
         self, target: Path, repo: SourceRepo, policy: Policy, decide: Decide | None
@@ -125,17 +282,21 @@ class _Applier:
         self.result = ApplyResult()
 
     # -- content ---------------------------------------------------------------------------
-    def upstream(self, e: PlanEntry) -> bytes:
-        assert e.upstream_git_blob is not None
-        data = self.repo.blob(e.upstream_git_blob)
-        if fs.sha256_bytes(data) != e.upstream_sha:
-            raise MissingObject(f"the source's copy of {e.path} does not match the plan")
-        return data
+    def blob_chunks(self, blob: str, big: bool) -> Iterable[bytes]:
+        """A blob's bytes: streamed from git when `big`, else read at once."""
+        return _git_blob_chunks(self.repo, blob) if big else (self.repo.blob(blob),)
 
-    def base(self, e: PlanEntry) -> bytes | None:
-        if e.base_sha is None:
-            return b""  # add/add: merge against an empty base
-        return base_bytes(self.target, self.repo, e.base_git_blob, e.base_sha)
+    def upstream_chunks(self, e: PlanEntry) -> Iterable[bytes]:
+        assert e.upstream_git_blob is not None
+        return self.blob_chunks(e.upstream_git_blob, e.size > STREAM_OVER)
+
+    @staticmethod
+    def check_upstream(e: PlanEntry) -> Callable[[str], None]:
+        def check(sha: str) -> None:
+            if sha != e.upstream_sha:
+                raise MissingObject(f"the source's copy of {e.path} does not match the plan")
+
+        return check
 
     # -- bookkeeping -----------------------------------------------------------------------
     def record(self, e: PlanEntry, decision: str, result: str, sha: str | None = None) -> None:
@@ -146,15 +307,26 @@ class _Applier:
         if new and rel not in self.result.added:
             self.result.added.append(rel)
 
-    def write(self, e: PlanEntry, data: bytes, mode: int | None, *, rel: str | None = None) -> str:
+    def write(
+        self,
+        e: PlanEntry,
+        chunks: Iterable[bytes],
+        mode: int | None,
+        *,
+        rel: str | None = None,
+        check: Callable[[str], None] | None = None,
+    ) -> str:
         rel = rel or e.path
         path = fs.inside(self.target, rel, follow_last=False)
         new = (e.local_sha is None) if rel == e.path else not path.exists()
-        fs.atomic_write_bytes(path, data, mode=mode)
+        sha = fs.atomic_write_chunks(path, chunks, mode=mode, check=check)
         fs.drop_bytecode(path)
-        sha = fs.sha256_bytes(data)
         self.wrote(rel, sha, new=new)
         return sha
+
+    def write_upstream(self, e: PlanEntry, mode: int | None, *, rel: str | None = None) -> str:
+        """Write upstream's version (streamed from git when big), checked against the plan."""
+        return self.write(e, self.upstream_chunks(e), mode, rel=rel, check=self.check_upstream(e))
 
     # -- actions ---------------------------------------------------------------------------
     def apply(self, e: PlanEntry) -> None:
@@ -173,7 +345,7 @@ class _Applier:
             elif current not in (e.local_sha, e.upstream_sha):
                 self.changed(e)
             else:
-                sha = self.write(e, self.upstream(e), _mode_for(path, e.mode, e.base_mode))
+                sha = self.write_upstream(e, _mode_for(path, e.mode, e.base_mode))
                 self.record(e, Choice.TAKE_UPSTREAM, "written", sha)
         elif e.action in (Action.MERGE, Action.AUTO_MERGE):
             self.conflict(e, path, current)
@@ -197,59 +369,71 @@ class _Applier:
             self.result.deleted.append(e.path)
             self.record(e, Action.DELETE, "deleted")
 
-    def merged(self, e: PlanEntry, local: bytes) -> tuple[bytes, bool] | None:
-        base, upstream = self.base(e), self.upstream(e)
-        if base is None or any(is_binary(x) for x in (base, local, upstream)):
-            return None
-        result = merge3(base, local, upstream)
-        return result.data, result.conflicted
+    def remember_local(self, sides: _Sides) -> None:
+        """Cache your version, so a resumed run recognises the merge it wrote. (The blob cache
+        takes bytes: this is the one place a big merged file is read whole.)"""
+        bl.store_blob(self.target, sides.local().read_bytes())
 
     def conflict(self, e: PlanEntry, path: Path, current: str | None) -> None:
         if current is not None and current == e.local_sha and path.is_symlink():
             # the user's link over a managed file: kept as it is, never followed or written
             # through, upstream's version beside it whatever the policy
-            sha = self.write(e, self.upstream(e), 0o644, rel=layout.side_file(e.path))
+            sha = self.write_upstream(e, 0o644, rel=layout.side_file(e.path))
             self.result.unresolved.append(e.path)
             self.record(e, Choice.KEEP_LOCAL, "kept-your-link", sha)
             return
-        local = path.read_bytes() if current is not None and not path.is_symlink() else b""
-        if current != e.local_sha:
-            original = bl.load_blob(self.target, e.local_sha) if e.local_sha else None
-            outcome = self.merged(e, original) if original is not None else None
-            done = {e.upstream_sha} | ({fs.sha256_bytes(outcome[0])} if outcome else set())
-            if current in done:  # written by an earlier, interrupted run of this plan
-                assert current is not None
-                self.wrote(e.path, current, new=e.local_sha is None)
-                self.record(e, "resume", "already-applied", current)
+        sides = _Sides(self, e, path if current is not None else None)
+        try:
+            if current != e.local_sha:
+                self.resume(e, current, sides)
             else:
-                self.changed(e)
+                self.resolve(e, path, current, sides)
+        except _ChangedMeanwhile:
+            self.changed(e)
+        finally:
+            sides.close()
+
+    def resume(self, e: PlanEntry, current: str | None, sides: _Sides) -> None:
+        """The file is no longer what the plan saw: done by an earlier, interrupted run of this
+        plan (upstream's version, or the merge it wrote), or changed by someone else."""
+        done = current == e.upstream_sha
+        if not done and current is not None and e.local_sha:
+            original = bl.load_blob(self.target, e.local_sha)
+            if original is not None:
+                sides.use_local(original)
+                outcome = sides.merge()
+                done = outcome is not None and outcome[1] == current
+        if not done:
+            self.changed(e)
             return
+        assert current is not None
+        self.wrote(e.path, current, new=e.local_sha is None)
+        self.record(e, "resume", "already-applied", current)
+
+    def resolve(self, e: PlanEntry, path: Path, current: str | None, sides: _Sides) -> None:
         mode = _mode_for(path, e.mode, e.base_mode) if current is not None else e.mode
         if e.action == "auto-merge":  # edits that do not overlap: no conflict, no question
-            outcome = self.merged(e, local)
-            if outcome is not None and not outcome[1]:
-                bl.store_blob(self.target, local)
-                self.record(e, Choice.MERGE, "merged", self.write(e, outcome[0], mode))
+            outcome = sides.merge()
+            if outcome is not None and not outcome[2]:
+                self.remember_local(sides)
+                sha = self.write(e, fs.file_chunks(outcome[0]), mode)
+                self.record(e, Choice.MERGE, "merged", sha)
                 return
-        decision = self.choose(e, local)
-        if decision in (Choice.TAKE_UPSTREAM, Choice.MERGE) and current is not None:
-            bl.store_blob(self.target, local)  # lets a resumed run recognise its own merge
+        decision = self.choose(e, sides)
         if decision == Choice.TAKE_UPSTREAM:
-            self.record(
-                e,
-                decision,
-                "written",
-                self.write(e, self.upstream(e), _mode_for(path, e.mode, e.base_mode)),
-            )
+            sha = self.write_upstream(e, _mode_for(path, e.mode, e.base_mode))
+            self.record(e, decision, "written", sha)
             return
         if decision == Choice.MERGE:
-            outcome = self.merged(e, local)
+            outcome = sides.merge()
             if outcome is not None:
-                sha = self.write(e, outcome[0], mode)
-                if outcome[1]:
+                if current is not None:
+                    self.remember_local(sides)
+                sha = self.write(e, fs.file_chunks(outcome[0]), mode)
+                if outcome[2]:
                     self.result.unresolved.append(e.path)
-                self.record(e, decision, "conflict-markers" if outcome[1] else "merged", sha)
-                if outcome[1]:
+                self.record(e, decision, "conflict-markers" if outcome[2] else "merged", sha)
+                if outcome[2]:
                     self.result.decisions[-1].line = _first_marker(outcome[0])
                 return
             decision, fallback = Choice.KEEP_LOCAL, "cannot-merge-kept-local"
@@ -259,48 +443,65 @@ class _Applier:
             return
         else:
             fallback = "kept-local"
-        sha = self.write(e, self.upstream(e), 0o644, rel=layout.side_file(e.path))
+        sha = self.write_upstream(e, 0o644, rel=layout.side_file(e.path))
         self.result.unresolved.append(e.path)
         self.record(e, Choice.KEEP_LOCAL, fallback, sha)
 
-    def choose(self, e: PlanEntry, local: bytes) -> Choice:
+    def choose(self, e: PlanEntry, sides: _Sides) -> Choice:
         if self.policy != Policy.PROMPT:
             return Choice(self.policy.value)
         if self.decide is None:
             return Choice.KEEP_LOCAL  # never wait for an answer nobody can give
-        upstream = self.upstream(e)
-        binary = is_binary(local) or is_binary(upstream)
+        answer = (self.decide(e, self.prompt_info(e, sides)) or "").strip()
+        return Choice(answer) if answer in set(Choice) else Choice.SKIP
+
+    def prompt_info(self, e: PlanEntry, sides: _Sides) -> dict[str, Any]:
+        """What a decider is shown: diffs of both sides (none for binary or big files), and
+        whether a merge would be clean."""
+        local, upstream = sides.local(), sides.upstream()
+        binary = is_binary_file(local) or is_binary_file(upstream)
         info: dict[str, Any] = {
             "path": e.path,
             "klass": e.klass,
             "binary": binary,
             "side_file": layout.side_file(e.path),
         }
-        if not binary:  # "diff": yours against upstream, for deciders that want one view
-            diff = difflib.unified_diff(
-                local.decode("utf-8", "replace").splitlines(),
-                upstream.decode("utf-8", "replace").splitlines(),
-                f"local/{e.path}",
-                f"upstream/{e.path}",
-                lineterm="",
+        if binary:
+            return info
+        size = max(local.stat().st_size, upstream.stat().st_size)
+        if size > DIFF_MAX:
+            info["diff"] = (
+                f"(no diff: the file is {size / (1 << 20):.1f} MiB; "
+                f"compare {e.path} with upstream's version yourself)"
             )
-            lines = list(diff)
-            info["diff"] = "\n".join(
-                lines[:DIFF_LINES]
-                + (
-                    [f"... ({len(lines) - DIFF_LINES} more lines)"]
-                    if len(lines) > DIFF_LINES
-                    else []
-                )
-            )
-            # what the prompt shows, as `plan --diff` does: each side's change from the base
-            three = conflict_diffs(e.path, self.base(e) if e.base_sha else None, local, upstream)
-            info["yours_diff"] = _clipped(three["yours"])
-            info["upstream_diff"] = _clipped(three["upstream"])
-            outcome = self.merged(e, local)
-            info["merge_clean"] = outcome is not None and not outcome[1]
-        answer = (self.decide(e, info) or "").strip()
-        return Choice(answer) if answer in set(Choice) else Choice.SKIP
+        else:
+            info.update(_diffs(e, local.read_bytes(), upstream.read_bytes(), sides.base()))
+        outcome = sides.merge()
+        info["merge_clean"] = outcome is not None and not outcome[2]
+        return info
+
+
+def _diffs(e: PlanEntry, local: bytes, upstream: bytes, base: Path | None) -> dict[str, str]:
+    """The diffs a decider is shown: `diff`, yours against upstream (for deciders that want one
+    view); `yours_diff` and `upstream_diff`, what the prompt shows, as `plan --diff` does (each
+    side's change from the base)."""
+    lines = list(
+        difflib.unified_diff(
+            local.decode("utf-8", "replace").splitlines(),
+            upstream.decode("utf-8", "replace").splitlines(),
+            f"local/{e.path}",
+            f"upstream/{e.path}",
+            lineterm="",
+        )
+    )
+    more = [f"... ({len(lines) - DIFF_LINES} more lines)"] if len(lines) > DIFF_LINES else []
+    old = base.read_bytes() if e.base_sha and base is not None else None
+    three = conflict_diffs(e.path, old, local, upstream)
+    return {
+        "diff": "\n".join(lines[:DIFF_LINES] + more),
+        "yours_diff": _clipped(three["yours"]),
+        "upstream_diff": _clipped(three["upstream"]),
+    }
 
 
 def apply_plan(

@@ -10,6 +10,8 @@ from praxis_upgrade.content.merge import is_binary
 from praxis_upgrade.content.plan import PlanEntry
 from praxis_upgrade.source.repo import SourceRepo
 
+DIFF_MAX = 2 << 20  # bytes: a bigger file is never read whole to diff it
+
 
 def _base(entry: PlanEntry, target: Path, repo: SourceRepo) -> bytes | None:
     if entry.base_git_blob:
@@ -45,11 +47,25 @@ def conflict_diffs(
     }
 
 
+def _too_big(entry: PlanEntry, size: int) -> dict[str, str]:
+    """What is said instead of a line diff of a file too big to read whole."""
+    path, said = entry.path, f" (no line diff: {size / (1 << 20):.1f} MiB)\n"
+    if entry.is_conflict:
+        return {
+            "yours": f"Files base/{path} and yours/{path} differ{said}",
+            "upstream": f"Files base/{path} and upstream/{path} differ{said}",
+        }
+    return {"change": f"Files installed/{path} and upstream/{path} differ{said}"}
+
+
 def entry_diffs(entry: PlanEntry, target: Path, repo: SourceRepo) -> dict[str, str]:
     """``{"yours": base->local, "upstream": base->upstream}`` for conflicts;
-    ``{"change": local->upstream}`` else."""
+    ``{"change": local->upstream}`` else. Files over DIFF_MAX get a line saying they differ."""
     local_path = target / entry.path
-    local = local_path.read_bytes() if local_path.is_file() else None
+    local_size = local_path.stat().st_size if local_path.is_file() else -1
+    if max(local_size, entry.size) > DIFF_MAX:
+        return _too_big(entry, max(local_size, entry.size))
+    local = local_path.read_bytes() if local_size >= 0 else None
     upstream = repo.blob(entry.upstream_git_blob) if entry.upstream_git_blob else None
     if entry.is_conflict:
         return conflict_diffs(entry.path, _base(entry, target, repo), local, upstream)

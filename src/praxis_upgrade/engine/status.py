@@ -11,7 +11,7 @@ from praxis_upgrade.content.apply import conflict_leftovers
 from praxis_upgrade.engine import registry
 from praxis_upgrade.engine import session as sess
 from praxis_upgrade.engine.lock import UpgradeLock
-from praxis_upgrade.errors import StateError
+from praxis_upgrade.errors import BaselineError, StateError
 from praxis_upgrade.source import targets
 from praxis_upgrade.source.repo import SourceRepo
 
@@ -29,13 +29,7 @@ def get_status(target: Path) -> dict[str, Any]:
     praxis = targets.require_install(target)
     holder = UpgradeLock(praxis).holder()
     out: dict[str, Any] = {"target": str(praxis), "lock": holder}
-    try:
-        record = baseline.load(praxis)
-        out["installed_version"] = record.version if record else None
-        out["installed_commit"] = record.commit if record else None
-        out["adopted_from"] = record.adopted_from if record else None
-    except Exception as e:  # status must still show the rest
-        out["baseline_error"] = str(e)
+    out.update(_baseline(praxis))
     source = targets.remembered_source(praxis)
     out["source"] = str(source) if source else None
     if source:
@@ -65,6 +59,23 @@ def get_status(target: Path) -> dict[str, Any]:
         out["conflict_leftovers"] = []
     out["notices"], out["auto_runs"] = _hook_records(praxis.parent)
     return out
+
+
+def _baseline(praxis: Path) -> dict[str, Any]:
+    """The installed version as the baseline records it; for a corrupt baseline, the error and
+    the way to rebuild it (what `run` says too). Status shows the rest all the same."""
+    try:
+        record = baseline.load(praxis)
+    except BaselineError as e:
+        return {"baseline": "corrupt", "baseline_error": e.message, "baseline_hint": e.hint}
+    except Exception as e:  # status must still show the rest
+        return {"baseline": "unreadable", "baseline_error": str(e), "baseline_hint": None}
+    return {
+        "baseline": "recorded" if record else "none",
+        "installed_version": record.version if record else None,
+        "installed_commit": record.commit if record else None,
+        "adopted_from": record.adopted_from if record else None,
+    }
 
 
 def _hook_records(project: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -124,19 +124,36 @@ def venv_python(target: Path) -> Path:
     """The interpreter of ``<target>/venv``, checked to actually run.
 
     Raises:
-        TargetError: the venv is missing or its interpreter does not start.
+        TargetError: the venv is missing, its interpreter cannot be reached (a folder on the way
+            is closed to this user) or does not start.
     """
     python = _python_in(Store(target).venv)
     hint = (
         f"recreate it: python3 -m venv {target / 'venv'} && {python} -m pip install -r "
         f"{target / 'mcp_server' / 'requirements.txt'}"
     )
-    if not python.exists():
-        raise TargetError(f"the server's venv has no interpreter at {python}", hint=hint)
+    try:
+        os.stat(python)
+    except (FileNotFoundError, NotADirectoryError):
+        raise TargetError(f"the server's venv has no interpreter at {python}", hint=hint) from None
+    except OSError as exc:  # EACCES: a folder on the way cannot be searched by this user
+        folders = " ".join(shlex.quote(str(p)) for p in (python.parent.parent, python.parent))
+        raise TargetError(
+            f"the server's venv interpreter {python} cannot be reached: "
+            f"{(exc.strerror or str(exc)).lower()}",
+            hint=f"open its folders to your user again (chmod u+rx {folders}), "
+            "or run praxis-upgrade as the user who owns the install",
+        ) from None
     try:
         subprocess.run(
             [str(python), "-c", "import sys"], check=True, capture_output=True, timeout=30
         )
+    except PermissionError as exc:  # not executable for this user (or a noexec mount)
+        raise TargetError(
+            f"the server's venv interpreter {python} cannot be run: "
+            f"{(exc.strerror or str(exc)).lower()}",
+            hint=f"run praxis-upgrade as the user who owns the install, or {hint}",
+        ) from None
     except (OSError, subprocess.SubprocessError) as exc:
         raise TargetError(
             f"the server's venv interpreter {python} does not run ({exc})", hint=hint

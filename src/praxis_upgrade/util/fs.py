@@ -9,7 +9,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -109,6 +109,50 @@ def atomic_copy(src: Path, dst: Path, *, mode: int | None = None) -> None:
         open(src, "rb") as inp,
     ):
         shutil.copyfileobj(inp, out, CHUNK)
+
+
+def atomic_write_chunks(
+    path: Path,
+    chunks: Iterable[bytes],
+    *,
+    mode: int | None = None,
+    check: Callable[[str], None] | None = None,
+) -> str:
+    """Atomically write `chunks` (as `atomic_write_bytes`), hashing them on the way; return their
+    sha256. `check(sha256)` runs before the file takes `path`'s place: if it raises, `path` is
+    left as it was. Memory stays at one chunk, whatever the size of the file."""
+    digest = hashlib.sha256()
+    with _replacing(path, mode) as out:
+        for chunk in chunks:
+            digest.update(chunk)
+            out.write(chunk)
+        if check is not None:
+            check(digest.hexdigest())
+    return digest.hexdigest()
+
+
+def write_scratch(path: Path, chunks: Iterable[bytes]) -> str:
+    """Write `chunks` to a scratch file in a private folder (no temp file, no fsync: it dies with
+    its folder); return their sha256."""
+    digest = hashlib.sha256()
+    with open(path, "wb") as out:
+        for chunk in chunks:
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()
+
+
+def file_chunks(path: Path, size: int = CHUNK) -> Iterator[bytes]:
+    """The bytes of a file, `size` at a time."""
+    with open(path, "rb") as f:
+        while chunk := f.read(size):
+            yield chunk
+
+
+def read_prefix(path: Path, size: int) -> bytes:
+    """The first `size` bytes of a file (all of it when shorter)."""
+    with open(path, "rb") as f:
+        return f.read(size)
 
 
 def sha256_bytes(data: bytes) -> str:
