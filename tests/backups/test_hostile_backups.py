@@ -123,3 +123,5 @@ def test_backups_verify_calls_a_damaged_manifest_damaged(target: Path) -> None:
     [row] = json.loads(done.stdout)["backups"]
     assert any("damaged" in p for p in row["problems"]), row
     assert not any("never finished" in p or "interrupted" in p for p in row["problems"]), row
+    listed = cli("backups", "list", "--target", str(target.parent)).stdout
+    assert f"{made.id}" in listed and "DAMAGED" in listed

@@ -63,6 +63,9 @@ def test_a_damaged_session_is_moved_aside_and_its_backup_restores_the_install_ex
     assert "damaged session files were moved aside" in refused.stderr
     assert f"rollback --to {backup}" in refused.stderr and "Traceback" not in refused.stderr
     assert SessionStore(target.praxis).quarantined() == [session.id]
+    shown = cli("status", "--target", project).stdout
+    assert f"damaged session {session.id} (moved to quarantine/)" in shown
+    assert f"rollback --to {backup}" in shown
     again = cli("resume", "--target", project)  # still refused: the install may be half done
     assert again.returncode == ExitCode.USER_ERROR and f"rollback --to {backup}" in again.stderr
     plain = cli("rollback", "--target", project)

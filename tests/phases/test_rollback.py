@@ -90,6 +90,7 @@ def test_a_rollback_in_progress_is_visible_and_blocks_new_runs(prepared, tmp_pat
 
     status = json.loads(cli("status", "--target", project, "--json").stdout)
     assert status["sessions"][-1]["state"] == "interrupted"  # not "completed"
+    assert "interrupted while rolling back" in cli("status", "--target", project).stdout
     refused = cli("run", "--target", project, "--source", source)
     assert refused.returncode == 1 and "rollback" in refused.stderr
 

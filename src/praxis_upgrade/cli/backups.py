@@ -52,6 +52,7 @@ def list_cmd(target: str | None, as_json: bool) -> None:
             ", last good" if good and b.id == good.id else ""
         )
         flags += ", venv kept" if b.kept_venv.is_dir() else ""
+        flags += ", DAMAGED (see `backups verify`)" if b.damaged else ""
         versions = f"{b.meta.get('from_version') or '?'} -> {b.meta.get('to_version') or '?'}"
         click.echo(
             f"{b.id:<22} {b.created_at:<26} {versions:<22} {b.size / 1024:>9.1f} KiB  {flags}"

@@ -204,9 +204,11 @@ def show_status(status: dict[str, Any]) -> None:
     click.echo(f"Running:   {running}")
     for s in status.get("sessions", []):
         error = (s.get("error") or "").splitlines()[0] if s.get("error") else ""
+        state = s["state"]
+        if state == "interrupted" and s.get("status") == "rolling_back":
+            state = "interrupted while rolling back"  # `praxis-upgrade rollback` finishes it
         line = (
-            f"  {s['id']}  {s['kind']:<8} {s['state']:<12} phase {s['phase']} "
-            f"{s['step'] or ''} {error}"
+            f"  {s['id']}  {s['kind']:<8} {state:<12} phase {s['phase']} {s['step'] or ''} {error}"
         )
         click.echo(line.rstrip())
     for bad in status.get("corrupt_sessions", []):
@@ -215,6 +217,13 @@ def show_status(status: dict[str, Any]) -> None:
             "rollback moves it aside and says what to do",
             fg="red",
         )
+    for q in status.get("quarantined_sessions", []):
+        how = (
+            f"restore its backup with `praxis-upgrade rollback --to {q['unfinished_backup']}`"
+            if q.get("unfinished_backup")
+            else "nothing of it is left to undo"
+        )
+        click.secho(f"  damaged session {q['id']} (moved to quarantine/): {how}", fg="red")
     for path in status.get("conflict_leftovers", []):
         click.echo(f"  needs attention: {path}")
     for run in status.get("auto_runs", [])[-3:]:

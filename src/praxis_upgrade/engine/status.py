@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from praxis_upgrade.backups.catalog import list_backups
 from praxis_upgrade.content import baseline
 from praxis_upgrade.content.apply import conflict_leftovers
 from praxis_upgrade.engine import registry
@@ -37,13 +38,25 @@ def get_status(target: Path) -> dict[str, Any]:
             out["source_version"] = SourceRepo(source).version("HEAD")
         except Exception as e:
             out["source_version"] = f"unreadable: {e}"
-    sessions, corrupt = sess.SessionStore(praxis).readable()
+    store = sess.SessionStore(praxis)
+    sessions, corrupt = store.readable()
     out["corrupt_sessions"] = [{"path": str(p), "problem": why} for p, why in corrupt]
+    damaged = set(store.quarantined())
+    out["quarantined_sessions"] = [
+        {
+            "id": sid,
+            "unfinished_backup": next(
+                (b.id for b in list_backups(praxis) if b.session == sid and not b.good), None
+            ),
+        }
+        for sid in sorted(damaged)
+    ]
     out["sessions"] = [
         {
             "id": s.id,
             "kind": s.kind,
             "state": session_state(s, holder),
+            "status": s.status,  # as saved: an interrupted session says what it was doing
             "phase": s.phase,
             "step": s.step,
             "error": s.error,
