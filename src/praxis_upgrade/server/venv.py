@@ -223,6 +223,16 @@ def _freeze_venv(venv: Path) -> list[str]:
     )
 
 
+def _listed(venv: Path) -> list[str]:
+    """``name==version`` of every distribution in a venv we just built, read from its
+    site-packages in this process (no second installer run: the old venv's exact pins, which
+    only a real freeze gives, are taken before the build)."""
+    site = _site_packages(venv)
+    if site is None:
+        return _freeze_venv(venv)
+    return sorted({f"{d.metadata['Name']}=={d.version}" for d in _distributions(site).values()})
+
+
 def freeze(target: Path) -> list[str]:
     """The venv's installed packages (``name==version`` lines, sorted), read through its own
     interpreter."""
@@ -472,7 +482,7 @@ def _rebuild(
         _step(install, progress, timeout, req)
         if old_requirements is not None:
             _carry_hand_installed(change, prev, live, old_requirements, uv, progress)
-        change.after = _freeze_venv(live)
+        change.after = _listed(live)
         return change
     except BaseException:
         _put_back(target)
