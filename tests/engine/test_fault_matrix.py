@@ -22,12 +22,12 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from kits.clikit import cli as run_cli
 from kits.clikit import freeze
 from kits.faultkit import Point, install_faultkit, killed_run
 from kits.sandboxkit import Sandbox
@@ -194,13 +194,7 @@ def _private_env(home: Path) -> dict[str, str]:
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "praxis_upgrade", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(*args, env=env)
 
 
 def _run_args(target: Target, source: Path) -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kits.clikit import cli as run_cli
 from kits.fakeplugin import install_plugin_dist
 from kits.sandboxkit import Sandbox
 from kits.upgradekit import Prepared, outside_files, tree_hash, upgrade_state
@@ -165,13 +166,7 @@ def praxis_validate(ctx):
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "praxis_upgrade", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(*args, env=env)
 
 
 def test_kill_inside_the_content_step_then_resume_finishes(prepared, tmp_path):
