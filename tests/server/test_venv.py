@@ -416,3 +416,24 @@ def test_a_venv_kept_with_the_backup_comes_back_offline_and_exactly(
     assert "kept with the backup" in how
     assert venv.freeze(target) == original and _fakedep_version(target) == "1.0"
     assert not kept.exists() and not list(target.glob("venv.praxis-*"))
+
+
+def test_a_long_silent_command_is_said_to_be_still_running(tmp_path: Path) -> None:
+    flag = tmp_path / "seen"
+    seen: list[str] = []
+
+    def progress(line: str) -> None:
+        seen.append(line)
+        if line.startswith("still running: "):
+            flag.touch()  # the command below ends only once a heartbeat was shown
+
+    code, _ = venv.run_streamed(
+        ["sh", "-c", f"while [ ! -e {flag} ]; do sleep 0.05; done; echo done"],
+        progress,
+        timeout=600,
+        heartbeat=0.2,
+    )
+
+    assert code == 0
+    assert seen[0].startswith("still running: sh -c") and seen[-1] == "done"
+    assert venv.installer_milestone(seen[0]) == seen[0]  # shown on the terminal during installs

@@ -50,14 +50,21 @@ def bin_dir(venv: Path) -> Path:
     return venv / ("Scripts" if os.name == "nt" else "bin")
 
 
+HEARTBEAT = 5.0  # seconds of silence after which a long command is said to be still running
+
+
 def run_streamed(
     cmd: Sequence[str],
     progress: Progress | None,
     *,
     timeout: float,
     env: dict[str, str] | None = None,
+    heartbeat: float = HEARTBEAT,
 ) -> tuple[int, str]:
     """Run `cmd` (stdin closed), feeding each output line to `progress`; kill it after `timeout`.
+
+    While the command prints nothing (a big download, a build), `progress` also gets
+    "still running: <command> (N s)" every `heartbeat` seconds, so a terminal never sits silent.
 
     Returns:
         The exit code (127 when it cannot start, negative when killed) and the last 60 output lines.
@@ -76,14 +83,31 @@ def run_streamed(
         return 127, str(exc)
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
+    quiet = threading.Event()  # set when the command ends
+    last = [time.monotonic()]
+    started = last[0]
+    name = " ".join(Path(cmd[0]).name.split()[:1] + list(cmd[1:3]))
+
+    def beat() -> None:
+        while not quiet.wait(heartbeat / 5):
+            now = time.monotonic()
+            if progress and now - last[0] >= heartbeat:
+                last[0] = now
+                progress(f"still running: {name} ({now - started:.0f} s)")
+
+    beating = threading.Thread(target=beat, daemon=True)
+    beating.start()
     assert proc.stdout is not None
     try:
         for line in proc.stdout:
+            last[0] = time.monotonic()
             lines.append(line.rstrip("\n"))
             if progress:
                 progress(lines[-1])
     finally:
         timer.cancel()
+        quiet.set()
+        beating.join()
     code = proc.wait()
     if code < 0:
         lines.append(f"killed (signal {-code}); the limit was {timeout:.0f}s")
@@ -103,6 +127,7 @@ _MILESTONES = (
     "+ ",
     "carrying ",
     "rebuilding ",
+    "still running: ",
 )
 
 
