@@ -352,13 +352,13 @@ def test_cli_install_reports_and_refuses_bad_paths(
     )
     assert (
         bad_project.exit_code == 1
-        and "no .praxis-os/" in bad_project.stderr
-        and "hint:" in bad_project.stderr
+        and "no .praxis-os/" in bad_project.output
+        and "hint:" in bad_project.output
     )
     bad_source = runner.invoke(
         hook_group, ["install", "--source", str(tmp_path / "plain"), "--project", str(project)]
     )
-    assert bad_source.exit_code == 1 and "not a git clone" in bad_source.stderr
+    assert bad_source.exit_code == 1 and "not a git clone" in bad_source.output
 
 
 def test_cli_list_shows_notices(clone: Path, project: Path) -> None:

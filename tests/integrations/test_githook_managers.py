@@ -157,7 +157,7 @@ def test_a_pre_commit_config_tracked_by_git_is_never_changed(tools: Tools, repo:
             ["install", "--source", str(repo.clone), "--project", str(repo.project), *args],
         )
         assert result.exit_code == 1
-        assert "pre-commit runs no hook at all" in result.stderr and "hint:" in result.stderr
+        assert "pre-commit runs no hook at all" in result.output and "hint:" in result.output
     assert (repo.clone / ".pre-commit-config.yaml").read_text() == config
     assert not (repo.clone / ".git" / githook.PRIVATE).exists()
     assert repo.pull() == (1, 0)

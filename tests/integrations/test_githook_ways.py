@@ -103,8 +103,8 @@ def test_a_global_hooks_path_is_refused_unless_asked_and_then_does_nothing_elsew
     hookkit.ok(hookkit.git(tmp_path, "config", "--global", "core.hooksPath", str(shared)))
     refused = install(repo)
     assert refused.exit_code == 1
-    assert "every repository on this machine" in refused.stderr
-    assert "--global-hooks-path" in refused.stderr
+    assert "every repository on this machine" in refused.output
+    assert "--global-hooks-path" in refused.output
     assert not (repo.clone / ".git" / githook.PRIVATE).exists() and not shared.exists()
     assert registry.load().projects == {}
 
@@ -133,7 +133,7 @@ def test_a_hook_script_tracked_in_the_clone_is_changed_only_with_edit_tracked(
 
     refused = install(repo)
     assert refused.exit_code == 1
-    assert "tracked by git" in refused.stderr and "--edit-tracked" in refused.stderr
+    assert "tracked by git" in refused.output and "--edit-tracked" in refused.output
     assert tracked.read_text() == script
     assert not (repo.clone / ".git" / githook.PRIVATE).exists()
 
@@ -163,8 +163,8 @@ def test_a_hook_we_cannot_safely_add_to_is_refused_and_nothing_is_written(
         hook.symlink_to(shared)
     before = hook.read_bytes()
     refused = install(repo)
-    assert refused.exit_code == 1 and "hint:" in refused.stderr
-    assert ("python3 script" if kind == "python script" else "is a link") in refused.stderr
+    assert refused.exit_code == 1 and "hint:" in refused.output
+    assert ("python3 script" if kind == "python script" else "is a link") in refused.output
     assert hook.read_bytes() == before
     assert not (repo.clone / ".git" / githook.PRIVATE).exists()
     assert not (hooks(repo) / "post-rewrite").exists()

@@ -186,7 +186,7 @@ def test_cli_reports_unparseable_file_and_exits_non_zero(project: Path) -> None:
     vscode.tasks_path(project).write_text('{"tasks": [,]}')
     result = CliRunner().invoke(vscode_group, ["install", "--project", str(project)])
     assert result.exit_code == 1, result.output
-    assert "line 1 column 12" in result.stderr and "hint:" in result.stderr
+    assert "line 1 column 12" in result.output and "hint:" in result.output
     assert vscode.tasks_path(project).read_text() == '{"tasks": [,]}'
 
 
