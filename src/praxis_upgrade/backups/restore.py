@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import secrets
 import shlex
 import stat
@@ -23,7 +22,7 @@ from praxis_upgrade.backups.manifest import (
 )
 from praxis_upgrade.errors import BackupError, PathEscapeError, PraxisError
 from praxis_upgrade.store import same_install
-from praxis_upgrade.util import fs
+from praxis_upgrade.util import fs, litter
 
 Progress = Callable[[int, int, str], None]  # (done, total, path just handled)
 
@@ -192,7 +191,7 @@ def _restore_one(
 ) -> None:
     if why := _unsafe_path(item) or _unsafe_copy(item, backup):
         raise BackupError(f"the backup's record of it is damaged: {why}")
-    _drop_temp_siblings(item.dest)
+    litter.drop_temp_siblings(item.dest)
     if item.entry is None:
         _remove_added(item, added, report)
         return
@@ -259,18 +258,6 @@ def _wanted(entry: Entry) -> tuple[Any, ...]:
     return (
         ("symlink", entry.link) if entry.kind == "symlink" else ("file", entry.sha256, entry.mode)
     )
-
-
-def _drop_temp_siblings(dest: Path) -> None:
-    """Remove temp files a killed atomic write of `dest` left behind (`.<name>.<random>.tmp`)."""
-    pattern = re.compile(rf"^\.{re.escape(dest.name)}\.[A-Za-z0-9_]{{8}}\.tmp$")
-    try:
-        names = os.listdir(dest.parent)
-    except OSError:
-        return
-    for name in names:
-        if pattern.match(name):
-            (dest.parent / name).unlink(missing_ok=True)
 
 
 def _verify(items: list[_Item], backup: Backup, report: RestoreReport, failed: set[str]) -> bool:
