@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import pty
 import subprocess
 import sys
@@ -12,10 +14,11 @@ from pathlib import Path
 import click
 import pytest
 
+import praxis_upgrade.cli as cli_package
 from kits.clikit import cli
 from kits.sandboxkit import Sandbox
 from praxis_upgrade import __version__
-from praxis_upgrade.cli import main_group
+from praxis_upgrade.cli import HOMES, main_group
 from praxis_upgrade.engine import run as engine
 
 ESC = "\x1b["
@@ -101,7 +104,10 @@ def test_shell_completion_as_the_readme_sets_it_up_completes_commands() -> None:
 
 def _leaves(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
     out = []
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         if command.hidden:
             continue
         if isinstance(command, click.Group):
@@ -135,3 +141,25 @@ def test_hook_install_list_and_uninstall_answer_in_json(tmp_path: Path) -> None:
     assert json.loads(cli("hook", "list", "--json").stdout) == {}
     removed = json.loads(cli("hook", "uninstall", "--source", str(clone), "--json").stdout)
     assert removed["ok"] and removed["changed"]
+
+
+def test_the_main_group_finds_every_command_of_every_cli_module_by_its_name() -> None:
+    defined = {}
+    for module in pkgutil.iter_modules(cli_package.__path__):
+        held = importlib.import_module(f"praxis_upgrade.cli.{module.name}")
+        commands = getattr(held, "COMMANDS", [])
+        defined.update({command.name: module.name for command in commands})
+    assert defined == HOMES
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    code = (
+        "import sys; from praxis_upgrade.cli import main; "
+        "code = main(['status', '--help']); "
+        "print(sorted(m for m in sys.modules if m.startswith(('praxis_upgrade.cli.', 'git'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = done.stdout.splitlines()[-1]
+    assert "praxis_upgrade.cli.status" in loaded
+    for other in ("upgrade", "demo", "integrations", "mcp"):
+        assert f"praxis_upgrade.cli.{other}'" not in loaded
