@@ -51,7 +51,8 @@ class PlanEntry:
         return self.klass.is_conflict
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        # by hand, not dataclasses.asdict: every field is a scalar, and a plan has thousands
+        return {name: v for name in _ENTRY_FIELDS if (v := getattr(self, name)) is not None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PlanEntry:
@@ -91,14 +92,19 @@ class Plan:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data: dict[str, Any] = {name: getattr(self, name) for name in _PLAN_FIELDS}
         data["entries"] = [e.to_json() for e in self.entries]
+        data["problems"], data["owners"] = list(self.problems), list(self.owners)
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
         kwargs = {k: v for k, v in data.items() if k != "entries"}
         return cls(entries=[PlanEntry.from_json(e) for e in data.get("entries", [])], **kwargs)
+
+
+_ENTRY_FIELDS = tuple(f.name for f in dataclasses.fields(PlanEntry))
+_PLAN_FIELDS = tuple(f.name for f in dataclasses.fields(Plan))
 
 
 def _classify(

@@ -105,7 +105,13 @@ class Session:
     host: str = dataclasses.field(default_factory=socket.gethostname)
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The session as JSON-ready data. Its containers are new; the step results inside are
+        shared, not deep-copied (a plan holds thousands of entries): read them, don't edit."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for key in ("options", "results", "timings"):
+            data[key] = dict(data[key])
+        data["completed_steps"] = list(self.completed_steps)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Session:

@@ -78,11 +78,12 @@ def praxis_plan(ctx: Context) -> PlanResult:
         touched.append("config.json")  # the move rewrites the folders it names
     outside = [str(p) for p in ide_config_paths(ctx.project)] + [str(ctx.project / ".gitignore")]
     write_bytes = sum(e.size for e in plan.changes() if getattr(e, "size", None))
+    plan_json = plan.to_json()
     space = {
         "backup_and_content": catalog.space_needed(ctx.target, touched, write_bytes=write_bytes),
         "new_venv": _new_venv_bytes(ctx, plan),
         "blob_cache": _uncached_bytes(ctx, plan),
-        "session": 3 * len(json.dumps(plan.to_json())),  # the plan, saved with the session
+        "session": 3 * len(json.dumps(plan_json)),  # the plan, saved with the session
     }
     if not ctx.options.dry_run:
         catalog.check_space(
@@ -111,7 +112,7 @@ def praxis_plan(ctx: Context) -> PlanResult:
         adopted=adopted,
         adopted_from=base.adopted_from if adopted else None,
         adoption=base.adoption if adopted else None,
-        plan=plan.to_json(),
+        plan=plan_json,
     )
 
 
