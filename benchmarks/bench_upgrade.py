@@ -6,13 +6,17 @@ real venv), then times with the engine's own per-step timings:
   - a full upgrade v1.5.0 -> v1.6.0 (including the dependency bump and MCP validation),
   - the same upgrade failing at validation, rolled back automatically,
   - a second, no-op run on the upgraded install.
-Peak RSS is measured per scenario in a child process.
+Peak RSS and bytes written are measured per scenario in a child process: all bytes the Python
+process wrote (`wchar` of /proc/self/io, Linux) and, by what they are for, what was added on disk
+under the backups, the session files and the tool's cache, plus the content files written.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -27,6 +31,8 @@ from praxis_upgrade.engine import run as engine
 from praxis_upgrade.engine.session import SessionStore
 from praxis_upgrade.errors import RolledBack
 from praxis_upgrade.plugin.manager import get_plugin_manager
+from praxis_upgrade.store import Store
+from praxis_upgrade.util import fs
 
 
 class FailValidation:
@@ -36,7 +42,47 @@ class FailValidation:
         raise RuntimeError("benchmark: validation made to fail")
 
 
+def _wchar() -> int:
+    try:
+        for line in Path("/proc/self/io").read_text().splitlines():
+            if line.startswith("wchar:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+def _size_without_kept_venvs(backups: Path) -> int:
+    """Bytes of the backups, less the venvs kept in them (moved there by a rename, not written)."""
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(backups):
+        if Path(dirpath).parent == backups:
+            dirnames[:] = [d for d in dirnames if d != "venv"]
+        total += sum(os.lstat(os.path.join(dirpath, f)).st_size for f in filenames)
+    return total
+
+
+def _sizes(praxis: Path) -> dict[str, int]:
+    store = Store(praxis)
+    return {
+        "backup": _size_without_kept_venvs(store.backups),
+        "checkpoints": fs.tree_size(store.sessions) if store.sessions.is_dir() else 0,
+        "cache": fs.tree_size(store.work) if store.work.is_dir() else 0,
+    }
+
+
+def _content_bytes(session: Any, praxis: Path) -> int:
+    total = 0
+    for step in ("content", "server.code"):
+        for path in (session.results.get(step) or {}).get("written") or {}:
+            with contextlib.suppress(OSError):
+                total += os.lstat(praxis / path).st_size
+    return total
+
+
 def scenario(kind: str, project: Path, source: Path) -> dict[str, Any]:
+    praxis = project / ".praxis-os"
+    before, wrote = _sizes(praxis), _wchar()
     started = time.perf_counter()
     if kind == "rollback":
         pm = get_plugin_manager(load_entrypoints=False, extra=[FailValidation()])
@@ -53,6 +99,11 @@ def scenario(kind: str, project: Path, source: Path) -> dict[str, Any]:
         "status": session.status,
         "summary": (session.results.get("plan") or {}).get("summary"),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "written_mb": {
+            "all (wchar)": round((_wchar() - wrote) / 1e6, 2),
+            "content": round(_content_bytes(session, praxis) / 1e6, 2),
+            **{k: round((v - before[k]) / 1e6, 2) for k, v in _sizes(praxis).items()},
+        },
     }
 
 
@@ -109,6 +160,10 @@ def main() -> None:
                 f"peak RSS {x['peak_rss_mib']:6.1f} MiB"
             )
             print(f"           steps: {steps}")
+            print(
+                "           MB written: "
+                + ", ".join(f"{k} {v}" for k, v in x["written_mb"].items())
+            )
 
 
 if __name__ == "__main__":

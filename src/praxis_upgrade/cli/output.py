@@ -19,7 +19,10 @@ from praxis_upgrade.source.repo import SourceRepo
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    """One JSON object on stdout: indented for a person at a terminal, compact for a program
+    (json's C encoder only runs without indent: a whole plan encodes ~5x faster)."""
+    indent = 2 if sys.stdout.isatty() else None
+    click.echo(json.dumps(data, indent=indent, sort_keys=True, default=str))
 
 
 def progress_printer(enabled: bool) -> Any:
