@@ -6,12 +6,17 @@ roll back, with pip and with uv; a later rollback with the replaced venv kept in
 without it, and the kept venv's size. Also stop + restart of an http server by pid.
 Slow start: a stand-in that works 10 s before it answers (like the real server loading its
 model), its own start-up time next to the whole validation (goal: < 1 s of overhead).
-Run: `python benchmarks/bench_server.py [--json] [--repeat N] [--start-cpu S]`.
+Expected tool names (`--toolnames-scales 1,10,100`, `--toolnames-only` for just these rows): the
+parse every file used to get, next to `expected_tools` without a cache, with an empty cache, and
+with a filled one (files re-read and hashed; stat unchanged, nothing read).
+Run: `python benchmarks/bench_server.py [--json] [--repeat N] [--start-cpu S]
+[--toolnames-scales S,...] [--toolnames-only]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import statistics
@@ -167,6 +172,48 @@ def bench_restart(target_obj: Any) -> dict[str, float]:
     return {"stop by pid": t_stop, "restart (http, until state file)": t_restart}
 
 
+def bench_toolnames(server: Path, scale: float, repeat: int) -> dict[str, float]:
+    """`expected_tools` at one scale: the parse of every file it did before its cache, then
+    without a cache, with an empty one, and with a filled one (content hits, stat hits)."""
+    cache = server.parent / "bench-toolnames.json"
+    files = [Path(path) for _rel, path in toolnames.server_files(server)]
+
+    def parse_every_file() -> None:
+        for file in files:
+            ast.walk(ast.parse(file.read_text(encoding="utf-8", errors="replace")))
+
+    def cold() -> set[str]:
+        cache.unlink(missing_ok=True)
+        return toolnames.expected_tools(server, cache=cache)
+
+    def runs(fn: Callable[[], Any]) -> float:
+        return statistics.median(_timed(fn)[0] for _ in range(repeat))
+
+    fresh = toolnames.expected_tools(server)
+    assert cold() == fresh
+    rows = {"parse every file (before the cache)": runs(parse_every_file)}
+    rows["no cache"] = runs(lambda: toolnames.expected_tools(server))
+    rows["empty cache (hash + parse + write)"] = runs(cold)
+    racy, toolnames._RACY_NS = toolnames._RACY_NS, 1 << 62  # every file as if just written
+    try:
+        rows["cached, every file re-read and hashed"] = runs(
+            lambda: toolnames.expected_tools(server, cache=cache)
+        )
+    finally:
+        toolnames._RACY_NS = racy
+    newest = max(f.stat().st_ctime_ns for f in files)  # stats vouch once past the racy window
+    time.sleep(max(0.0, (newest + racy) / 1e9 - time.time() + 0.1))
+    toolnames.expected_tools(server, cache=cache)  # records stats that are now old enough
+    rows["cached, stat unchanged (nothing read)"] = runs(
+        lambda: toolnames.expected_tools(server, cache=cache)
+    )
+    assert toolnames.expected_tools(server, cache=cache) == fresh
+    rows["cache file, KiB"] = cache.stat().st_size / 1024
+    return {
+        f"expected tools, scale {scale:g} ({len(files)} files): {k}": v for k, v in rows.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
@@ -174,12 +221,23 @@ def main() -> None:
     parser.add_argument(
         "--start-cpu", type=float, default=10.0, help="the slow stand-in's start-up work (s)"
     )
+    parser.add_argument(
+        "--toolnames-scales", default="1", help="sandbox scales for the tool-name rows, e.g. 1,10"
+    )
+    parser.add_argument("--toolnames-only", action="store_true", help="only the tool-name rows")
     args = parser.parse_args()
+    rows: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for scale in (float(s) for s in args.toolnames_scales.split(",") if s):
+            made = make_source(Path(tmp) / f"toolnames-{scale:g}" / "praxis-os", scale=scale)
+            rows |= bench_toolnames(made.path / "mcp_server", scale, args.repeat)
+    if args.toolnames_only:
+        _print(rows, args.json)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         source = make_source(root / "praxis-os")
         tgt = make_target(root / "project", source, version="v1.5.0", venv=True, edits=False)
-        rows: dict[str, float] = {}
         rows |= bench_unchanged(tgt.praxis, args.repeat)
         rows |= bench_restart(tgt)
         rows |= bench_slow_start(tgt.praxis, args.start_cpu)
@@ -188,18 +246,24 @@ def main() -> None:
         if venv.uv_binary():
             rows |= bench_changed(tgt.praxis, source.path / "wheels", True, args.repeat)
             rows |= bench_way_back(tgt.praxis, source.path / "wheels", True)
+    _print(rows, args.json)
     if args.json:
+        return
+    total = rows["phases 3-4 unchanged"]
+    print(
+        f"\nunchanged dependencies: {total:.2f} s wall "
+        f"({'OK' if total < 2 else 'OVER'} the 2 s target)"
+    )
+
+
+def _print(rows: dict[str, float], as_json: bool) -> None:
+    if as_json:
         print(json.dumps({k: round(v, 4) for k, v in rows.items()}, indent=2))
         return
     width = max(map(len, rows))
     print(f"{'step':<{width}}  seconds")
     for name, secs in rows.items():
         print(f"{name:<{width}}  {secs:7.3f}")
-    total = rows["phases 3-4 unchanged"]
-    print(
-        f"\nunchanged dependencies: {total:.2f} s wall "
-        f"({'OK' if total < 2 else 'OVER'} the 2 s target)"
-    )
 
 
 if __name__ == "__main__":

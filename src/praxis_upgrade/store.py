@@ -91,6 +91,11 @@ class Store:
         return self.work / "server-state-before-probe.json"
 
     @property
+    def toolnames_cache(self) -> Path:
+        """The tool names found in each server file, by content hash (see server/toolnames)."""
+        return self.work / "toolnames.json"
+
+    @property
     def venv_restore_pins(self) -> Path:
         return self.work / "venv-restore-requirements.txt"
 

@@ -7,11 +7,13 @@ from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server.probe import Check, probe_server, resolve_limits
 from praxis_upgrade.server.toolnames import expected_tools
 from praxis_upgrade.source import targets
+from praxis_upgrade.store import Store
 
 
 @hookimpl(trylast=True)
 def praxis_validate(ctx: Context) -> list[Check]:
-    expected = expected_tools(ctx.target / "mcp_server")
+    # parsed once per server file content; the config's tool groups are applied afresh
+    expected = expected_tools(ctx.target / "mcp_server", cache=Store(ctx.target).toolnames_cache)
     result = probe_server(
         ctx.target,
         expected=expected,
