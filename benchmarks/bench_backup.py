@@ -2,7 +2,9 @@
 venv/workspace.
 
 Shows that backup cost follows the listed (touched) paths only: a 150 MB venv and a 20 MB workspace
-in the install change nothing. Run: `python benchmarks/bench_backup.py [--json] [--repeat N]`.
+in the install change nothing. The backup also runs as a whole process and is set against its
+floor: Python start-up + `cp` + `sha256sum` of the same files, and that plus one `sync -f`.
+Run: `python benchmarks/bench_backup.py [--json] [--repeat N] [--only TEXT]`.
 """
 
 from __future__ import annotations
@@ -12,17 +14,28 @@ import json
 import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import praxis_upgrade
 from praxis_upgrade.backups.create import create_backup
 from praxis_upgrade.backups.manifest import verify_backup
 from praxis_upgrade.backups.restore import restore_backup
 from praxis_upgrade.util import fs
 
 MB = 1_000_000
+SRC = str(Path(praxis_upgrade.__file__).resolve().parent.parent)  # the code this bench imports
+BACKUP_PROCESS = """
+import json, sys
+from pathlib import Path
+import praxis_upgrade
+from praxis_upgrade.backups.create import create_backup
+create_backup(Path(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text()), meta={})
+"""
 AREAS = ("standards/universal", "workflows/spec_execution_v1", "mcp_server/server", "scripts")
 
 
@@ -70,6 +83,34 @@ def fake_upgrade(target: Path, rels: list[str]) -> dict[str, str]:
     return written
 
 
+def _timed_run(args: list[str], **kwargs: Any) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, **kwargs)
+    return time.perf_counter() - start
+
+
+def floor(target: Path, rels: list[str], dest: Path) -> dict[str, float]:
+    """The least any backup of `rels` costs: Python start-up, `cp` and `sha256sum` of the files,
+    then one `sync -f` of the copy's filesystem."""
+    dest.mkdir()
+    os.sync()  # what earlier writes left dirty is not this backup's cost
+    python = _timed_run([sys.executable, "-c", "pass"])
+    copy = ["cp", "--parents", "-P", "--preserve=mode", "-t", str(dest), "--", *rels]
+    cp = _timed_run(copy, cwd=target)
+    sha = _timed_run(["sha256sum", "--", *rels], cwd=target)
+    sync = _timed_run(["sync", "-f", str(dest)])
+    return {"floor": python + cp + sha, "floor_sync": python + cp + sha + sync}
+
+
+def backup_process(target: Path, rels: list[str], listing: Path) -> float:
+    """Seconds of a whole `python` process that backs up `rels` (start-up and imports too)."""
+    listing.write_text(json.dumps(rels))
+    os.sync()
+    env = {**os.environ, "PYTHONPATH": SRC}
+    args = [sys.executable, "-c", BACKUP_PROCESS, str(target), str(listing)]
+    return _timed_run(args, env=env)
+
+
 def one_run(files: int, total: int, venv: int, workspace: int) -> dict[str, float]:
     """Build an install, back it up, upgrade it, restore it, restore it again; return seconds and
     sizes."""
@@ -80,6 +121,9 @@ def one_run(files: int, total: int, venv: int, workspace: int) -> dict[str, floa
         )
         target = Path(tmp) / ".praxis-os"
         added = [f"workflows/new_wf/phase{i}.md" for i in range(20)]
+        out.update(floor(target, rels, Path(tmp) / "floor"))
+        out["backup_process"] = backup_process(target, rels + added, Path(tmp) / "paths.json")
+        os.sync()
         start = time.perf_counter()
         made = create_backup(target, rels + added, meta={"session": "bench"})
         out["backup"] = time.perf_counter() - start
@@ -104,8 +148,10 @@ def run_case(
     runs = [one_run(files, total, venv, workspace) for _ in range(repeat)]
     medians = {
         k: round(statistics.median(r[k] for r in runs), 4)
-        for k in ("backup", "restore", "restore_again")
+        for k in ("backup", "restore", "restore_again", "backup_process", "floor", "floor_sync")
     }
+    medians["ratio_floor"] = round(medians["backup_process"] / medians["floor"], 2)
+    medians["ratio_floor_sync"] = round(medians["backup_process"] / medians["floor_sync"], 2)
     sizes = {k: int(runs[0][k]) for k in ("install_bytes", "backup_bytes")}
     return {
         "case": name,
@@ -126,6 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (median reported)")
+    parser.add_argument("--only", default="", help="run only the cases whose name holds this")
     args = parser.parse_args()
     cases = [
         ("1x", 350, int(2.8 * MB), 0, 0),
@@ -133,19 +180,23 @@ def main() -> None:
         ("10x", 3500, 28 * MB, 0, 0),
         ("10x + venv/workspace", 3500, 28 * MB, 150 * MB, 20 * MB),
     ]
-    results = [run_case(*case, repeat=args.repeat) for case in cases]
+    chosen = [case for case in cases if args.only in case[0]]
+    results = [run_case(*case, repeat=args.repeat) for case in chosen]
     if args.json:
         print(json.dumps(results, indent=2))
         return
     print(
         f"{'case':<22}{'files':>6}{'install MB':>12}{'backup MB':>11}"
         f"{'backup s':>10}{'restore s':>11}{'again s':>9}"
+        f"{'process s':>11}{'floor s':>9}{'+sync s':>9}{'x floor':>9}{'x +sync':>9}"
     )
     for r in results:
         print(
             f"{r['case']:<22}{r['files']:>6}"
             f"{r['install_bytes'] / MB:>12.1f}{r['backup_bytes'] / MB:>11.2f}"
             f"{r['backup']:>10.3f}{r['restore']:>11.3f}{r['restore_again']:>9.3f}"
+            f"{r['backup_process']:>11.3f}{r['floor']:>9.3f}{r['floor_sync']:>9.3f}"
+            f"{r['ratio_floor']:>9.2f}{r['ratio_floor_sync']:>9.2f}"
         )
 
 

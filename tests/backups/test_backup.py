@@ -16,9 +16,16 @@ import pytest
 
 from praxis_upgrade.backups import catalog, create
 from praxis_upgrade.backups.create import create_backup
-from praxis_upgrade.backups.manifest import Backup, Manifest, verify_backup
+from praxis_upgrade.backups.manifest import (
+    BACKUPS,
+    COMPLETE,
+    MANIFEST,
+    Backup,
+    Manifest,
+    verify_backup,
+)
 from praxis_upgrade.errors import BackupError, PreflightError
-from praxis_upgrade.util import fs
+from praxis_upgrade.util import durable, fs
 
 FILES = {
     "standards/universal/a.md": (b"# A\n", 0o644),
@@ -202,11 +209,11 @@ def test_a_failure_midway_leaves_no_partial_backup(target: Path) -> None:
     os.mkfifo(target / "scripts/zz_fifo")
     with pytest.raises(BackupError, match="not a regular file"):
         create_backup(target, [*MANAGED, "scripts/zz_fifo"], meta={})
-    assert [p.name for p in (target / ".backups").iterdir()] == [".gitignore"]
+    assert [p.name for p in (target / BACKUPS).iterdir()] == [".gitignore"]
 
 
 def test_backups_folder_that_is_a_file_gives_a_clear_error(target: Path) -> None:
-    (target / ".backups").write_text("not a folder")
+    (target / BACKUPS).write_text("not a folder")
     with pytest.raises(BackupError, match="cannot create a backup folder") as err:
         create_backup(target, ["config.json"], meta={})
     assert "writable directory" in (err.value.hint or "")
@@ -214,13 +221,13 @@ def test_backups_folder_that_is_a_file_gives_a_clear_error(target: Path) -> None
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
 def test_unwritable_backups_folder_gives_a_clear_error(target: Path) -> None:
-    (target / ".backups").mkdir()
-    (target / ".backups").chmod(0o500)
+    (target / BACKUPS).mkdir()
+    (target / BACKUPS).chmod(0o500)
     try:
         with pytest.raises(BackupError, match="cannot create a backup folder"):
             create_backup(target, ["config.json"], meta={})
     finally:
-        (target / ".backups").chmod(0o700)
+        (target / BACKUPS).chmod(0o700)
 
 
 def test_backup_and_manifest_round_trip_through_json(target: Path) -> None:
@@ -301,3 +308,41 @@ create_backup(Path({str(target)!r}), {rels!r}, meta={{"session": "killed"}}, pro
         catalog.find_backup(target, partial.id)
     assert catalog.latest_backup(target).id == earlier.id
     assert catalog.prune_backups(target, 3) == [partial.id]
+
+
+def _count_syncs(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[Path]]:
+    """Count every fsync and syncfs from here on (the real ones still run)."""
+    fsyncs: list[int] = []
+    syncs: list[Path] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
+    monkeypatch.setattr(durable, "system_syncfs", lambda: syncs.append)
+    return fsyncs, syncs
+
+
+def test_a_backups_syncs_do_not_grow_with_its_files(
+    target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_backup(target, MANAGED[:1], meta={})  # the first writes the backups' .gitignore
+    fsyncs, syncs = _count_syncs(monkeypatch)
+    create_backup(target, MANAGED[:1], meta={})
+    few = (len(fsyncs), len(syncs))
+    fsyncs.clear(), syncs.clear()
+    create_backup(target, MANAGED, meta={})
+    assert (len(fsyncs), len(syncs)) == few
+    assert len(syncs) == 1  # the copies and the manifest, before COMPLETE is written
+
+
+def test_the_copies_are_durable_before_complete_is_written(
+    target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[list[str]] = []
+
+    def syncfs(_anchor: Path) -> None:
+        folder = next(p for p in (target / BACKUPS).iterdir() if p.is_dir())
+        seen.append(sorted(p.name for p in folder.iterdir()))
+
+    monkeypatch.setattr(durable, "system_syncfs", lambda: syncfs)
+    made = create_backup(target, MANAGED, meta={})
+    assert len(seen) == 1 and MANIFEST in seen[0] and COMPLETE not in seen[0]
+    assert made.complete and verify_backup(made.path) == []

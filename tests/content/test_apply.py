@@ -25,10 +25,17 @@ from kits.sandboxkit import Sandbox
 from praxis_upgrade import demo
 from praxis_upgrade.content import adopt
 from praxis_upgrade.content import baseline as bl
-from praxis_upgrade.content.apply import ApplyResult, apply_plan, conflict_leftovers, new_baseline
+from praxis_upgrade.content.apply import (
+    ApplyResult,
+    _Applier,
+    apply_plan,
+    conflict_leftovers,
+    new_baseline,
+)
 from praxis_upgrade.content.plan import Plan, PlanEntry, make_plan
 from praxis_upgrade.errors import ConflictsError
 from praxis_upgrade.source.repo import SourceRepo
+from praxis_upgrade.util import durable
 
 Rows = tuple[Source, Path]
 T = "standards/universal/rows/"
@@ -465,3 +472,42 @@ def test_sandbox_step_by_step_upgrades_with_merges_end_at_the_newest_release(
             assert (praxis / path).read_bytes() == repo.blob(entry.git_blob), path
     assert {f: (praxis / f).read_bytes() for f in target.user_files} == user_files
     assert bl.load(praxis).version == demo.TAGS[-1]  # type: ignore[union-attr]
+
+
+def test_apply_puts_files_in_place_after_their_bytes_are_durable_and_returns_durable(
+    rows: Rows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, target = rows
+    plan, repo = _plan(src, target)
+    changed = target / f"{T}upstream-changed.md"
+    old = changed.read_bytes()
+    seen: list[bytes] = []
+    monkeypatch.setattr(
+        durable, "system_syncfs", lambda: lambda _anchor: seen.append(changed.read_bytes())
+    )
+    apply_plan(plan, target, repo, policy="keep-local")
+    # the bytes synced while the old file still stood, then the renames synced
+    assert seen == [old, _up("upstream-changed")]
+    assert not list(target.rglob(".*.tmp"))
+
+
+def test_apply_that_fails_midway_leaves_no_temp_file_and_syncs_nothing(
+    rows: Rows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, target = rows
+    plan, repo = _plan(src, target)
+    syncs: list[Path] = []
+    monkeypatch.setattr(durable, "system_syncfs", lambda: syncs.append)
+    real = _Applier.apply
+    calls = []
+
+    def fail_late(self: _Applier, e: PlanEntry) -> None:
+        calls.append(e.path)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        real(self, e)
+
+    monkeypatch.setattr(_Applier, "apply", fail_late)
+    with pytest.raises(OSError, match="No space"):
+        apply_plan(plan, target, repo, policy="keep-local")
+    assert syncs == [] and not list(target.rglob(".*.tmp"))

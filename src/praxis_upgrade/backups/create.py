@@ -26,7 +26,7 @@ from praxis_upgrade.backups.manifest import (
     check_contents,
 )
 from praxis_upgrade.errors import BackupError, PathEscapeError
-from praxis_upgrade.util import fs
+from praxis_upgrade.util import durable, fs
 from praxis_upgrade.util.clock import utcnow
 
 
@@ -61,27 +61,13 @@ def create_backup(
         manifest = Manifest(
             meta={**meta, "target": os.path.realpath(target), "created_at": utcnow(), "format": 1}
         )
-        for done, (label, src, stored, is_outside) in enumerate(jobs, 1):
-            entry = _store(src, folder, stored, label)
-            if entry is None:
-                (manifest.outside_absent if is_outside else manifest.absent).append(label)
-                manifest.keep_dirs[label] = _existing_parent(src)
-            else:
-                (manifest.outside if is_outside else manifest.files)[label] = entry
-            if progress is not None:
-                progress(done, len(jobs), label)
-        if outs:
-            fs.atomic_write_json(
-                folder / OUTSIDE / "INDEX.json", {e.stored: p for p, e in manifest.outside.items()}
-            )
-        fs.atomic_write_json(folder / MANIFEST, manifest.to_json())
-        problems = check_contents(folder, manifest)
-        if problems:
-            raise BackupError(
-                f"the backup in {folder} failed verification right after it was written:\n  "
-                + "\n  ".join(problems[:20]),
-                hint="a file changed while it was copied, or the disk is failing; run again",
-            )
+        # the copies and the manifest: durable at once (one syncfs), before COMPLETE says so
+        with durable.batch(root=folder.parent) as batch:
+            for done, (label, src, stored, is_outside) in enumerate(jobs, 1):
+                _add(manifest, label, src, is_outside, _store(src, folder, stored, label, batch))
+                if progress is not None:
+                    progress(done, len(jobs), label)
+            _write_manifest(folder, manifest, batch, index=bool(outs))
         fs.atomic_write_json(
             folder / COMPLETE,
             {"manifest_sha256": fs.sha256_file(folder / MANIFEST), "at": utcnow()},
@@ -101,6 +87,35 @@ def create_backup(
             ) from e
         raise
     return Backup.load(folder)
+
+
+def _add(manifest: Manifest, label: str, src: Path, is_outside: bool, entry: Entry | None) -> None:
+    """Record one stored path (or its absence) in the manifest."""
+    if entry is None:
+        (manifest.outside_absent if is_outside else manifest.absent).append(label)
+        manifest.keep_dirs[label] = _existing_parent(src)
+    else:
+        (manifest.outside if is_outside else manifest.files)[label] = entry
+
+
+def _write_manifest(folder: Path, manifest: Manifest, batch: durable.Batch, *, index: bool) -> None:
+    """Write the manifest (and, with `index`, the index of outside files), then check every copy
+    against it.
+
+    Raises:
+        BackupError: a copy does not match what was recorded.
+    """
+    if index:
+        stored = {e.stored: p for p, e in manifest.outside.items()}
+        fs.atomic_write_json(folder / OUTSIDE / "INDEX.json", stored, batch=batch)
+    fs.atomic_write_json(folder / MANIFEST, manifest.to_json(), batch=batch)
+    problems = check_contents(folder, manifest)
+    if problems:
+        raise BackupError(
+            f"the backup in {folder} failed verification right after it was written:\n  "
+            + "\n  ".join(problems[:20]),
+            hint="a file changed while it was copied, or the disk is failing; run again",
+        )
 
 
 def _expand(target: Path, paths: Iterable[str]) -> list[str]:
@@ -185,7 +200,7 @@ def _make_folder(target: Path, meta: dict[str, Any]) -> Path:
     return folder
 
 
-def _store(src: Path, folder: Path, stored: str, label: str) -> Entry | None:
+def _store(src: Path, folder: Path, stored: str, label: str, batch: durable.Batch) -> Entry | None:
     try:
         st = src.lstat()
     except (FileNotFoundError, NotADirectoryError):
@@ -195,6 +210,7 @@ def _store(src: Path, folder: Path, stored: str, label: str) -> Entry | None:
         dst.parent.mkdir(parents=True, exist_ok=True)
         link = os.readlink(src)
         os.symlink(link, dst)
+        batch.changed(dst.parent)
         return Entry("symlink", stored, link=link)
     if not stat.S_ISREG(st.st_mode):
         raise BackupError(
@@ -202,5 +218,5 @@ def _store(src: Path, folder: Path, stored: str, label: str) -> Entry | None:
             hint="move it away, then run again",
         )
     digest = fs.sha256_file(src)
-    fs.atomic_copy(src, dst, mode=stat.S_IMODE(st.st_mode))
+    fs.atomic_copy(src, dst, mode=stat.S_IMODE(st.st_mode), batch=batch)
     return Entry("file", stored, sha256=digest, mode=stat.S_IMODE(st.st_mode), size=st.st_size)

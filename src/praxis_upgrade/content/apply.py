@@ -23,7 +23,7 @@ from praxis_upgrade.errors import ConflictsError
 from praxis_upgrade.source import layout
 from praxis_upgrade.source.repo import MissingObject, SourceRepo
 from praxis_upgrade.store import Store
-from praxis_upgrade.util import fs
+from praxis_upgrade.util import durable, fs
 
 #: results after which the file is not what the plan meant; its old base is kept
 NOT_APPLIED = ("changed-since-plan", "skipped", "failed")
@@ -276,9 +276,15 @@ class _Sides:
 
 class _Applier:
     def __init__(
-        self, target: Path, repo: SourceRepo, policy: Policy, decide: Decide | None
+        self,
+        target: Path,
+        repo: SourceRepo,
+        policy: Policy,
+        decide: Decide | None,
+        batch: durable.Batch,
     ) -> None:
         self.target, self.repo, self.policy, self.decide = target, repo, policy, decide
+        self.batch = batch  # staged: every file takes its place, durable, when the batch ends
         self.result = ApplyResult()
 
     # -- content ---------------------------------------------------------------------------
@@ -319,8 +325,7 @@ class _Applier:
         rel = rel or e.path
         path = fs.inside(self.target, rel, follow_last=False)
         new = (e.local_sha is None) if rel == e.path else not path.exists()
-        sha = fs.atomic_write_chunks(path, chunks, mode=mode, check=check)
-        fs.drop_bytecode(path)
+        sha = fs.atomic_write_chunks(path, chunks, mode=mode, check=check, batch=self.batch)
         self.wrote(rel, sha, new=new)
         return sha
 
@@ -362,6 +367,7 @@ class _Applier:
             self.changed(e)
         else:
             path.unlink()
+            self.batch.changed(path.parent)
             if path.suffix == ".py":
                 fs.drop_bytecode(path)
                 fs.remove_empty_dirs(path.parent / "__pycache__", self.target)
@@ -518,6 +524,10 @@ def apply_plan(
 
     Each file is re-hashed first: one that changed since planning is skipped and reported, and one
     already at its planned content (an interrupted earlier run) is counted as done.
+
+    The new files take their places together at the end, their bytes durable first, and all of
+    it is durable when this returns (so a step may record it); if this raises, the writes not yet
+    in place are dropped.
     """
     if policy not in set(Policy):
         raise ValueError(f"unknown conflict policy {policy!r} (one of {', '.join(Policy)})")
@@ -531,8 +541,20 @@ def apply_plan(
             + "\n".join(f"  - {p}" for p in conflicts[:20]),
             hint="choose --conflicts keep-local, take-upstream, merge or prompt",
         )
-    applier = _Applier(target, repo, policy, decide)
-    applier.result.owner = only_owner
+    with durable.batch(staged=True, root=target) as batch:
+        applier = _Applier(target, repo, policy, decide, batch)
+        applier.result.owner = only_owner
+        _apply_entries(applier, entries, todo, progress)
+    _drop_bytecode(target, applier.result)
+    return applier.result
+
+
+def _apply_entries(
+    applier: _Applier,
+    entries: list[PlanEntry],
+    todo: list[PlanEntry],
+    progress: Callable[[int, int], None] | None,
+) -> None:
     for e in entries:
         if e.action == Action.KEEP:
             applier.record(e, Action.KEEP, "kept" if e.klass == Klass.LOCAL_CHANGED else "reported")
@@ -543,7 +565,13 @@ def apply_plan(
         applier.apply(e)
         if progress is not None:
             progress(done, len(todo))
-    return applier.result
+
+
+def _drop_bytecode(target: Path, result: ApplyResult) -> None:
+    """Drop the cached bytecode of every Python file now in place (see `fs.drop_bytecode`)."""
+    for rel in result.written:
+        if rel.endswith(".py"):
+            fs.drop_bytecode(target / rel)
 
 
 def new_baseline(

@@ -27,6 +27,8 @@ def praxis_backup(ctx: Context) -> BackupResult:
             "to_version": plan.to_version,
         },
     )
+    # the copies and manifest are durable (synced before COMPLETE), and so is the journal (its
+    # own fsyncs), before the first content write
     journal.save_journal(ctx, made.path)  # what the upgrade is about to write, before it does
     ctx.emit("info", message=f"backup {made.id}: {len(paths)} paths, verified")
     return BackupResult(id=made.id, path=str(made.path), paths=len(paths))

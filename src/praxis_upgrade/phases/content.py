@@ -41,8 +41,9 @@ def apply_owner(ctx: Context, owner: str, step: str) -> ApplyResult:
         progress=progress,
         only_owner=owner,
     )
-    # saved at once, not only when the hook returns: if anything fails after this point, rollback
-    # must know which files this step wrote
+    # apply_plan returns with its writes durable (one batch), so recording them cannot claim a
+    # file a power cut could still take back. Saved at once, not only when the hook returns: if
+    # anything fails after this point, rollback must know which files this step wrote
     ctx.record(step, result)
     journal.save_journal(ctx)
     return result

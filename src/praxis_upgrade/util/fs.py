@@ -14,17 +14,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from praxis_upgrade.errors import PathEscapeError
+from praxis_upgrade.util.durable import Batch, fsync_folder
 
 CHUNK = 1 << 20
 
 
 def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    fsync_folder(directory)
 
 
 def current_umask() -> int:
@@ -53,23 +49,32 @@ def _mode_for_write(path: Path, mode: int | None) -> int:
 
 
 @contextlib.contextmanager
-def _replacing(path: Path, mode: int | None, sync: bool = True) -> Iterator[BinaryIO]:
+def _replacing(
+    path: Path, mode: int | None, sync: bool = True, batch: Batch | None = None
+) -> Iterator[BinaryIO]:
     """Yield a temp file beside ``path``; on success fsync it, set its mode, rename it onto
     ``path``.
 
     The mode is ``mode`` when given, else the replaced file's, else ``0o666`` less the umask.
     ``sync=False`` skips the fsyncs (still atomic, not durable): for caches whose readers verify
-    what they read and can do without an entry.
+    what they read and can do without an entry. With a `batch` the batch decides when the file
+    is synced and takes its place (`Batch.sync_file`, `Batch.place`); no folder is fsynced.
     """
+    new_folder = batch is not None and not path.parent.is_dir()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
-            if sync:
+            if batch is not None:
+                batch.sync_file(f.fileno(), new_folder=new_folder)
+            elif sync:
                 os.fsync(f.fileno())
         os.chmod(tmp, _mode_for_write(path, mode))
+        if batch is not None:
+            batch.place(tmp, path, new_folder=new_folder)
+            return
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -80,34 +85,46 @@ def _replacing(path: Path, mode: int | None, sync: bool = True) -> Iterator[Bina
 
 
 def atomic_write_bytes(
-    path: Path, data: bytes, *, mode: int | None = None, sync: bool = True
+    path: Path,
+    data: bytes,
+    *,
+    mode: int | None = None,
+    sync: bool = True,
+    batch: Batch | None = None,
 ) -> None:
     """Write `data` to `path` via a temp file in the same directory, fsync, then replace.
 
     A reader sees the old file or the new one, never a partial one. `mode` (permission bits)
     is applied before the file appears under its name; without it a replaced file keeps its
-    mode and a new one follows the umask (``0o666 & ~umask``, as git writes files).
+    mode and a new one follows the umask (``0o666 & ~umask``, as git writes files). With a
+    `batch`, the batch makes it durable (see `_replacing`).
     """
-    with _replacing(path, mode, sync) as f:
+    with _replacing(path, mode, sync, batch=batch) as f:
         f.write(data)
 
 
-def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
+def atomic_write_text(
+    path: Path, text: str, *, mode: int | None = None, batch: Batch | None = None
+) -> None:
     """Atomically write UTF-8 text (newlines kept as given)."""
-    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode, batch=batch)
 
 
-def atomic_write_json(path: Path, obj: Any, *, mode: int | None = None) -> None:
+def atomic_write_json(
+    path: Path, obj: Any, *, mode: int | None = None, batch: Batch | None = None
+) -> None:
     """Atomically write `obj` as indented, key-sorted JSON."""
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n", mode=mode)
+    text = json.dumps(obj, indent=2, sort_keys=True) + "\n"
+    atomic_write_text(path, text, mode=mode, batch=batch)
 
 
-def atomic_copy(src: Path, dst: Path, *, mode: int | None = None) -> None:
-    """Copy `src` to `dst` atomically (streamed, temp file + fsync + replace), keeping its mode."""
-    with (
-        _replacing(dst, mode if mode is not None else (os.stat(src).st_mode & 0o7777)) as out,
-        open(src, "rb") as inp,
-    ):
+def atomic_copy(
+    src: Path, dst: Path, *, mode: int | None = None, batch: Batch | None = None
+) -> None:
+    """Copy `src` to `dst` atomically (streamed, temp file + fsync + replace), keeping its mode;
+    with a `batch`, the batch makes it durable."""
+    keep = mode if mode is not None else (os.stat(src).st_mode & 0o7777)
+    with _replacing(dst, keep, batch=batch) as out, open(src, "rb") as inp:
         shutil.copyfileobj(inp, out, CHUNK)
 
 
@@ -117,12 +134,13 @@ def atomic_write_chunks(
     *,
     mode: int | None = None,
     check: Callable[[str], None] | None = None,
+    batch: Batch | None = None,
 ) -> str:
     """Atomically write `chunks` (as `atomic_write_bytes`), hashing them on the way; return their
     sha256. `check(sha256)` runs before the file takes `path`'s place: if it raises, `path` is
     left as it was. Memory stays at one chunk, whatever the size of the file."""
     digest = hashlib.sha256()
-    with _replacing(path, mode) as out:
+    with _replacing(path, mode, batch=batch) as out:
         for chunk in chunks:
             digest.update(chunk)
             out.write(chunk)
