@@ -56,7 +56,8 @@ def test_a_crash_between_a_result_file_and_the_head_leaves_the_previous_state(
     session = _session(tmp_path)
     store.save(session)
     before = store.load(session.id)
-    session.results["plan"]["plan"]["entries"].append({"path": "new.md", "sha": "y" * 64})
+    entries = [*session.results["plan"]["plan"]["entries"], {"path": "new.md", "sha": "y" * 64}]
+    session.results["plan"] = {"plan": {"entries": entries}}  # results are replaced, not edited
 
     def killed(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt  # the process dies while it writes the head
@@ -74,7 +75,7 @@ def test_a_changed_result_replaces_its_file_and_the_old_one_goes(tmp_path: Path)
     store = SessionStore(tmp_path)
     session = _session(tmp_path)
     store.save(session)
-    session.results["plan"]["plan"]["entries"].pop()
+    session.results["plan"] = {"plan": {"entries": session.results["plan"]["plan"]["entries"][1:]}}
     store.save(session)
     names = [p.name for p in store.parts_dir(session.id).iterdir()]
     assert len(names) == 1
@@ -82,3 +83,28 @@ def test_a_changed_result_replaces_its_file_and_the_old_one_goes(tmp_path: Path)
     assert data["parts"] == {"plan": names[0]} and "plan" not in data["results"]
     store.remove(session.id)
     assert not store.path(session.id).exists() and not store.parts_dir(session.id).exists()
+
+
+def test_a_value_replaced_at_a_results_top_level_is_saved_and_an_untouched_one_is_not_serialised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SessionStore(tmp_path)
+    session = _session(tmp_path)
+    store.save(session)
+    dumped: list[object] = []
+    real_dumps = session_module.json.dumps
+
+    def counting(value: object, **kwargs: object) -> str:
+        dumped.append(value)
+        return real_dumps(value, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(session_module.json, "dumps", counting)
+    session.results["backup"] = {"id": "b1"}
+    store.save(session)
+    assert session.results["plan"] not in dumped  # the plan was not serialised again
+
+    session.results["plan"]["downgrade"] = True  # what the engine does to a recorded plan
+    store.save(session)
+    monkeypatch.undo()
+    assert store.load(session.id).results["plan"]["downgrade"] is True
+    assert len(list(store.parts_dir(session.id).iterdir())) == 1  # the old plan file went

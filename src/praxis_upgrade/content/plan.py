@@ -23,7 +23,7 @@ UNDECIDED = (
 )  # files modified this close to the recording time are hashed again
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)  # a plan holds one per managed file: tens of thousands
 class PlanEntry:
     """One managed path: its three versions (sha256s; None = absent), class and action.
 

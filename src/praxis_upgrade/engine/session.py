@@ -119,6 +119,15 @@ class Session:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def _unchanged(seen: tuple[Any, Any], value: Any) -> bool:
+    """``value`` is the very result seen at the last save, with the same top-level objects.
+    (The saved snapshot holds them, so no id can have been reused meanwhile.)"""
+    was, items = seen
+    if value is not was or len(value) != len(items):
+        return False
+    return all(k in value and value[k] is v for k, v in items)
+
+
 class SessionStore:
     """Sessions of one install, in ``.praxis-os/.cache/state/praxis-upgrade/``.
 
@@ -129,6 +138,8 @@ class SessionStore:
     def __init__(self, target: Path) -> None:
         self.dir = Store(target).sessions
         self.moved: list[tuple[str, Path, str]] = []  # what `quarantine_damaged` moved aside
+        # (session, result key) -> (the result and its top-level items when saved, its file)
+        self._parts: dict[tuple[str, str], tuple[tuple[Any, Any], str | None]] = {}
 
     def path(self, session_id: str) -> Path:
         if not _ID.match(session_id):
@@ -156,21 +167,43 @@ class SessionStore:
         parts: dict[str, str] = {}
         folder = self.parts_dir(session.id)
         for key, value in session.results.items():
-            text = json.dumps(value, sort_keys=True)
-            if len(text) < PART_MIN_BYTES:
+            name = self._part(session.id, key, value)
+            if name is None:
                 small[key] = value
-                continue
-            digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-            name = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', key)}.{digest}.json"
-            if not (folder / name).exists():
-                fs.atomic_write_bytes(folder / name, text.encode())
-            parts[key] = name
+            else:
+                parts[key] = name
         head["results"], head["parts"] = small, parts
         fs.atomic_write_json(self.path(session.id), head)
         if folder.is_dir():
             for stale in set(os.listdir(folder)) - set(parts.values()):
                 if _PART.match(stale):
                     (folder / stale).unlink(missing_ok=True)
+
+    def _part(self, session_id: str, key: str, value: Any) -> str | None:
+        """The file holding a big result (written now if it is not on disk), or None for a
+        result small enough to stay in the head.
+
+        A result is serialised again only when it changed since the last save, which is when it,
+        or a value at its top level, was replaced by another object: the engine and the steps
+        replace a result or one of its top-level keys and never edit deeper. (Serialising the
+        whole plan on every save was most of a big upgrade's checkpoint cost.)
+        """
+        folder = self.parts_dir(session_id)
+        memo = self._parts.get((session_id, key))
+        if memo is not None and _unchanged(memo[0], value):
+            name = memo[1]
+            if name is None or (folder / name).exists():
+                return name
+        text = json.dumps(value, sort_keys=True)
+        name = None
+        if len(text) >= PART_MIN_BYTES:
+            digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+            name = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', key)}.{digest}.json"
+            if not (folder / name).exists():
+                fs.atomic_write_bytes(folder / name, text.encode())
+        if isinstance(value, dict):
+            self._parts[(session_id, key)] = ((value, tuple(value.items())), name)
+        return name
 
     def parts_dir(self, session_id: str) -> Path:
         """Where a session's big results live (``<id>.d/``)."""
