@@ -120,9 +120,10 @@ def _write_manifest(folder: Path, manifest: Manifest, batch: durable.Batch, *, i
 
 def _expand(target: Path, paths: Iterable[str]) -> list[str]:
     out: set[str] = set()
+    confined = fs.Confined(target)
     for raw in paths:
         try:
-            full = fs.inside(target, str(raw), follow_last=False)
+            full = confined(str(raw), follow_last=False)
         except PathEscapeError as e:
             raise BackupError(f"refusing to back up {raw!r}: {e.message}", hint=e.hint) from None
         rel = Path(str(raw)).as_posix()

@@ -222,9 +222,10 @@ def check_entry(stored: Path, entry: Entry) -> str | None:
 def check_contents(folder: Path, manifest: Manifest) -> list[str]:
     """Re-read every stored copy against the manifest; one problem string per bad path."""
     problems = []
+    stored = fs.Confined(folder)
     for label, entry in [*manifest.files.items(), *manifest.outside.items()]:
         try:
-            why = check_entry(fs.inside(folder, entry.stored, follow_last=False), entry)
+            why = check_entry(stored(entry.stored, follow_last=False), entry)
         except PathEscapeError:
             why = f"tampered (manifest points outside the backup: {entry.stored!r})"
         if why:

@@ -134,20 +134,9 @@ class _Planner:
         self.hashed = 0
         self.problems: list[str] = []
         self._up_sha: dict[str, str] = {}
-        self._folders: set[str] = set()
+        self.inside = fs.Confined(target)
         adoption = (baseline.adoption if baseline else None) or {}
         self.undecided = set(adoption.get("undecided") or [])  # adoption could not date these
-
-    def inside(self, rel: str) -> Path:
-        """fs.inside, with each folder's real path resolved once."""
-        path = self.target / rel
-        if rel.startswith("/") or ".." in rel.split("/"):
-            return fs.inside(self.target, rel)
-        parent = rel.rpartition("/")[0]
-        if parent not in self._folders:
-            fs.inside(self.target, parent or ".")
-            self._folders.add(parent)
-        return path
 
     def upstream_sha(self, entry: Entry | None) -> str | None:
         if entry is None:
@@ -182,7 +171,7 @@ class _Planner:
     def entry(self, rel: str, base: FileRecord | None, up: Entry | None) -> PlanEntry | None:
         owner = layout.owner_of(rel)
         try:
-            path = self.inside(rel)
+            path = self.inside(rel, follow_last=False)  # a link here is a local change
         except PathEscapeError as e:
             self.problems.append(f"{rel}: {e.message}")
             return None

@@ -213,25 +213,48 @@ def inside(root: Path, relpath: str, *, follow_last: bool = True) -> Path:
     Raises:
         PathEscapeError: the path (or a symlink on the way to it) escapes `root`.
     """
-    rel = Path(relpath)
-    if rel.is_absolute() or ".." in rel.parts or relpath.startswith(("/", "\\")):
-        raise PathEscapeError(
-            f"refusing path {relpath!r}: it would leave {root}",
-            hint="managed paths must be relative and stay inside the install",
-        )
-    candidate = root / rel
-    real_root = os.path.realpath(root)
-    # resolve parents (and the file itself if it is a link) to catch escaping symlinks
-    if follow_last:
-        real = os.path.realpath(candidate)
-    else:
-        real = os.path.join(os.path.realpath(candidate.parent), candidate.name)
-    if real != real_root and not real.startswith(real_root + os.sep):
-        raise PathEscapeError(
-            f"refusing path {relpath!r}: it resolves to {real}, outside {root}",
-            hint="remove or fix the symlink, then run again",
-        )
-    return candidate
+    return Confined(root)(relpath, follow_last=follow_last)
+
+
+class Confined:
+    """`inside` for many paths under one root: the root and each folder are resolved once.
+
+    For a loop that reads (a backup's paths, a backup's copies, a plan): a folder swapped for
+    a symlink while the loop runs is not seen, as it would not be between a check and a use.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._real_root = os.path.realpath(root)
+        self._real_dirs: dict[str, str] = {}  # folder as given -> its real path
+
+    def __call__(self, relpath: str, *, follow_last: bool = True) -> Path:
+        """`inside(root, relpath, follow_last=...)`; PathEscapeError likewise."""
+        rel = Path(relpath)
+        if rel.is_absolute() or ".." in rel.parts or relpath.startswith(("/", "\\")):
+            raise PathEscapeError(
+                f"refusing path {relpath!r}: it would leave {self.root}",
+                hint="managed paths must be relative and stay inside the install",
+            )
+        if not rel.parts:  # the root itself
+            return self.root
+        candidate = self.root / rel
+        # resolve parents (and the file itself if it is a link) to catch escaping symlinks
+        if follow_last and os.path.islink(candidate):
+            real = os.path.realpath(candidate)
+        else:
+            folder = os.fspath(rel.parent)
+            real_folder = self._real_dirs.get(folder)
+            if real_folder is None:
+                real_folder = self._real_dirs[folder] = os.path.realpath(candidate.parent)
+            real = os.path.join(real_folder, candidate.name)
+        real_root = self._real_root
+        if real != real_root and not real.startswith(real_root + os.sep):
+            raise PathEscapeError(
+                f"refusing path {relpath!r}: it resolves to {real}, outside {self.root}",
+                hint="remove or fix the symlink, then run again",
+            )
+        return candidate
 
 
 def drop_bytecode(path: Path) -> None:
