@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import shutil
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from praxis_upgrade.errors import BaselineError
+from praxis_upgrade.errors import BaselineError, SourceError
+from praxis_upgrade.source import repo as repo_mod
 from praxis_upgrade.source.repo import MissingObject, git_blob_id
 from praxis_upgrade.store import Store
 from praxis_upgrade.util import fs
@@ -18,6 +22,11 @@ if TYPE_CHECKING:
 
 FORMAT = 1
 READOPT_HINT = "rebuild it from the source's history with `praxis-upgrade adopt`"
+STORE_NAME = "store.git"  # the blob cache's object store, beside the versions stored alone
+MAX_PACKS = 8  # one pack per upgrade that added versions; more are merged into one
+_PACKS = "objects/pack"
+_INDEX = "sha256-index"  # "<sha256> <git blob id>" lines, sorted
+_indexes: dict[Path, tuple[tuple[int, int, int], dict[str, str]]] = {}
 
 
 def baseline_path(target: Path) -> Path:
@@ -74,8 +83,8 @@ class Baseline:
     environment: Any = None  # fingerprint of the installed venv (owned by the environment step)
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["files"] = {p: r.to_json() for p, r in sorted(self.files.items())}
+        data = dataclasses.asdict(dataclasses.replace(self, files={}))  # the files by hand:
+        data["files"] = {p: r.to_json() for p, r in sorted(self.files.items())}  # thousands
         data["format"] = FORMAT
         return data
 
@@ -109,20 +118,97 @@ def save(target: Path, baseline: Baseline, *, repo: SourceRepo | None = None) ->
 
 
 def cache_blobs(target: Path, baseline: Baseline, repo: SourceRepo) -> int:
-    """Keep each file's base bytes in the blob cache (merges still work if the clone loses them)."""
+    """Keep each file's base version in the blob cache, so merges still work when a later clone
+    lacks it (shallow or rewritten); returns how many versions were added.
 
-    stored = 0
-    for record in baseline.files.values():
-        if has_blob(target, record.sha256):
-            continue
-        try:
-            data = repo.blob(record.git_blob)
-        except MissingObject:
-            continue
-        if fs.sha256_bytes(data) == record.sha256:
-            store_blob(target, data)
-            stored += 1
-    return stored
+    `git pack-objects` copies them from the clone into the cache's own object store, one
+    delta-compressed pack per run, without Python reading them. A version git cannot pack (git
+    failing, an id it cannot name) is stored alone, zlib-compressed, as before.
+    """
+    lacking: dict[str, tuple[str, str]] = {}  # git blob -> (sha256, path) of what is not cached
+    loose = Store(target).blobs  # the index is not trusted here: the store itself is asked below
+    for path, record in baseline.files.items():
+        sha = record.sha256
+        if record.git_blob not in lacking and not (loose / sha[:2] / sha).exists():
+            lacking[record.git_blob] = (sha, path)
+    if not lacking:
+        return 0
+    try:
+        added, left = _pack_blobs(target, lacking, repo)
+    except (SourceError, OSError):
+        added, left = 0, lacking
+    for blob, (sha256, _path) in left.items():
+        added += _cache_loose(target, blob, sha256, repo)
+    return added
+
+
+def _pack_blobs(
+    target: Path, lacking: dict[str, tuple[str, str]], repo: SourceRepo
+) -> tuple[int, dict[str, tuple[str, str]]]:
+    """Pack into the object store what it lacks of `lacking` and index it; returns (versions
+    packed, what only the loose cache can take). What the store holds counts as cached whatever
+    the index says, so a run killed between its pack and its index loses nothing, and a lost or
+    damaged index mends itself here."""
+    store = _store(target)
+    try:
+        repo_mod.init_object_store(store)
+        held = repo_mod.present_objects(store, lacking)
+    except (SourceError, OSError):  # no longer a repository (damaged): nothing readable in it
+        shutil.rmtree(store, ignore_errors=True)
+        repo_mod.init_object_store(store)
+        held = set()
+    wanted = [b for b in lacking if b not in held]
+    left = {b: lacking[b] for b in wanted if not repo_mod.is_object_id(b)}
+    found = repo.present_blobs(b for b in wanted if b not in left)  # a shallow clone lacks some
+    if found:
+        repo.pack_blobs(((b, lacking[b][1]) for b in wanted if b in found), store / _PACKS / "pack")
+    index = _index(target)
+    new = {lacking[b][0]: b for b in held | found if index.get(lacking[b][0]) != b}
+    if new:
+        lines = "".join(f"{s} {b}\n" for s, b in sorted({**index, **new}.items()))
+        # no fsync: an index lost in a crash is rebuilt from the store by the next run
+        fs.atomic_write_bytes(store / _INDEX, lines.encode("ascii"), sync=False)
+    if len(list((store / _PACKS).glob("pack-*.idx"))) > MAX_PACKS:
+        with contextlib.suppress(SourceError, OSError):  # many packs only cost speed
+            repo_mod.repack_objects(store)
+    return len(found), left
+
+
+def _cache_loose(target: Path, blob: str, sha256: str, repo: SourceRepo) -> int:
+    """Read one version from the clone and store it alone (1), unless the clone lacks it (0)."""
+    try:
+        data = repo.blob(blob)
+    except MissingObject:
+        return 0
+    if fs.sha256_bytes(data) != sha256:
+        return 0
+    store_blob(target, data)
+    return 1
+
+
+def _store(target: Path) -> Path:
+    return Store(target).blobs / STORE_NAME
+
+
+def _index(target: Path) -> dict[str, str]:
+    """sha256 -> git blob id of every version in the object store (read once per change)."""
+    path = _store(target) / _INDEX
+    try:
+        st = path.stat()
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        known = _indexes.get(path)
+        if known is not None and known[0] == key:
+            return known[1]
+        text = path.read_bytes().decode("ascii")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    index = {}
+    for line in text.splitlines():
+        sha256, _, blob = line.partition(" ")
+        if len(sha256) == 64 and repo_mod.is_object_id(blob):
+            index[sha256] = blob
+    _indexes[path] = (key, index)
+    return index
 
 
 def _blob_path(target: Path, sha256: str) -> Path:
@@ -130,11 +216,19 @@ def _blob_path(target: Path, sha256: str) -> Path:
 
 
 def has_blob(target: Path, sha256: str) -> bool:
-    return _blob_path(target, sha256).exists()
+    """Whether the cache holds this version (its bytes are checked when loaded)."""
+    return sha256 in _index(target) or _blob_path(target, sha256).exists()
+
+
+def uncached(target: Path, sha256s: Iterable[str]) -> set[str]:
+    """The versions among `sha256s` the cache does not hold (`has_blob` for many at once)."""
+    index, loose = _index(target), Store(target).blobs
+    return {s for s in set(sha256s) if s not in index and not (loose / s[:2] / s).exists()}
 
 
 def store_blob(target: Path, data: bytes) -> str:
-    """Keep `data` in the cache under its sha256 (compressed); returns the sha256."""
+    """Keep `data` in the cache under its sha256 (alone, compressed); returns the sha256. For
+    bytes the source does not have, such as your copy of a merged file."""
     sha = fs.sha256_bytes(data)
     path = _blob_path(target, sha)
     if not path.exists():
@@ -145,12 +239,17 @@ def store_blob(target: Path, data: bytes) -> str:
 
 
 def load_blob(target: Path, sha256: str) -> bytes | None:
-    """The cached bytes with this sha256, or None (missing or damaged)."""
+    """The cached bytes with this sha256, or None (missing or damaged): stored alone, else
+    from the object store."""
     try:
         data = zlib.decompress(_blob_path(target, sha256).read_bytes())
+        if fs.sha256_bytes(data) == sha256:
+            return data
     except (OSError, zlib.error):
-        return None
-    return data if fs.sha256_bytes(data) == sha256 else None
+        pass
+    blob = _index(target).get(sha256)
+    packed = repo_mod.read_object(_store(target), blob) if blob else None
+    return packed if packed is not None and fs.sha256_bytes(packed) == sha256 else None
 
 
 def hash_bytes(data: bytes) -> tuple[str, str]:

@@ -142,11 +142,9 @@ def _adopted_from_partial_history(base: Baseline) -> bool:
 
 def _uncached_bytes(ctx: Context, plan: Plan) -> int:
     """Bytes the new baseline adds to the blob cache (at most: the cache compresses)."""
-    return sum(
-        e.size
-        for e in plan.entries
-        if e.upstream_sha and not baseline.has_blob(ctx.target, e.upstream_sha)
-    )
+    versions = (e.upstream_sha for e in plan.entries if e.upstream_sha)
+    missing = baseline.uncached(ctx.target, versions)
+    return sum(e.size for e in plan.entries if e.upstream_sha in missing)
 
 
 def _new_venv_bytes(ctx: Context, plan: Plan) -> int:

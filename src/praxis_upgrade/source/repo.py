@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,6 +257,18 @@ class SourceRepo:
             raise MissingObject(f"{src_rel} does not exist at {rev} in {self.path}") from e
         return self.blob(item.hexsha)
 
+    # -- copying blobs out (the install's blob cache) -------------------------------------
+    def present_blobs(self, ids: Iterable[str]) -> set[str]:
+        """The blob ids among `ids` this clone holds (a shallow or rewritten one lacks some), in
+        one `git cat-file --batch-check`; SourceError when git fails."""
+        return present_objects(Path(self._repo.git_dir), ids)
+
+    def pack_blobs(self, blobs: Iterable[tuple[str, str]], pack_base: Path) -> str:
+        """Copy these blobs ((id, path) pairs; the path guides delta pairing) of this clone into one
+        delta-compressed pack `<pack_base>-<name>.pack` (+ `.idx`), streamed by `git pack-objects`;
+        returns its name. SourceError when git fails (a blob missing included)."""
+        return pack_objects(Path(self._repo.git_dir), blobs, pack_base)
+
     # -- history (for adoption) ----------------------------------------------------------
     def _tree(self, binsha: bytes) -> list[tuple[int, str, bytes]]:
         cached = self._trees.get(binsha)
@@ -327,3 +342,130 @@ class SourceRepo:
                 HistoryCommit(sha, int(ctime), tuple(sorted(tags.get(sha, []))), tuple(parts))
             )
         return index
+
+
+# -- a private object store (the install's blob cache) -------------------------------------------
+# what git reads to pick a repository; a git hook sets them for the project's own
+_GIT_REPO_ENV = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_NAMESPACE",
+        "GIT_PREFIX",
+        "GIT_SHALLOW_FILE",
+        "GIT_GRAFT_FILE",
+        "GIT_REPLACE_REF_BASE",
+    }
+)
+_OBJECT_ID = re.compile(r"^[0-9a-f]{40}$")
+_PACK_LITTER = re.compile(r"^tmp_(?:pack|idx|rev|bitmap|mtimes)_")
+
+
+def is_object_id(text: str) -> bool:
+    """Whether `text` is a full SHA-1 object id (what the blob cache's object store holds)."""
+    return bool(_OBJECT_ID.match(text))
+
+
+def git_env() -> dict[str, str]:
+    """This process's environment less the variables that point git at another repository."""
+    return {k: v for k, v in os.environ.items() if k not in _GIT_REPO_ENV}
+
+
+def _git(git_dir: Path | None, *args: str, stdin: bytes = b"") -> bytes:
+    """Stdout of one git command on the repository `git_dir`; SourceError when it fails."""
+    where = ["--git-dir", str(git_dir)] if git_dir is not None else []
+    try:
+        done = subprocess.run(
+            ["git", *where, *args], input=stdin, capture_output=True, env=git_env(), check=False
+        )
+    except OSError as e:
+        raise SourceError(f"git could not be run: {e}") from e
+    if done.returncode:
+        said = done.stderr.decode("utf-8", "replace").strip()
+        raise SourceError(f"`git {args[0]}` failed in {git_dir}: {said}")
+    return done.stdout
+
+
+def init_object_store(git_dir: Path) -> None:
+    """Make `git_dir` a bare repository that only holds objects (no hooks, no refs), and clear
+    what a killed `git pack-objects` left in it. Made beside it and renamed into place, so it
+    exists whole or not at all. SourceError when git fails."""
+    packs = git_dir / "objects" / "pack"
+    if not packs.is_dir():
+        git_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = git_dir.with_name(f".{git_dir.name}.{os.urandom(4).hex()}.tmp")
+        _git(None, "init", "--quiet", "--bare", "--template=", str(tmp))
+        try:
+            os.rename(tmp, git_dir)
+        except OSError:  # made meanwhile (or in the way): use what is there
+            shutil.rmtree(tmp, ignore_errors=True)
+        for stale in git_dir.parent.glob(f".{git_dir.name}.*.tmp"):
+            shutil.rmtree(stale, ignore_errors=True)
+    with os.scandir(packs) as found:
+        names = {e.name for e in found}
+    for name in names:
+        half = name.endswith(".pack") and f"{name[:-5]}.idx" not in names  # killed before its idx
+        if _PACK_LITTER.match(name) or half:
+            (packs / name).unlink(missing_ok=True)
+
+
+def present_objects(git_dir: Path, ids: Iterable[str]) -> set[str]:
+    """The object ids among `ids` the repository `git_dir` holds (one `git cat-file
+    --batch-check`, which reads only the pack indexes); SourceError when git fails."""
+    wanted = sorted({i for i in ids if _OBJECT_ID.match(i)})
+    if not wanted:
+        return set()
+    out = _git(git_dir, "cat-file", "--batch-check=%(objectname)", stdin="\n".join(wanted).encode())
+    return {line for line in out.decode("ascii", "replace").splitlines() if _OBJECT_ID.match(line)}
+
+
+def pack_objects(git_dir: Path, objects: Iterable[tuple[str, str]], pack_base: Path) -> str:
+    """Write objects ((id, path) pairs) of the repository `git_dir` as one delta-compressed pack
+    `<pack_base>-<name>.pack` and its `.idx` (git writes each to a temp file and renames it, the
+    pack first: a pack without its index is ignored); returns the name. SourceError when git
+    fails."""
+    lines = "".join(f"{i} {name.replace(chr(10), ' ')}\n" for i, name in objects)
+    out = _git(
+        git_dir,
+        "pack-objects",
+        "--quiet",
+        "--window=10",
+        "--depth=50",
+        "--delta-base-offset",
+        str(pack_base),
+        stdin=lines.encode("utf-8", "surrogateescape"),
+    )
+    return out.decode("ascii", "replace").strip()
+
+
+def read_object(git_dir: Path, object_id: str) -> bytes | None:
+    """One blob's bytes from the repository `git_dir`; None when it is missing or unreadable."""
+    if not _OBJECT_ID.match(object_id):
+        return None
+    try:
+        return _git(git_dir, "cat-file", "blob", object_id)
+    except SourceError:
+        return None
+
+
+def repack_objects(git_dir: Path) -> str:
+    """Put every object of the repository `git_dir` into one pack and remove the others (each
+    index before its pack: git never sees an index without its pack). Objects are kept whether
+    reachable or not, unlike `git repack -a -d`. Returns the new pack's name; SourceError when
+    git fails (the old packs are then all kept)."""
+    packs = git_dir / "objects" / "pack"
+    old = sorted(packs.glob("pack-*.idx"))
+    out = _git(git_dir, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)")
+    ids = [line for line in out.decode("ascii", "replace").splitlines() if _OBJECT_ID.match(line)]
+    name = pack_objects(git_dir, ((i, "") for i in ids), packs / "pack")
+    for idx in old:
+        if idx.stem == f"pack-{name}":
+            continue
+        idx.unlink(missing_ok=True)
+        for ext in (".pack", ".rev", ".bitmap", ".mtimes"):
+            idx.with_suffix(ext).unlink(missing_ok=True)
+    return name
