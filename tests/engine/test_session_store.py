@@ -4,6 +4,7 @@ only what a step added, and a crash between two writes leaves the previous state
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,11 @@ def test_a_value_replaced_at_a_results_top_level_is_saved_and_an_untouched_one_i
     monkeypatch.undo()
     assert store.load(session.id).results["plan"]["downgrade"] is True
     assert len(list(store.parts_dir(session.id).iterdir())) == 1  # the old plan file went
+
+
+def test_session_ids_sort_in_the_order_the_sessions_began_even_within_one_second() -> None:
+    made = []
+    for _ in range(50):
+        made.append(new_id())
+        time.sleep(0.002)
+    assert sorted(made) == made and len(set(made)) == len(made)

@@ -80,7 +80,10 @@ def check_schema(data: Any) -> None:
 
 
 def new_id() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    """``YYYYMMDD-HHMMSS-mmmrrr``: the UTC second, its millisecond in hex, 3 random hex digits.
+    Ids sort in the order the sessions began, also within one second (history relies on it)."""
+    at = dt.datetime.now(dt.timezone.utc)
+    return at.strftime("%Y%m%d-%H%M%S-") + f"{at.microsecond // 1000:03x}" + uuid.uuid4().hex[:3]
 
 
 @dataclasses.dataclass
@@ -117,6 +120,15 @@ class Session:
     def from_json(cls, data: dict[str, Any]) -> Session:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _corrupt(path: Path, error: Exception) -> StateError:
+    return StateError(
+        f"session file {path} is unreadable or corrupt: {error}",
+        hint="the next run, resume or rollback moves it aside; its backup (see "
+        "`praxis-upgrade backups list`) restores the install exactly with "
+        "`praxis-upgrade rollback --to BACKUP`",
+    )
 
 
 def _unchanged(seen: tuple[Any, Any], value: Any) -> bool:
@@ -227,17 +239,47 @@ class SessionStore:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             check_schema(data)
-            for key, name in data.get("parts", {}).items():
-                part = path.with_name(f"{path.stem}.d") / name
-                data["results"][key] = json.loads(part.read_text(encoding="utf-8"))
+            for key in data.get("parts", {}):
+                data["results"][key] = self._read_part(path, data, key)
             return Session.from_json(data)
         except (OSError, ValueError, TypeError) as e:
-            raise StateError(
-                f"session file {path} is unreadable or corrupt: {e}",
-                hint="the next run, resume or rollback moves it aside; its backup (see "
-                "`praxis-upgrade backups list`) restores the install exactly with "
-                "`praxis-upgrade rollback --to BACKUP`",
-            ) from e
+            raise _corrupt(path, e) from e
+
+    def _read_part(self, path: Path, head: dict[str, Any], key: str) -> Any:
+        part = path.with_name(f"{path.stem}.d") / head["parts"][key]
+        return json.loads(part.read_text(encoding="utf-8"))
+
+    def _heads(self) -> list[tuple[Path, dict[str, Any]]]:
+        """(file, head) of every session, without its big results (a plan is read only by
+        those who need it); StateError for a corrupt head."""
+        heads = []
+        for path in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
+            try:
+                head = json.loads(path.read_text(encoding="utf-8"))
+                check_schema(head)
+            except (OSError, ValueError, TypeError) as e:
+                raise _corrupt(path, e) from e
+            heads.append((path, head))
+        return heads
+
+    def open_ids(self) -> list[str]:
+        """Ids of the sessions still open (running, interrupted, failed with a way back)."""
+        return [head["id"] for _path, head in self._heads() if head["status"] in OPEN]
+
+    def finished_backups(self) -> dict[str, str | None]:
+        """Session id -> the id of its backup, for every session no longer open."""
+        found = {}
+        for path, head in self._heads():
+            if head["status"] in OPEN:
+                continue
+            try:
+                backup = head["results"].get("backup")
+                if backup is None and "backup" in head.get("parts", {}):
+                    backup = self._read_part(path, head, "backup")
+            except (OSError, ValueError, TypeError) as e:
+                raise _corrupt(path, e) from e
+            found[head["id"]] = backup.get("id") if isinstance(backup, dict) else None
+        return found
 
     def all(self) -> list[Session]:
         """Every session, oldest first. Corrupt files raise StateError naming the file."""
@@ -285,4 +327,5 @@ class SessionStore:
             os.replace(path, path.with_name(path.name + ".resolved"))
 
     def open_sessions(self) -> list[Session]:
-        return [s for s in self.all() if s.status in OPEN]
+        """The open sessions, whole; closed ones are not read beyond their heads."""
+        return [self._read(path) for path, head in self._heads() if head["status"] in OPEN]

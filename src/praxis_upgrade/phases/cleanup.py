@@ -14,7 +14,6 @@ from praxis_upgrade.content.apply import ApplyResult, new_baseline
 from praxis_upgrade.engine import registry
 from praxis_upgrade.engine.context import Context
 from praxis_upgrade.engine.results import BackupResult, CleanupResult, EnvironmentResult, PlanResult
-from praxis_upgrade.engine.session import OPEN
 from praxis_upgrade.errors import StateError
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import venv
@@ -57,7 +56,7 @@ def praxis_cleanup(ctx: Context) -> CleanupResult:
         if made is not None and ctx.options.keep_venvs > 0:
             venv.keep_previous(ctx.target, made.kept_venv)
         venv.discard_previous(ctx.target)
-    open_ids = [s.id for s in ctx.store.open_sessions()] if ctx.store else []
+    open_ids = ctx.store.open_ids() if ctx.store else []
     protect = [i for i in [backup_id, ctx.session.id] if i] + open_ids
     catalog.drop_unfinished(ctx.target, ctx.session.id)  # a resumed backup step's half copy
     pruned = catalog.prune_backups(ctx.target, ctx.options.keep_backups, protect=protect)
@@ -89,7 +88,6 @@ def _prune_sessions(ctx: Context, pruned_backups: list[str]) -> None:
     if ctx.store is None or not pruned_backups:
         return
     gone = set(pruned_backups)
-    for session in ctx.store.all():
-        backup_id = (session.results.get("backup") or {}).get("id")
-        if backup_id in gone and session.status not in OPEN and session.id != ctx.session.id:
-            ctx.store.remove(session.id)
+    for session_id, backup_id in ctx.store.finished_backups().items():
+        if backup_id in gone and session_id != ctx.session.id:
+            ctx.store.remove(session_id)
