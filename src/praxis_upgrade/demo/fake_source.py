@@ -74,6 +74,9 @@ def make_source(path: Path, *, scale: float = 1, seed: int = 0) -> Source:
                 repo.git.tag("-a", rel.tag, "-m", f"prAxIs OS {rel.version}")
             tags.append(rel.tag)
             previous = files
+        # packed, as every clone from a hosting service is (loose objects would make reading
+        # and packing from it several times slower than from a real clone)
+        repo.git.repack("-a", "-d", "-q")
     return Source(path=path, tags=tags)
 
 
