@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -136,3 +137,17 @@ def test_history_ignores_the_stash(tmp_path: Path) -> None:
     index = SourceRepo(src.path).history_index()
     assert git_blob_id(b"uncommitted edit\n") not in index.versions["scripts/build_rag_index.py"]
     assert len(index.commits) == 1
+
+
+def test_sha256s_hashes_every_blob_in_one_pass_as_reading_each_would(tmp_path: Path) -> None:
+    big = bytes(range(256)) * 9000  # over a read chunk: streamed in pieces
+    files = dict(BASE_FILES)
+    files["universal/standards/testing/big.bin"] = big
+    files.update({f"universal/standards/many/f{i:04}.md": b"n%d\n" % i for i in range(3000)})
+    src = make_source(tmp_path, files)
+    repo = SourceRepo(src.path)
+    blobs = {e.git_blob for e in repo.tree("HEAD").values()}
+    absent = "0123456789abcdef0123456789abcdef01234567"
+    got = repo.sha256s([*blobs, absent, "not-an-id"])
+    assert got == {b: hashlib.sha256(repo.blob(b)).hexdigest() for b in blobs}
+    assert hashlib.sha256(big).hexdigest() in got.values()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,10 @@ class _Planner:
         self.inside = fs.Confined(target)
         adoption = (baseline.adoption if baseline else None) or {}
         self.undecided = set(adoption.get("undecided") or [])  # adoption could not date these
+
+    def known_sha256s(self, blobs: Iterable[str]) -> None:
+        """Hash these upstream blobs now, together (`upstream_sha` then reads nothing)."""
+        self._up_sha.update(self.repo.sha256s(blobs))
 
     def upstream_sha(self, entry: Entry | None) -> str | None:
         if entry is None:
@@ -278,6 +283,10 @@ def make_plan(
         if layout.owner_of(p) in owners
     }
     planner = _Planner(target, repo, baseline)
+    # upstream's sha256 of every blob the base does not already name, read in one pass
+    planner.known_sha256s(
+        e.git_blob for p, e in upstream.items() if p not in base or base[p].git_blob != e.git_blob
+    )
     entries = []
     for rel in sorted(set(upstream) | set(base)):
         made = planner.entry(rel, base.get(rel), upstream.get(rel))
