@@ -5,10 +5,12 @@ Each scale builds a sandbox (source with four tags; an install of v1.5.0 with us
 real venv), then times with the engine's own per-step timings:
   - a full upgrade v1.5.0 -> v1.6.0 (including the dependency bump and MCP validation),
   - the same upgrade failing at validation, rolled back automatically,
-  - a second, no-op run on the upgraded install.
+  - a second, no-op run on the upgraded install,
+  - the same upgrade on an install whose baseline is recorded ("known": no adoption first).
 Peak RSS and bytes written are measured per scenario in a child process: all bytes the Python
-process wrote (`wchar` of /proc/self/io, Linux) and, by what they are for, what was added on disk
-under the backups, the session files and the tool's cache, plus the content files written.
+process wrote (`wchar` of /proc/self/io, Linux: files, scratch files and pipes to git) and, by
+what they are for, what was added on disk under the backups, the session files and the tool's
+cache, plus the content files written.
 """
 
 from __future__ import annotations
@@ -34,12 +36,26 @@ from praxis_upgrade.plugin.manager import get_plugin_manager
 from praxis_upgrade.store import Store
 from praxis_upgrade.util import fs
 
+ADOPT = "import sys; from praxis_upgrade.cli import main; sys.exit(main())"  # `praxis-upgrade`
+
 
 class FailValidation:
     @hookimpl(wrapper=True)
     def praxis_validate(self):  # type: ignore[no-untyped-def]
         yield
         raise RuntimeError("benchmark: validation made to fail")
+
+
+def _peak_rss_kib() -> int:
+    """This process's peak RSS. Linux's ``ru_maxrss`` carries the parent's peak over a fork and
+    exec (the benchmark's parent built the sandbox), so ``VmHWM`` is read where there is one."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _wchar() -> int:
@@ -98,7 +114,7 @@ def scenario(kind: str, project: Path, source: Path) -> dict[str, Any]:
         "steps_s": session.timings,
         "status": session.status,
         "summary": (session.results.get("plan") or {}).get("summary"),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib": round(_peak_rss_kib() / 1024, 1),
         "written_mb": {
             "all (wchar)": round((_wchar() - wrote) / 1e6, 2),
             "content": round(_content_bytes(session, praxis) / 1e6, 2),
@@ -127,6 +143,16 @@ def bench(scale: float, root: Path) -> dict[str, Any]:
         shutil.copytree(made.project, project, symlinks=True)
         results[kind] = child(kind, project, source.path)
     results["noop"] = child("upgrade", root / "upgrade", source.path)
+    # the usual case after the first upgrade: a baseline is recorded, nothing is adopted
+    known = root / "known"
+    shutil.copytree(made.project, known, symlinks=True)
+    subprocess.run(
+        [sys.executable, "-c", ADOPT, "adopt", "--json", "-s", str(source.path)],
+        cwd=known,
+        check=True,
+        capture_output=True,
+    )
+    results["known"] = child("upgrade", known, source.path)
     return results
 
 
@@ -152,7 +178,7 @@ def main() -> None:
             f"\nscale {r['scale']:g}: {r['install_files_without_venv']} files in the install "
             "(without venv)"
         )
-        for kind in ("plan", "upgrade", "rollback", "noop"):
+        for kind in ("plan", "upgrade", "rollback", "noop", "known"):
             x = r[kind]
             steps = ", ".join(f"{k} {v:.2f}" for k, v in x["steps_s"].items() if v >= 0.01)
             print(
