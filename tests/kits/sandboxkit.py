@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import git
 import pytest
 
 from praxis_upgrade.demo import Source, Target, create_venv, make_source, make_target
@@ -48,6 +49,17 @@ def relocate_venv(old: Path, new: Path) -> None:
             st = path.stat()
             path.write_bytes(data.replace(old_b, new_b))
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def server_checkout(source: Path, tag: str, dest: Path) -> Path:
+    """Write the source's ``mcp_server/`` files at `tag` under `dest`; returns `dest`."""
+    with git.Repo(source) as repo:
+        for blob in repo.commit(tag).tree.traverse():
+            if blob.type == "blob" and blob.path.startswith("mcp_server/"):
+                path = dest / blob.path
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(blob.data_stream.read())
+    return dest
 
 
 def copy_tree(src: Path, dest: Path, *, venvs: tuple[str, ...] = ()) -> None:

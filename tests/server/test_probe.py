@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import git
 import psutil
 import pytest
 
-from kits.sandboxkit import Sandbox
+from kits.sandboxkit import Sandbox, server_checkout
 from praxis_upgrade.demo import TAGS, Source, Target, release
 from praxis_upgrade.errors import TargetError
 from praxis_upgrade.server import probe, toolnames
@@ -270,15 +269,9 @@ def test_a_target_without_venv_fails_the_start_check_without_raising(
 
 
 def test_expected_tools_match_every_released_version(tmp_path: Path, source: Source) -> None:
-    with git.Repo(source.path) as repo:
-        for tag in TAGS:
-            checkout = tmp_path / tag
-            for blob in repo.commit(tag).tree.traverse():
-                if blob.type == "blob" and blob.path.startswith("mcp_server/"):
-                    dest = checkout / blob.path
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    dest.write_bytes(blob.data_stream.read())
-            assert toolnames.expected_tools(checkout) == set(release(tag).tools), tag
+    for tag in TAGS:
+        checkout = server_checkout(source.path, tag, tmp_path / tag)
+        assert toolnames.expected_tools(checkout) == set(release(tag).tools), tag
 
 
 def test_expected_tools_read_decorators_and_name_arguments(tmp_path: Path) -> None:

@@ -10,11 +10,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import git
 import pytest
 
 import praxis_upgrade
-from kits.sandboxkit import Sandbox
+from kits.sandboxkit import Sandbox, server_checkout
 from praxis_upgrade.demo import TAGS, release
 from praxis_upgrade.engine import run as engine
 from praxis_upgrade.phases import validation
@@ -84,20 +83,14 @@ def test_a_cached_answer_is_a_fresh_parse_for_every_released_server(
     tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = tmp_path / "toolnames.json"  # one cache through every version, as an install's
-    with git.Repo(sandbox.source.path) as repo:
-        for tag in TAGS:
-            checkout = tmp_path / tag
-            for blob in repo.commit(tag).tree.traverse():
-                if blob.type == "blob" and blob.path.startswith("mcp_server/"):
-                    dest = checkout / blob.path
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    dest.write_bytes(blob.data_stream.read())
-            fresh = toolnames.expected_tools(checkout)
-            assert fresh == set(release(tag).tools), tag
+    for tag in TAGS:
+        checkout = server_checkout(sandbox.source.path, tag, tmp_path / tag)
+        fresh = toolnames.expected_tools(checkout)
+        assert fresh == set(release(tag).tools), tag
+        assert toolnames.expected_tools(checkout, cache=cache) == fresh, tag
+        with monkeypatch.context() as m:
+            m.setattr(toolnames, "tools_in_source", refuse_to_parse)  # a hit parses nothing
             assert toolnames.expected_tools(checkout, cache=cache) == fresh, tag
-            with monkeypatch.context() as m:
-                m.setattr(toolnames, "tools_in_source", refuse_to_parse)  # a hit parses nothing
-                assert toolnames.expected_tools(checkout, cache=cache) == fresh, tag
 
 
 @pytest.mark.usefixtures("old_files")

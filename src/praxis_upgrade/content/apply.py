@@ -21,7 +21,7 @@ from praxis_upgrade.content.plan import Plan, PlanEntry
 from praxis_upgrade.content.vocab import Action, Choice, Klass, Policy
 from praxis_upgrade.errors import ConflictsError
 from praxis_upgrade.source import layout
-from praxis_upgrade.source.repo import MissingObject, SourceRepo
+from praxis_upgrade.source.repo import MissingObject, SourceRepo, git_env
 from praxis_upgrade.store import Store
 from praxis_upgrade.util import durable, fs
 
@@ -32,19 +32,6 @@ DIFF_MAX = 2 << 20  # bytes: a bigger file gets no line diff at the prompt
 STREAM_OVER = 4 << 20  # bytes: a bigger blob comes from git in chunks, never whole
 _EMPTY_SHA = fs.sha256_bytes(b"")
 _BLOB_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
-# what git reads to pick a repository; a git hook sets them for the project's own
-_GIT_REPO_ENV = frozenset(
-    {
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_COMMON_DIR",
-        "GIT_NAMESPACE",
-        "GIT_PREFIX",
-    }
-)
 Decide = Callable[[PlanEntry, dict[str, Any]], str]
 
 
@@ -144,7 +131,7 @@ def _git_blob_chunks(repo: SourceRepo, blob: str) -> Iterator[bytes]:
     blob whole); the variables a git hook sets for another repository are left out."""
     if not _BLOB_ID.match(blob):
         raise MissingObject(f"{blob!r} is not a git object id")
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_REPO_ENV}
+    env = git_env()  # never the repository a git hook points at
     with subprocess.Popen(
         ["git", "cat-file", "blob", blob],
         cwd=repo.path,
