@@ -52,12 +52,29 @@ _HOME = {
     "UserError": "errors",
     "hookimpl": "plugin.spec",
 }
+_SUBPACKAGES = {
+    "backups",
+    "cli",
+    "content",
+    "demo",
+    "engine",
+    "errors",
+    "integrations",
+    "phases",
+    "plugin",
+    "server",
+    "source",
+    "store",
+    "util",
+}
 
 
 def __getattr__(name: str) -> Any:
     """Import a public name from the module that holds it, the first time it is asked for."""
     home = _HOME.get(name)
     if home is None:
+        if name in _SUBPACKAGES:  # `praxis_upgrade.errors` after a bare `import praxis_upgrade`
+            return importlib.import_module(f"praxis_upgrade.{name}")
         raise AttributeError(f"module 'praxis_upgrade' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"praxis_upgrade.{home}"), name)
     globals()[name] = value
@@ -65,6 +82,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
+    """The public names as well as those already imported."""
     return sorted(set(globals()) | set(_HOME))
 
 

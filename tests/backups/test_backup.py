@@ -317,6 +317,7 @@ def _count_syncs(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[Path]
     real_fsync = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
     monkeypatch.setattr(durable, "system_syncfs", lambda: syncs.append)
+    monkeypatch.setattr(durable, "syncfs_reaches", lambda _root: True)
     return fsyncs, syncs
 
 
@@ -343,6 +344,8 @@ def test_the_copies_are_durable_before_complete_is_written(
         seen.append(sorted(p.name for p in folder.iterdir()))
 
     monkeypatch.setattr(durable, "system_syncfs", lambda: syncfs)
+
+    monkeypatch.setattr(durable, "syncfs_reaches", lambda _root: True)
     made = create_backup(target, MANAGED, meta={})
     assert len(seen) == 1 and MANIFEST in seen[0] and COMPLETE not in seen[0]
     assert made.complete and verify_backup(made.path) == []

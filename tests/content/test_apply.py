@@ -485,6 +485,7 @@ def test_apply_puts_files_in_place_after_their_bytes_are_durable_and_returns_dur
     monkeypatch.setattr(
         durable, "system_syncfs", lambda: lambda _anchor: seen.append(changed.read_bytes())
     )
+    monkeypatch.setattr(durable, "syncfs_reaches", lambda _root: True)
     apply_plan(plan, target, repo, policy="keep-local")
     # the bytes synced while the old file still stood, then the renames synced
     assert seen == [old, _up("upstream-changed")]
@@ -498,6 +499,7 @@ def test_apply_that_fails_midway_leaves_no_temp_file_and_syncs_nothing(
     plan, repo = _plan(src, target)
     syncs: list[Path] = []
     monkeypatch.setattr(durable, "system_syncfs", lambda: syncs.append)
+    monkeypatch.setattr(durable, "syncfs_reaches", lambda _root: True)
     real = _Applier.apply
     calls = []
 

@@ -273,12 +273,27 @@ def test_an_upgrade_from_a_later_shallow_clone_merges_from_the_packed_cache(
     assert sorted(target.praxis.rglob("*.praxis-upstream")) == sides  # no merge fell back
 
 
-@pytest.mark.parametrize("damage", ["HEAD", "objects/pack"])
-def test_a_store_missing_its_parts_is_made_again(
-    cached: tuple[Source, Path, bl.Baseline], damage: str
+@pytest.mark.parametrize(("damage", "repacked"), [("HEAD", False), ("objects/pack", True)])
+def test_a_store_missing_its_parts_is_repaired_in_place_and_keeps_what_it_still_holds(
+    cached: tuple[Source, Path, bl.Baseline], damage: str, repacked: bool
 ) -> None:
     src, target, record = cached
     part = store_of(target) / damage
     shutil.rmtree(part) if part.is_dir() else part.unlink()
-    assert bl.cache_blobs(target, record, SourceRepo(src.path)) == len(record.files)
+    added = bl.cache_blobs(target, record, SourceRepo(src.path))
+    assert added == (len(record.files) if repacked else 0)  # a lost HEAD loses no version
     assert all_load(target, record) and loose(target) == []
+
+
+def test_a_git_failure_while_filling_never_empties_the_store(
+    cached: tuple[Source, Path, bl.Baseline], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, target, record = cached
+
+    def fails(*_args: object) -> set[str]:
+        raise SourceError("git could not be run: out of memory")
+
+    monkeypatch.setattr(bl.repo_mod, "present_objects", fails)
+    bl.cache_blobs(target, record, SourceRepo(src.path))
+    monkeypatch.undo()
+    assert all_load(target, record)  # every base version still loads

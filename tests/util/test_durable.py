@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,3 +175,41 @@ def test_writes_without_a_batch_still_fsync_the_file_and_its_folder(
     monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
     fs.atomic_write_bytes(tmp_path / "f", b"x")
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "syncfs_used"), [("ext4", True), ("fuse.sshfs", False), ("9p", False), (None, False)]
+)
+def test_syncfs_is_used_only_on_filesystems_where_it_reaches_the_disk(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, kind: str | None, syncfs_used: bool
+) -> None:
+    rec = Recorder()
+    monkeypatch.setattr(durable, "filesystem_type", lambda _path: kind)
+    monkeypatch.setattr(durable, "system_syncfs", lambda: rec.syncfs)
+    batch = durable.Batch(root=tmp_path, fsync=rec.fsync, fsync_dir=rec.fsync_dir)
+    _write_tree(batch, tmp_path)
+    batch.flush()
+    if syncfs_used:
+        assert len(rec.filesystems) == 1 and rec.files == [] and rec.folders == []
+    else:  # a network or FUSE filesystem (WSL2's /mnt/c is 9p): an fsync per file and folder
+        assert rec.filesystems == [] and len(rec.files) == 5 and tmp_path / "a/b" in rec.folders
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the mount table is Linux's")
+def test_the_filesystem_type_comes_from_the_mount_table_even_for_a_mount_point_with_a_space(
+    tmp_path: Path,
+) -> None:
+    assert durable.filesystem_type(Path("/proc/self")) == "proc"
+    assert not durable.syncfs_reaches(Path("/proc"))
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mountpoint = tmp_path / "a disk"
+    mountpoint.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)])
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        assert durable.filesystem_type(mountpoint / "file") == "tmpfs"
+        assert durable.syncfs_reaches(mountpoint)
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False)

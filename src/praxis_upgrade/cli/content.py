@@ -18,6 +18,7 @@ from praxis_upgrade.cli.output import (
 from praxis_upgrade.content import adopt, baseline
 from praxis_upgrade.content.install import prepare_install
 from praxis_upgrade.content.vocab import Policy
+from praxis_upgrade.engine.lock import UpgradeLock
 from praxis_upgrade.engine.run import run_upgrade
 from praxis_upgrade.errors import BaselineError, TargetError
 from praxis_upgrade.source import targets
@@ -125,8 +126,13 @@ def adopt_cmd(
         if fetch_history and repo.incomplete_history():
             for command in repo.fetch_history():
                 click.echo(f"fetched the source's history: {command}", err=True)
-        record = adopt.adopt(praxis, repo)
-        baseline.save(praxis, record, repo=repo)  # with the base blobs cached for later merges
+        lock = UpgradeLock(praxis)  # an upgrade must not write the baseline or cache meanwhile
+        lock.acquire("adopt")
+        try:
+            record = adopt.adopt(praxis, repo)
+            baseline.save(praxis, record, repo=repo)  # with the base blobs cached for merges
+        finally:
+            lock.release()
         targets.remember_source(praxis, src)
     fit = record.adoption or {}
     if as_json:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import shutil
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -150,12 +149,10 @@ def _pack_blobs(
     the index says, so a run killed between its pack and its index loses nothing, and a lost or
     damaged index mends itself here."""
     store = _store(target)
+    repo_mod.init_object_store(store)  # repaired in place, never deleted: it holds the bases
     try:
-        repo_mod.init_object_store(store)
         held = repo_mod.present_objects(store, lacking)
-    except (SourceError, OSError):  # no longer a repository (damaged): nothing readable in it
-        shutil.rmtree(store, ignore_errors=True)
-        repo_mod.init_object_store(store)
+    except SourceError:  # cannot tell this time: pack them again (a copy twice is harmless)
         held = set()
     wanted = [b for b in lacking if b not in held]
     left = {b: lacking[b] for b in wanted if not repo_mod.is_object_id(b)}

@@ -123,6 +123,7 @@ class Session:
 
 
 def _corrupt(path: Path, error: Exception) -> StateError:
+    """The error for a session file that cannot be read, with the way out."""
     return StateError(
         f"session file {path} is unreadable or corrupt: {error}",
         hint="the next run, resume or rollback moves it aside; its backup (see "
@@ -246,6 +247,7 @@ class SessionStore:
             raise _corrupt(path, e) from e
 
     def _read_part(self, path: Path, head: dict[str, Any], key: str) -> Any:
+        """One big result of the session whose head file is `path`."""
         part = path.with_name(f"{path.stem}.d") / head["parts"][key]
         return json.loads(part.read_text(encoding="utf-8"))
 
@@ -268,15 +270,15 @@ class SessionStore:
 
     def finished_backups(self) -> dict[str, str | None]:
         """Session id -> the id of its backup, for every session no longer open."""
-        found = {}
+        found: dict[str, str | None] = {}
         for path, head in self._heads():
             if head["status"] in OPEN:
                 continue
             try:
-                backup = head["results"].get("backup")
-                if backup is None and "backup" in head.get("parts", {}):
+                backup = (head.get("results") or {}).get("backup")
+                if backup is None and "backup" in (head.get("parts") or {}):
                     backup = self._read_part(path, head, "backup")
-            except (OSError, ValueError, TypeError) as e:
+            except (OSError, ValueError, TypeError, AttributeError) as e:
                 raise _corrupt(path, e) from e
             found[head["id"]] = backup.get("id") if isinstance(backup, dict) else None
         return found

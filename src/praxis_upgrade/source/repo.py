@@ -400,11 +400,12 @@ def _git(git_dir: Path | None, *args: str, stdin: bytes = b"") -> bytes:
 
 
 def init_object_store(git_dir: Path) -> None:
-    """Make `git_dir` a bare repository that only holds objects (no hooks, no refs), and clear
-    what a killed `git pack-objects` left in it. Made beside it and renamed into place, so it
-    exists whole or not at all. SourceError when git fails."""
+    """Make `git_dir` a bare repository that only holds objects (no hooks, no refs), or repair
+    one that lost its skeleton (git's own re-initialisation: the objects stay), and clear what a
+    killed `git pack-objects` left in it. A new store is made beside it and renamed into place,
+    so it exists whole or not at all. SourceError when git fails."""
     packs = git_dir / "objects" / "pack"
-    if not packs.is_dir():
+    if not git_dir.exists():
         git_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = git_dir.with_name(f".{git_dir.name}.{os.urandom(4).hex()}.tmp")
         _git(None, "init", "--quiet", "--bare", "--template=", str(tmp))
@@ -414,6 +415,8 @@ def init_object_store(git_dir: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
         for stale in git_dir.parent.glob(f".{git_dir.name}.*.tmp"):
             shutil.rmtree(stale, ignore_errors=True)
+    if not packs.is_dir() or not (git_dir / "HEAD").is_file():
+        _git(None, "init", "--quiet", "--bare", "--template=", str(git_dir))
     with os.scandir(packs) as found:
         names = {e.name for e in found}
     for name in names:

@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,19 +61,51 @@ def _open_nearest(path: Path) -> int:
             path = path.parent
 
 
+# filesystems whose syncfs writes everything back to their own disk; on network and FUSE ones
+# (9p as WSL2's /mnt/c, sshfs, SMB, NFS) only an fsync reaches the other side
+SYNCFS_FILESYSTEMS = frozenset(
+    {"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs", "zfs", "overlay"}
+)
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of the filesystem `path` is on (``/proc/self/mountinfo``); None where unknown."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text(encoding="utf-8").splitlines()
+        real = os.path.realpath(path)
+    except (OSError, UnicodeDecodeError):
+        return None
+    best, kind = -1, None
+    for line in lines:
+        fields, _, after = line.partition(" - ")
+        parts = fields.split()
+        if len(parts) < 5 or not after:
+            continue
+        mount = _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), parts[4])
+        inside = real == mount or real.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) >= best:  # the deepest mount; a later one hides an earlier
+            best, kind = len(mount), after.split()[0]
+    return kind
+
+
+def syncfs_reaches(path: Path) -> bool:
+    """Whether one ``syncfs`` makes what was written under `path` durable on its disk."""
+    return filesystem_type(path) in SYNCFS_FILESYSTEMS
+
+
 @functools.cache
 def system_syncfs() -> Sync | None:
     """``syncfs(2)`` of the filesystem a path is on, or None where there is none to use (looked
     up once, on the first batch)."""
-    native: Callable[[int], object] | None = getattr(os, "syncfs", None)
-    call = native or _libc_syncfs()
+    call = _libc_syncfs()
     if call is None:
         return None
 
     def syncfs(path: Path) -> None:
         fd = _open_nearest(path)
         try:
-            if call(fd) not in (0, None):  # os.syncfs raises instead, and returns None
+            if call(fd) != 0:
                 err = ctypes.get_errno()
                 raise OSError(err, f"syncfs failed: {os.strerror(err)}", str(path))
         finally:
@@ -105,7 +138,9 @@ class Batch:
         fsync_dir: Sync = fsync_folder,
     ) -> None:
         self.staged, self.root = staged, root
-        self._syncfs = system_syncfs() if syncfs == SYSTEM else syncfs
+        if syncfs == SYSTEM:  # only where syncfs is known to reach the disk (see `syncfs_reaches`)
+            syncfs = system_syncfs() if root is not None and syncfs_reaches(root) else None
+        self._syncfs = syncfs
         self._fsync, self._fsync_dir = fsync, fsync_dir
         self._pending: list[tuple[str, Path]] = []  # staged (temp file, destination)
         self._folders: dict[Path, None] = {}  # folders whose entries changed, in order
