@@ -349,3 +349,22 @@ def test_the_copies_are_durable_before_complete_is_written(
     made = create_backup(target, MANAGED, meta={})
     assert len(seen) == 1 and MANIFEST in seen[0] and COMPLETE not in seen[0]
     assert made.complete and verify_backup(made.path) == []
+
+
+def test_a_file_written_while_it_is_copied_fails_the_backup_and_leaves_none(
+    target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    victim = target / MANAGED[0]
+    real_chunks = fs.file_chunks
+
+    def written_meanwhile(path: Path, size: int = fs.CHUNK):  # type: ignore[no-untyped-def]
+        for n, chunk in enumerate(real_chunks(path, size)):
+            yield chunk
+            if n == 0 and path == victim:
+                with victim.open("ab") as f:  # another program appends while we copy
+                    f.write(b"appended meanwhile\n")
+
+    monkeypatch.setattr(create.fs, "file_chunks", written_meanwhile)
+    with pytest.raises(BackupError, match="changed while it was copied"):
+        create_backup(target, MANAGED, meta={})
+    assert list(catalog.list_backups(target)) == []

@@ -218,6 +218,21 @@ def _store(src: Path, folder: Path, stored: str, label: str, batch: durable.Batc
             f"cannot back up {label}: not a regular file or symlink",
             hint="move it away, then run again",
         )
-    digest = fs.sha256_file(src)
-    fs.atomic_copy(src, dst, mode=stat.S_IMODE(st.st_mode), batch=batch)
-    return Entry("file", stored, sha256=digest, mode=stat.S_IMODE(st.st_mode), size=st.st_size)
+    seen = _identity(st)
+
+    def unchanged(_sha256: str) -> None:  # hashed as copied: a file written meanwhile is refused
+        if _identity(src.lstat()) != seen:
+            raise BackupError(
+                f"cannot back up {label}: it changed while it was copied",
+                hint="let whatever writes it finish, then run again; nothing was changed",
+            )
+
+    mode = stat.S_IMODE(st.st_mode)
+    chunks = fs.file_chunks(src)
+    digest = fs.atomic_write_chunks(dst, chunks, mode=mode, check=unchanged, batch=batch)
+    return Entry("file", stored, sha256=digest, mode=mode, size=st.st_size)
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What changes when a file is written: its size, times and inode."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
