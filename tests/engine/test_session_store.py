@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from praxis_upgrade.engine import session as session_module
+from praxis_upgrade.engine.results import as_json
 from praxis_upgrade.engine.session import Session, SessionStore, new_id
 
 
@@ -117,3 +118,15 @@ def test_session_ids_sort_in_the_order_the_sessions_began_even_within_one_second
         made.append(new_id())
         time.sleep(0.002)
     assert sorted(made) == made and len(set(made)) == len(made)
+
+
+def test_a_result_a_plugin_edits_inside_and_returns_again_is_saved(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path)
+    session = _session(tmp_path)
+    session.results["notes"] = {"items": [f"note {i}" for i in range(300)]}
+    store.save(session)
+    again = session.results["notes"]  # what ctx.result("notes") hands a plugin
+    again["items"].append("one more")
+    session.results["notes"] = as_json(again)  # what the engine stores from its return value
+    store.save(session)
+    assert store.load(session.id).results["notes"]["items"][-1] == "one more"

@@ -144,5 +144,10 @@ class RollbackResult(StepResult):
 
 
 def as_json(result: Any) -> Any:
-    """A hook's return value as the session stores it (typed results and plain dicts alike)."""
-    return _plain(result)
+    """A hook's return value as the session stores it (typed results and plain dicts alike).
+
+    A plain dict is stored as a new dict, so a plugin that returns the very dict it read from
+    the session (edited inside) is seen as a new result and saved (see `SessionStore._part`).
+    """
+    plain = _plain(result)
+    return dict(plain) if plain is result and isinstance(plain, dict) else plain
