@@ -16,7 +16,7 @@ from praxis_upgrade.backups.create import create_backup
 from praxis_upgrade.backups.manifest import Backup
 from praxis_upgrade.backups.restore import RestoreReport, restore_backup
 from praxis_upgrade.errors import BackupError
-from praxis_upgrade.util import fs
+from praxis_upgrade.util import durable, fs
 
 FILES = {
     "standards/universal/a.md": (b"# A\n", 0o644),
@@ -421,3 +421,25 @@ def test_paths_to_keep_are_left_as_they_are_whatever_the_backup_holds(target: Pa
     assert report.verified
     assert settings.read_text() == '{"source": "/new/clone"}\n'
     assert (target / "standards/universal/a.md").read_bytes() == b"# A\n"
+
+
+def test_a_restore_is_made_durable_by_one_sync_after_its_last_file(
+    target: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = snapshot(target)
+    made = backup_of(target)
+    written = upgrade(target)
+    fsyncs: list[int] = []
+    synced_when: list[dict[str, str]] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
+    monkeypatch.setattr(durable, "syncfs_reaches", lambda _root: True)
+    monkeypatch.setattr(
+        durable, "system_syncfs", lambda: lambda _anchor: synced_when.append(snapshot(target))
+    )
+
+    report = restore_backup(target, made, added_shas=written)
+
+    assert report.verified and snapshot(target) == before
+    assert fsyncs == []  # no file or folder synced one by one
+    assert synced_when == [before]  # one sync, once every file was back

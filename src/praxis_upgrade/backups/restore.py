@@ -22,7 +22,7 @@ from praxis_upgrade.backups.manifest import (
 )
 from praxis_upgrade.errors import BackupError, PathEscapeError, PraxisError
 from praxis_upgrade.store import same_install
-from praxis_upgrade.util import fs, litter
+from praxis_upgrade.util import durable, fs, litter
 
 Progress = Callable[[int, int, str], None]  # (done, total, path just handled)
 
@@ -118,14 +118,17 @@ def restore_backup(
     kept = set(keep)
     items = [item for item in items if item.root is None or item.label not in kept]
     report, failed = RestoreReport(), set()
-    for done, item in enumerate(items, 1):
-        try:
-            _restore_one(item, backup, added_shas, bool(problems), report)
-        except (OSError, PraxisError) as e:
-            failed.add(item.label)
-            report.unrestorable.append(_how_to_finish(item, backup, str(e)))
-        if progress is not None:
-            progress(done, len(items), item.label)
+    # each file is replaced atomically at once; one sync at the end makes them all durable (a
+    # rollback that did not finish is run again, and puts back whatever a power cut lost)
+    with durable.batch(root=target) as batch:
+        for done, item in enumerate(items, 1):
+            try:
+                _restore_one(item, backup, added_shas, bool(problems), report, batch)
+            except (OSError, PraxisError) as e:
+                failed.add(item.label)
+                report.unrestorable.append(_how_to_finish(item, backup, str(e)))
+            if progress is not None:
+                progress(done, len(items), item.label)
     report.verified = _verify(items, backup, report, failed) and not report.unrestorable
     return report
 
@@ -187,8 +190,14 @@ def _unsafe_copy(item: _Item, backup: Backup) -> str | None:
 
 
 def _restore_one(
-    item: _Item, backup: Backup, added: dict[str, str] | None, check: bool, report: RestoreReport
+    item: _Item,
+    backup: Backup,
+    added: dict[str, str] | None,
+    check: bool,
+    report: RestoreReport,
+    batch: durable.Batch,
 ) -> None:
+    """Put one recorded path back as the backup holds it (or remove what the upgrade added)."""
     if why := _unsafe_path(item) or _unsafe_copy(item, backup):
         raise BackupError(f"the backup's record of it is damaged: {why}")
     litter.drop_temp_siblings(item.dest)
@@ -212,7 +221,7 @@ def _restore_one(
     # after the backup) - keep their bytes beside the file before the backup's version goes back
     if added is not None and now[0] == "file" and added.get(item.label) != now[1]:
         aside = dest.with_name(f"{dest.name}.praxis-rollback-{backup.id}")
-        fs.atomic_copy(dest, aside)
+        fs.atomic_copy(dest, aside, batch=batch)
         report.displaced.append(str(aside))
     if now[0] == "dir":
         dest.rmdir()  # only an empty directory goes; a full one raises and is reported
@@ -220,8 +229,9 @@ def _restore_one(
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
         os.symlink(entry.link, tmp)
         os.replace(tmp, dest)
+        batch.changed(dest.parent)
     else:
-        fs.atomic_copy(stored, dest, mode=entry.mode)
+        fs.atomic_copy(stored, dest, mode=entry.mode, batch=batch)
         fs.drop_bytecode(dest)
     report.restored.append(item.label)
 
