@@ -120,10 +120,11 @@ def restore_backup(
     report, failed = RestoreReport(), set()
     # each file is replaced atomically at once; one sync at the end makes them all durable (a
     # rollback that did not finish is run again, and puts back whatever a power cut lost)
+    copies = fs.Confined(backup.path)  # the backup is only read: its folders resolved once
     with durable.batch(root=target) as batch:
         for done, item in enumerate(items, 1):
             try:
-                _restore_one(item, backup, added_shas, bool(problems), report, batch)
+                _restore_one(item, copies, backup, added_shas, bool(problems), report, batch)
             except (OSError, PraxisError) as e:
                 failed.add(item.label)
                 report.unrestorable.append(_how_to_finish(item, backup, str(e)))
@@ -178,12 +179,12 @@ def _unsafe_path(item: _Item) -> str | None:
     return None
 
 
-def _unsafe_copy(item: _Item, backup: Backup) -> str | None:
+def _unsafe_copy(item: _Item, copies: fs.Confined) -> str | None:
     """Why `item`'s stored copy cannot be read (it would be read from outside the backup)."""
     if item.entry is None:
         return None
     try:
-        fs.inside(backup.path, item.entry.stored, follow_last=False)
+        copies(item.entry.stored, follow_last=False)
     except PathEscapeError:
         return "its copy would be read from outside the backup"
     return None
@@ -191,6 +192,7 @@ def _unsafe_copy(item: _Item, backup: Backup) -> str | None:
 
 def _restore_one(
     item: _Item,
+    copies: fs.Confined,
     backup: Backup,
     added: dict[str, str] | None,
     check: bool,
@@ -198,7 +200,7 @@ def _restore_one(
     batch: durable.Batch,
 ) -> None:
     """Put one recorded path back as the backup holds it (or remove what the upgrade added)."""
-    if why := _unsafe_path(item) or _unsafe_copy(item, backup):
+    if why := _unsafe_path(item) or _unsafe_copy(item, copies):
         raise BackupError(f"the backup's record of it is damaged: {why}")
     litter.drop_temp_siblings(item.dest)
     if item.entry is None:
@@ -206,7 +208,7 @@ def _restore_one(
         return
     entry, dest = item.entry, item.dest
     # a stored link is itself, never followed
-    stored = fs.inside(backup.path, entry.stored, follow_last=False)
+    stored = copies(entry.stored, follow_last=False)
     now = _state(dest)
     if now == _wanted(entry):
         report.unchanged.append(item.label)
@@ -300,7 +302,7 @@ def _how_to_finish(item: _Item, backup: Backup, why: str) -> str:
     backup, each quoted; an entry of a damaged manifest gets no command at all."""
     label = item.label if item.label.isprintable() else repr(item.label)
     said = f"{label}: {_shown(why)}"
-    if _unsafe_path(item) or _unsafe_copy(item, backup):
+    if _unsafe_path(item) or _unsafe_copy(item, fs.Confined(backup.path)):
         return f"{said}; no command can finish it by hand: take it from another backup"
     command = _finish_command(item, backup)
     if command is None:
