@@ -14,6 +14,7 @@ from praxis_upgrade.engine import run as engine
 from praxis_upgrade.engine.session import SessionStore
 from praxis_upgrade.plugin.manager import get_plugin_manager
 from praxis_upgrade.store import Store
+from praxis_upgrade.util import litter
 
 pytestmark = pytest.mark.slow
 
@@ -85,3 +86,24 @@ def test_rollback_after_a_kill_right_after_the_gitignore_write_leaves_no_copy_of
     assert list(project.glob(".gitignore.praxis-rollback-*")) == []  # not taken for a user edit
     assert (project / ".gitignore").read_bytes() == gitignore_before
     assert upgrade_state(praxis, skip=("venv",)) == before
+
+
+def test_the_temp_files_of_named_paths_go_and_nothing_else_in_their_folders(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "standards"
+    folder.mkdir()
+    names = ["a.md", "b.v2.md", "c.md"]
+    for name in names:
+        (folder / name).write_text(name)
+    left_by_kill = [folder / ".a.md.abcd1234.tmp", folder / ".b.v2.md.Zz9_0000.tmp"]
+    not_ours = [
+        folder / ".other.md.abcd1234.tmp",  # a temp file of a path not named
+        folder / ".a.md.abc.tmp",  # not the shape of ours
+        folder / "a.md.abcd1234.tmp",  # not hidden
+    ]
+    for path in left_by_kill + not_ours:
+        path.write_text("half")
+    gone = litter.drop_temp_files_of([folder / "a.md", folder / "b.v2.md", tmp_path / "x.md"])
+    assert sorted(gone) == sorted(left_by_kill)
+    assert all(p.exists() for p in not_ours) and all((folder / n).exists() for n in names)

@@ -121,6 +121,7 @@ def restore_backup(
     # each file is replaced atomically at once; one sync at the end makes them all durable (a
     # rollback that did not finish is run again, and puts back whatever a power cut lost)
     copies = fs.Confined(backup.path)  # the backup is only read: its folders resolved once
+    litter.drop_temp_files_of(item.dest for item in items)  # what a killed restore left
     with durable.batch(root=target) as batch:
         for done, item in enumerate(items, 1):
             try:
@@ -202,7 +203,6 @@ def _restore_one(
     """Put one recorded path back as the backup holds it (or remove what the upgrade added)."""
     if why := _unsafe_path(item) or _unsafe_copy(item, copies):
         raise BackupError(f"the backup's record of it is damaged: {why}")
-    litter.drop_temp_siblings(item.dest)
     if item.entry is None:
         _remove_added(item, added, report)
         return

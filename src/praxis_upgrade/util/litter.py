@@ -3,12 +3,14 @@ removal by whoever holds the install's lock next."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 _ANY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+_OF = re.compile(r"^\.(.+)\.[A-Za-z0-9_]{8}\.tmp$")  # group 1: the name it was written for
 
 
 def _sibling_pattern(name: str) -> re.Pattern[str]:
@@ -28,8 +30,21 @@ def drop_temp_files(folder: Path) -> list[Path]:
 
 
 def drop_temp_files_of(paths: Iterable[Path]) -> list[Path]:
-    """`drop_temp_siblings` for each path (the files a step may have been writing)."""
-    return [gone for path in paths for gone in drop_temp_siblings(path)]
+    """`drop_temp_siblings` for each path (the files a step may have been writing), reading
+    each folder once however many of its files are named."""
+    names: dict[Path, set[str]] = {}
+    for path in paths:
+        names.setdefault(path.parent, set()).add(path.name)
+    gone = []
+    for folder, wanted in names.items():
+        gone += _drop(folder, functools.partial(_written_for, wanted))
+    return gone
+
+
+def _written_for(names: set[str], name: str) -> bool:
+    """Whether `name` is the temp file of an atomic write of one of `names`."""
+    match = _OF.match(name)
+    return match is not None and match[1] in names
 
 
 def _drop(folder: Path, matches: Callable[[str], object]) -> list[Path]:
