@@ -12,7 +12,7 @@ from praxis_upgrade.errors import TargetError
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server.ideconfig import ide_config_paths
 from praxis_upgrade.store import DOT_DIR, LEGACY_DOT_DIR
-from praxis_upgrade.util import fs
+from praxis_upgrade.util import durable, fs
 
 CONFIG = "config.json"
 
@@ -30,7 +30,7 @@ def praxis_migrate(ctx: Context) -> MigrateResult | None:
         )
     if old.is_dir():  # idempotent: after a crash the folder may already be at its new place
         os.rename(old, new)
-        fs.fsync_dir(new.parent)
+        durable.fsync_folder(new.parent)
     ctx.target = new
     written = rewrite_references(ctx.project, LEGACY_DOT_DIR, DOT_DIR)
     # the server reads its folders from the install's config.json: the move must reach it too

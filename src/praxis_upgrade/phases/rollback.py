@@ -26,7 +26,7 @@ from praxis_upgrade.phases.server import installer_progress
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import lifecycle, venv
 from praxis_upgrade.store import KEPT_THROUGH_ROLLBACK, TOOL_FILES, Store
-from praxis_upgrade.util import fs
+from praxis_upgrade.util import durable, fs
 
 
 @hookimpl(trylast=True)
@@ -83,7 +83,7 @@ def _move_back(ctx: Context) -> None:
     old, new = Path(plan.migration["from"]), Path(plan.migration["to"])
     if new.is_dir() and not old.exists():
         os.rename(new, old)
-        fs.fsync_dir(old.parent)
+        durable.fsync_folder(old.parent)
     if old.is_dir():
         ctx.target = old
 

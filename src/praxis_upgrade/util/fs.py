@@ -19,10 +19,6 @@ from praxis_upgrade.util.durable import Batch, fsync_folder
 CHUNK = 1 << 20
 
 
-def _fsync_dir(directory: Path) -> None:
-    fsync_folder(directory)
-
-
 def current_umask() -> int:
     """The process's umask: from ``/proc/self/status`` where the kernel reports it, else by
     setting it and putting it back (which is not thread-safe for that instant)."""
@@ -81,7 +77,7 @@ def _replacing(
             os.unlink(tmp)
         raise
     if sync:
-        _fsync_dir(path.parent)
+        fsync_folder(path.parent)
 
 
 def atomic_write_bytes(
@@ -321,11 +317,6 @@ def remove_dirs_left_with_bytecode(start: Path, stop: Path) -> None:
         except OSError:  # something appeared meanwhile: it is someone's, the folder stays
             return
         current = current.parent
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or removal in the folder `path` durable."""
-    _fsync_dir(path)
 
 
 def tree_size(folder: Path) -> int:
