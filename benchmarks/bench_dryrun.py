@@ -61,6 +61,19 @@ def floor(source: Path, files: list[str]) -> tuple[float, float]:
     return sum(w for w, _ in parts), sum(c for _, c in parts)
 
 
+def adopted_copy(project: Path, source: Path, dest: Path) -> Path:
+    """A copy of `project` with its baseline recorded by `praxis-upgrade adopt` (the usual state
+    after a first upgrade); returns the copy."""
+    shutil.copytree(project, dest, symlinks=True)
+    subprocess.run(
+        [sys.executable, "-c", CLI, "adopt", "--json", "-s", str(source)],
+        cwd=dest,
+        check=True,
+        capture_output=True,
+    )
+    return dest
+
+
 def dry_run(source: Path, project: Path) -> tuple[float, float]:
     argv = [sys.executable, "-c", CLI, "run", "--dry-run", "--json", "-s", str(source)]
     return timed(argv, cwd=project)
@@ -72,14 +85,7 @@ def bench(scale: float, rounds: int, root: Path) -> dict[str, Any]:
     compileall.compile_dir(Path(praxis_upgrade.__file__).parent, quiet=1)
     source = demo.make_source(root / "praxis-os", scale=scale)
     made = demo.make_target(root / "first", source, version="v1.5.0", venv=True)
-    adopted = root / "adopted"
-    shutil.copytree(made.project, adopted, symlinks=True)
-    subprocess.run(
-        [sys.executable, "-c", CLI, "adopt", "--json", "-s", str(source.path)],
-        cwd=adopted,
-        check=True,
-        capture_output=True,
-    )
+    adopted = adopted_copy(made.project, source.path, root / "adopted")
     files = managed_files(made.praxis)
     result: dict[str, Any] = {"scale": scale, "managed_files": len(files), "rounds": rounds}
     samples: dict[str, list[tuple[float, float]]] = {"floor": [], "adopted": [], "first": []}

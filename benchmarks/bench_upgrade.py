@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_dryrun import adopted_copy
+
 from praxis_upgrade import demo, hookimpl
 from praxis_upgrade.engine import run as engine
 from praxis_upgrade.engine.session import SessionStore
@@ -35,8 +37,6 @@ from praxis_upgrade.errors import RolledBack
 from praxis_upgrade.plugin.manager import get_plugin_manager
 from praxis_upgrade.store import Store
 from praxis_upgrade.util import fs
-
-ADOPT = "import sys; from praxis_upgrade.cli import main; sys.exit(main())"  # `praxis-upgrade`
 
 
 class FailValidation:
@@ -46,26 +46,28 @@ class FailValidation:
         raise RuntimeError("benchmark: validation made to fail")
 
 
+def _proc_number(file: str, key: str) -> int | None:
+    """The number after ``key:`` in ``/proc/self/<file>`` (Linux); None where there is none."""
+    try:
+        for line in Path("/proc/self", file).read_text().splitlines():
+            if line.startswith(f"{key}:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def _peak_rss_kib() -> int:
     """This process's peak RSS. Linux's ``ru_maxrss`` carries the parent's peak over a fork and
     exec (the benchmark's parent built the sandbox), so ``VmHWM`` is read where there is one."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _proc_number("status", "VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _wchar() -> int:
-    try:
-        for line in Path("/proc/self/io").read_text().splitlines():
-            if line.startswith("wchar:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return -1
+    """Bytes this process has passed to write() and its kin; -1 where unknown."""
+    wrote = _proc_number("io", "wchar")
+    return wrote if wrote is not None else -1
 
 
 def _size_without_kept_venvs(backups: Path) -> int:
@@ -144,14 +146,7 @@ def bench(scale: float, root: Path) -> dict[str, Any]:
         results[kind] = child(kind, project, source.path)
     results["noop"] = child("upgrade", root / "upgrade", source.path)
     # the usual case after the first upgrade: a baseline is recorded, nothing is adopted
-    known = root / "known"
-    shutil.copytree(made.project, known, symlinks=True)
-    subprocess.run(
-        [sys.executable, "-c", ADOPT, "adopt", "--json", "-s", str(source.path)],
-        cwd=known,
-        check=True,
-        capture_output=True,
-    )
+    known = adopted_copy(made.project, source.path, root / "known")
     results["known"] = child("upgrade", known, source.path)
     return results
 

@@ -214,11 +214,12 @@ def _blob_path(target: Path, sha256: str) -> Path:
 
 def has_blob(target: Path, sha256: str) -> bool:
     """Whether the cache holds this version (its bytes are checked when loaded)."""
-    return sha256 in _index(target) or _blob_path(target, sha256).exists()
+    return not uncached(target, (sha256,))
 
 
 def uncached(target: Path, sha256s: Iterable[str]) -> set[str]:
-    """The versions among `sha256s` the cache does not hold (`has_blob` for many at once)."""
+    """The versions among `sha256s` the cache does not hold: neither in the object store's
+    index nor stored alone."""
     index, loose = _index(target), Store(target).blobs
     return {s for s in set(sha256s) if s not in index and not (loose / s[:2] / s).exists()}
 

@@ -13,16 +13,6 @@ _ANY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 _OF = re.compile(r"^\.(.+)\.[A-Za-z0-9_]{8}\.tmp$")  # group 1: the name it was written for
 
 
-def _sibling_pattern(name: str) -> re.Pattern[str]:
-    return re.compile(rf"^\.{re.escape(name)}\.[A-Za-z0-9_]{{8}}\.tmp$")
-
-
-def drop_temp_siblings(dest: Path) -> list[Path]:
-    """Remove the temp files a killed atomic write of `dest` left beside it; returns them."""
-    pattern = _sibling_pattern(dest.name)
-    return _drop(dest.parent, pattern.match)
-
-
 def drop_temp_files(folder: Path) -> list[Path]:
     """Remove every atomic-write temp file directly in `folder` (one of this tool's own
     folders, while holding the lock: no write of ours is in flight); returns them."""
@@ -30,8 +20,8 @@ def drop_temp_files(folder: Path) -> list[Path]:
 
 
 def drop_temp_files_of(paths: Iterable[Path]) -> list[Path]:
-    """`drop_temp_siblings` for each path (the files a step may have been writing), reading
-    each folder once however many of its files are named."""
+    """Remove the temp files a killed atomic write of each of `paths` left beside it (the files
+    a step may have been writing), reading each folder once; returns them."""
     names: dict[Path, set[str]] = {}
     for path in paths:
         names.setdefault(path.parent, set()).add(path.name)
