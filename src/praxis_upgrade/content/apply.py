@@ -21,7 +21,8 @@ from praxis_upgrade.content.plan import Plan, PlanEntry
 from praxis_upgrade.content.vocab import Action, Choice, Klass, Policy
 from praxis_upgrade.errors import ConflictsError
 from praxis_upgrade.source import layout
-from praxis_upgrade.source.repo import MissingObject, SourceRepo, git_env
+from praxis_upgrade.source.gitproc import git_env
+from praxis_upgrade.source.repo import MissingObject, SourceRepo
 from praxis_upgrade.store import Store
 from praxis_upgrade.util import durable, fs
 

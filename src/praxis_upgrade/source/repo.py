@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-import git
-
 from praxis_upgrade.errors import SourceError
 from praxis_upgrade.source import layout
+from praxis_upgrade.source.gitproc import GitFailed, ObjectReader, git_env, run
 from praxis_upgrade.util.fs import CHUNK
 
 _VERSION_RE = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?(?:[-+.][0-9A-Za-z.+-]+)?)")
@@ -91,26 +90,38 @@ class SourceRepo:
         hint = "pass --source PATH_TO_PRAXIS_OS_CLONE (a git clone of the praxis-os repository)"
         if not self.path.is_dir():
             raise SourceError(f"source {self.path} does not exist", hint=hint)
-        try:
-            self._repo = git.Repo(self.path)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as e:
-            raise SourceError(f"source {self.path} is not a git repository", hint=hint) from e
+        try:  # the clone itself, never a repository around it
+            found = run(["rev-parse", "--absolute-git-dir", "--show-toplevel"], cwd=self.path)
+            git_dir, top = found.decode("utf-8", "surrogateescape").splitlines()
+        except (GitFailed, ValueError) as e:
+            said = getattr(e, "stderr", "")
+            why = "" if not said or "not a git repository" in said else f" ({said})"
+            raise SourceError(f"source {self.path} is not a git repository{why}", hint=hint) from e
+        if Path(top).resolve() != self.path:
+            raise SourceError(f"source {self.path} is not a git repository", hint=hint)
         missing = [d for d in ("universal", "mcp_server") if not (self.path / d).is_dir()]
         if missing:
             raise SourceError(
                 f"{self.path} is not a praxis-os source clone (missing {', '.join(missing)}/)",
                 hint=hint,
             )
+        self.git_dir = Path(git_dir)
         # git exports GIT_DIR & co. while hooks run; pin them to this repository
-        self._repo.git.update_environment(
-            GIT_DIR=str(self._repo.git_dir),
+        self._env = git_env(
+            GIT_DIR=str(self.git_dir),
             GIT_WORK_TREE=str(self.path),
-            GIT_INDEX_FILE=str(Path(self._repo.git_dir) / "index"),
+            GIT_INDEX_FILE=str(self.git_dir / "index"),
         )
+        self._objects = ObjectReader(self.git_dir, self._env)
         self._trees: dict[bytes, list[tuple[int, str, bytes]]] = {}
 
     def close(self) -> None:
-        self._repo.close()
+        self._objects.close()
+
+    def _run(self, *args: str) -> str:
+        """Stdout of `git <args>` in this clone, without its final newline; GitFailed."""
+        out = run(list(args), cwd=self.path, env=self._env)
+        return out.decode("utf-8", "surrogateescape").removesuffix("\n")
 
     # -- revisions -----------------------------------------------------------------------
     @property
@@ -120,8 +131,8 @@ class SourceRepo:
     def resolve(self, rev: str) -> str:
         """The full commit sha of `rev` (branch, tag, sha, HEAD~n)."""
         try:
-            return str(self._repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")).strip()
-        except git.GitCommandError as e:
+            return self._run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+        except GitFailed as e:
             raise SourceError(
                 f"revision {rev!r} does not exist in {self.path}",
                 hint="pass a branch, tag or commit of the source clone (see `git tag` there)",
@@ -145,8 +156,8 @@ class SourceRepo:
         except SourceError:
             pass
         try:
-            return str(self._repo.git.describe("--tags", sha)).strip()
-        except git.GitCommandError:
+            return self._run("describe", "--tags", sha).strip()
+        except GitFailed:
             return sha[:10]
 
     def is_dirty(self) -> bool:
@@ -154,8 +165,13 @@ class SourceRepo:
         return bool(self.dirty_paths())
 
     def dirty_paths(self) -> list[str]:
-        out = self._repo.git.status(
-            "--porcelain", "-z", "--untracked-files=all", "--", *layout.INSTALLABLE_SOURCE_DIRS
+        out = self._run(
+            "status",
+            "--porcelain",
+            "-z",
+            "--untracked-files=all",
+            "--",
+            *layout.INSTALLABLE_SOURCE_DIRS,
         )
         paths, parts, i = [], out.split("\0"), 0
         while i < len(parts):
@@ -205,11 +221,11 @@ class SourceRepo:
             if "shallow" in gaps:
                 args.append("--unshallow")
             try:
-                self._repo.git.execute(["git", *args, remote])
-            except git.GitCommandError as e:
+                self._run(*args, remote)
+            except GitFailed as e:
                 raise SourceError(
                     f"fetching the history of {self.path} from {remote} failed: "
-                    f"{str(e.stderr or e).strip()}",
+                    f"{(e.stderr or str(e)).strip()}",
                     hint=f"fetch it yourself (`git -C {self.path} {' '.join(args)} {remote}`), "
                     "or use a full clone",
                 ) from e
@@ -218,17 +234,18 @@ class SourceRepo:
         return done
 
     def _git(self, *args: str) -> str:
+        """Stdout of `git <args>` stripped, or "" when git says no."""
         try:
-            return str(self._repo.git.execute(["git", *args])).strip()
-        except git.GitCommandError:
+            return self._run(*args).strip()
+        except GitFailed:
             return ""
 
     # -- trees and blobs -----------------------------------------------------------------
     def tree(self, rev: str) -> dict[str, Entry]:
         """Every file `rev` installs, keyed by its target path (symlinks and submodules skipped)."""
         sha = self.resolve(rev)
-        out = self._repo.git.ls_tree(
-            "-r", "-l", "-z", "--full-tree", sha, "--", *layout.INSTALLABLE_SOURCE_DIRS
+        out = self._run(
+            "ls-tree", "-r", "-l", "-z", "--full-tree", sha, "--", *layout.INSTALLABLE_SOURCE_DIRS
         )
         entries: dict[str, Entry] = {}
         for line in out.split("\0"):
@@ -245,44 +262,48 @@ class SourceRepo:
 
     def blob(self, git_sha: str) -> bytes:
         """The bytes of one blob; MissingObject when the clone does not have it."""
-        try:
-            return bytes(self._repo.odb.stream(bytes.fromhex(git_sha)).read())
-        except (ValueError, git.BadObject, git.BadName, git.GitCommandError) as e:
+        found = self._objects.read(git_sha) if _OBJECT_ID.match(git_sha) else None
+        if found is None or found[0] != "blob":
             raise MissingObject(
                 f"object {git_sha[:10]} is not in the source clone {self.path}",
                 hint="fetch the full history there (`git fetch --unshallow --tags`)",
-            ) from e
+            )
+        return found[1]
 
     def sha256s(self, blobs: Iterable[str]) -> dict[str, str]:
         """git blob id -> sha256 of its bytes, for every id among `blobs` the clone holds:
         streamed through one `git cat-file --batch` (no round trip per blob, none read whole)."""
-        return blob_sha256s(Path(self._repo.git_dir), blobs)
+        return blob_sha256s(self.git_dir, blobs)
 
     def read(self, rev: str, src_rel: str) -> bytes:
         """The bytes of `src_rel` (a source path) at `rev`."""
-        try:
-            item = self._repo.commit(rev).tree / src_rel
-        except (KeyError, ValueError, git.BadName, git.BadObject) as e:
-            raise MissingObject(f"{src_rel} does not exist at {rev} in {self.path}") from e
-        return self.blob(item.hexsha)
+        found = self._objects.read(f"{rev}:{src_rel}")
+        if found is None or found[0] != "blob":
+            raise MissingObject(f"{src_rel} does not exist at {rev} in {self.path}")
+        return found[1]
 
     # -- copying blobs out (the install's blob cache) -------------------------------------
     def present_blobs(self, ids: Iterable[str]) -> set[str]:
         """The blob ids among `ids` this clone holds (a shallow or rewritten one lacks some), in
         one `git cat-file --batch-check`; SourceError when git fails."""
-        return present_objects(Path(self._repo.git_dir), ids)
+        return present_objects(self.git_dir, ids)
 
     def pack_blobs(self, blobs: Iterable[tuple[str, str]], pack_base: Path) -> str:
         """Copy these blobs ((id, path) pairs; the path guides delta pairing) of this clone into one
         delta-compressed pack `<pack_base>-<name>.pack` (+ `.idx`), streamed by `git pack-objects`;
         returns its name. SourceError when git fails (a blob missing included)."""
-        return pack_objects(Path(self._repo.git_dir), blobs, pack_base)
+        return pack_objects(self.git_dir, blobs, pack_base)
 
     # -- history (for adoption) ----------------------------------------------------------
     def _tree(self, binsha: bytes) -> list[tuple[int, str, bytes]]:
         cached = self._trees.get(binsha)
         if cached is None:
-            cached = _parse_tree(self._repo.odb.stream(binsha).read())
+            found = self._objects.read(binsha.hex())
+            if found is None or found[0] != "tree":
+                raise MissingObject(
+                    f"tree {binsha.hex()[:10]} is not in the source clone {self.path}"
+                )
+            cached = _parse_tree(found[1])
             self._trees[binsha] = cached
         return cached
 
@@ -315,14 +336,14 @@ class SourceRepo:
         """One pass over every commit reachable from any ref (newest first)."""
         wanted = set(paths) if paths is not None else None
         tags: dict[str, list[str]] = {}
-        for line in self._repo.git.for_each_ref(
-            "--format=%(objectname) %(*objectname) %(refname:short)", "refs/tags"
+        for line in self._run(
+            "for-each-ref", "--format=%(objectname) %(*objectname) %(refname:short)", "refs/tags"
         ).splitlines():
             obj, peeled, name = line.split(" ", 2)
             tags.setdefault(peeled or obj, []).append(name)
         # every branch, tag and remote branch, never the stash (it holds uncommitted edits)
-        lines = self._repo.git.log(
-            "--branches", "--tags", "--remotes", "HEAD", "--date-order", "--format=%H %T %ct"
+        lines = self._run(
+            "log", "--branches", "--tags", "--remotes", "HEAD", "--date-order", "--format=%H %T %ct"
         ).splitlines()
         rel_cache: dict[bytes, list[tuple[str, str, int]]] = {}
         index = HistoryIndex(commits=[], versions={})
@@ -354,22 +375,6 @@ class SourceRepo:
 
 
 # -- a private object store (the install's blob cache) -------------------------------------------
-# what git reads to pick a repository; a git hook sets them for the project's own
-_GIT_REPO_ENV = frozenset(
-    {
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_OBJECT_DIRECTORY",
-        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-        "GIT_COMMON_DIR",
-        "GIT_NAMESPACE",
-        "GIT_PREFIX",
-        "GIT_SHALLOW_FILE",
-        "GIT_GRAFT_FILE",
-        "GIT_REPLACE_REF_BASE",
-    }
-)
 _OBJECT_ID = re.compile(r"^[0-9a-f]{40}$")
 _PACK_LITTER = re.compile(r"^tmp_(?:pack|idx|rev|bitmap|mtimes)_")
 
@@ -379,24 +384,13 @@ def is_object_id(text: str) -> bool:
     return bool(_OBJECT_ID.match(text))
 
 
-def git_env() -> dict[str, str]:
-    """This process's environment less the variables that point git at another repository."""
-    return {k: v for k, v in os.environ.items() if k not in _GIT_REPO_ENV}
-
-
 def _git(git_dir: Path | None, *args: str, stdin: bytes = b"") -> bytes:
     """Stdout of one git command on the repository `git_dir`; SourceError when it fails."""
     where = ["--git-dir", str(git_dir)] if git_dir is not None else []
     try:
-        done = subprocess.run(
-            ["git", *where, *args], input=stdin, capture_output=True, env=git_env(), check=False
-        )
-    except OSError as e:
-        raise SourceError(f"git could not be run: {e}") from e
-    if done.returncode:
-        said = done.stderr.decode("utf-8", "replace").strip()
-        raise SourceError(f"`git {args[0]}` failed in {git_dir}: {said}")
-    return done.stdout
+        return run([*where, *args], stdin=stdin)
+    except GitFailed as e:
+        raise SourceError(f"`git {args[0]}` failed in {git_dir}: {e.stderr}") from e
 
 
 def init_object_store(git_dir: Path) -> None:

@@ -1,0 +1,101 @@
+"""Plain git processes: one-shot commands and the long-lived object reader."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kits.contentkit import BASE_FILES, make_source
+from praxis_upgrade.errors import SourceError
+from praxis_upgrade.source.gitproc import GitFailed, ObjectReader, git_env, run
+from praxis_upgrade.source.repo import SourceRepo, git_blob_id
+
+
+def test_reader_answers_one_name_after_another_with_missing_ones_between(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    reader = ObjectReader(src.path / ".git", git_env())
+    pyramid = BASE_FILES["universal/standards/testing/pyramid.md"]
+    try:
+        assert reader.read(git_blob_id(pyramid)) == ("blob", pyramid)
+        assert reader.read("0" * 40) is None
+        assert reader.read("HEAD:no/such/file") is None
+        assert reader.read("HEAD:universal/standards/testing/pyramid.md") == ("blob", pyramid)
+        kind, _data = reader.read("HEAD:universal") or ("", b"")
+        assert kind == "tree"
+        assert reader.read("two\nlines") is None  # a name git's batch protocol cannot carry
+    finally:
+        reader.close()
+
+
+def test_reader_starts_again_after_close_and_ends_its_process(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    reader = ObjectReader(src.path / ".git", git_env())
+    assert reader.read("HEAD") is not None
+    proc = reader._proc
+    assert proc is not None
+    reader.close()
+    assert proc.returncode is not None  # waited for, not left behind
+    assert reader.read("HEAD") is not None
+    reader.close()
+
+
+def test_a_reader_whose_git_died_says_so_and_the_next_read_starts_a_new_one(
+    tmp_path: Path,
+) -> None:
+    src = make_source(tmp_path)
+    reader = ObjectReader(src.path / ".git", git_env())
+    assert reader.read("HEAD") is not None
+    assert reader._proc is not None
+    os.kill(reader._proc.pid, signal.SIGKILL)
+    reader._proc.wait()
+    with pytest.raises(SourceError, match="broke off"):
+        reader.read("HEAD")
+    assert reader.read("HEAD") is not None
+    reader.close()
+
+
+def test_run_returns_stdout_and_raises_with_gits_own_words(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    assert run(["rev-parse", "--is-inside-work-tree"], cwd=src.path) == b"true\n"
+    with pytest.raises(GitFailed) as info:
+        run(["cat-file", "-p", "no-such-rev"], cwd=src.path)
+    assert "no-such-rev" in info.value.stderr and "no-such-rev" in info.value.message
+
+
+def test_git_env_drops_what_points_git_elsewhere_and_pins_what_is_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GIT_DIR", "/elsewhere/.git")
+    monkeypatch.setenv("GIT_INDEX_FILE", "/elsewhere/index")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "kept")
+    env = git_env(GIT_WORK_TREE="/here")
+    assert "GIT_DIR" not in env and "GIT_INDEX_FILE" not in env
+    assert env["GIT_AUTHOR_NAME"] == "kept" and env["GIT_WORK_TREE"] == "/here"
+
+
+def test_a_praxis_tree_inside_another_repository_is_not_taken_for_a_clone(tmp_path: Path) -> None:
+    outer = tmp_path / "monorepo"
+    subprocess.run(["git", "init", "-q", str(outer)], check=True)
+    inner = outer / "vendor" / "praxis-os"
+    for d in ("universal", "mcp_server"):
+        (inner / d).mkdir(parents=True)
+    with pytest.raises(SourceError, match="is not a git repository") as info:
+        SourceRepo(inner)
+    assert "--source" in (info.value.hint or "")
+
+
+def test_a_worktree_of_a_clone_is_a_source_of_its_own(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    other = tmp_path / "second-checkout"
+    subprocess.run(
+        ["git", "-C", str(src.path), "worktree", "add", "-q", "--detach", str(other)], check=True
+    )
+    (other / "scripts" / "build_rag_index.py").write_text("edited in the worktree only\n")
+    repo = SourceRepo(other)
+    assert repo.dirty_paths() == ["scripts/build_rag_index.py"]
+    assert not SourceRepo(src.path).is_dirty()
+    assert repo.tree("HEAD") == SourceRepo(src.path).tree("HEAD")
