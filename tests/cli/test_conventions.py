@@ -163,3 +163,31 @@ def test_a_command_loads_only_its_own_module() -> None:
     assert "praxis_upgrade.cli.status" in loaded
     for other in ("upgrade", "demo", "integrations", "mcp"):
         assert f"praxis_upgrade.cli.{other}'" not in loaded
+
+
+# named at module top but run on first use (`util.lazy`): in sys.modules, still not executed
+HEAVY = ("git", "psutil", "filelock", "packaging.requirements", "anyio", "mcp")
+
+
+def test_a_dry_run_loads_none_of_the_heavy_libraries_it_does_not_call(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    target = sandbox.target(tmp_path / "project", "v1.5.0", venv=True)
+    code = (
+        "import json, sys; from praxis_upgrade.cli import main; "
+        "code = main(sys.argv[2:]); "
+        "ran = [m for m in sys.argv[1].split() if type(sys.modules.get(m)) is type(sys)]; "
+        "print(json.dumps(ran))"
+    )
+    args = ["run", "--dry-run", "--json", "--source", str(sandbox.source.path)]
+    done = subprocess.run(
+        [sys.executable, "-c", code, " ".join(HEAVY), *args],
+        cwd=target.project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    *answer, loaded = done.stdout.splitlines()
+    assert done.returncode == 0, done.stderr
+    assert json.loads("".join(answer))["session"]["results"]["plan"]["summary"]
+    assert json.loads(loaded) == []

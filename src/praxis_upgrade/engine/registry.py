@@ -9,14 +9,18 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import filelock
+from typing import TYPE_CHECKING, Any
 
 from praxis_upgrade import store
 from praxis_upgrade.errors import StateError, UserError
 from praxis_upgrade.util import fs
 from praxis_upgrade.util.clock import now
+from praxis_upgrade.util.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import filelock
+else:  # heavy: loaded on first use, never by a dry run or `status` (start-up cost)
+    filelock = lazy_module("filelock")
 
 MODES = ("notify", "auto")
 FORMAT = 1

@@ -21,13 +21,17 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
-
-import psutil
+from typing import TYPE_CHECKING, Any
 
 from praxis_upgrade.server.postinstall import bin_dir
 from praxis_upgrade.server.venv import venv_python
 from praxis_upgrade.store import SERVER_STATE_FILE, Store
+from praxis_upgrade.util.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import psutil
+else:  # heavy: loaded on first use, never by a dry run or `status` (start-up cost)
+    psutil = lazy_module("psutil")
 
 STATE_FILE = SERVER_STATE_FILE
 SECRET = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)

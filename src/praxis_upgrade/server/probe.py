@@ -26,18 +26,22 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import IO, Any
-
-import anyio
-import psutil
-from anyio.abc import Process
-from anyio.streams.text import TextReceiveStream
+from typing import IO, TYPE_CHECKING, Any
 
 from praxis_upgrade.errors import TargetError
 from praxis_upgrade.server.lifecycle import STATE_FILE, ServerInfo, alive, knows_transport
 from praxis_upgrade.server.venv import venv_python
 from praxis_upgrade.store import Store
 from praxis_upgrade.util import fs
+from praxis_upgrade.util.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import anyio
+    import psutil
+    from anyio.abc import Process
+else:  # heavy: loaded on first use, never by a dry run or `status` (start-up cost)
+    anyio = lazy_module("anyio")
+    psutil = lazy_module("psutil")
 
 START_TIMEOUT = 180.0
 """Default limit for the server to answer ``initialize``: the real server on a slow, busy laptop."""
@@ -301,6 +305,7 @@ async def _streams(process: Process, stray: list[str]) -> AsyncIterator[tuple[An
     """MCP message streams over the server's stdin/stdout, as the SDK's ``stdio_client`` makes
     them, for a process the probe owns. Lines on stdout that are not JSON-RPC (a library that
     prints) are kept in `stray` and skipped, as tolerant clients do."""
+    from anyio.streams.text import TextReceiveStream
     from mcp import types
     from mcp.shared.message import SessionMessage
 

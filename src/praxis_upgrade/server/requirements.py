@@ -7,12 +7,19 @@ import json
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import packaging
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+from praxis_upgrade.util.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from packaging import requirements as pep508
+    from packaging import utils as pkg_utils
+else:  # heavy: loaded on first use, never by a dry run or `status` (start-up cost)
+    pep508 = lazy_module("packaging.requirements")
+    pkg_utils = lazy_module("packaging.utils")
 
 
 def requirement_lines(text: str) -> list[str]:
@@ -25,19 +32,19 @@ def requirement_lines(text: str) -> list[str]:
     return lines
 
 
-def parse_requirement(line: str) -> Requirement | None:
+def parse_requirement(line: str) -> pep508.Requirement | None:
     """The PEP 508 requirement of a line, without pip's per-line options (``--hash``) or ``\\``."""
     spec = re.split(r"\s-", line, maxsplit=1)[0].rstrip("\\").strip()
     try:
-        return Requirement(spec)
-    except InvalidRequirement:
+        return pep508.Requirement(spec)
+    except pep508.InvalidRequirement:
         return None  # a URL or a local path: no project name to read
 
 
 def requirement_names(text: str) -> list[str]:
     """Normalised project names of the real requirement lines."""
     return [
-        canonicalize_name(req.name)
+        pkg_utils.canonicalize_name(req.name)
         for req in map(parse_requirement, requirement_lines(text))
         if req
     ]
@@ -76,7 +83,7 @@ def _installed_version(name: str, path: list[str]) -> str | None:
 def _satisfied(line: str, probe: dict[str, Any]) -> bool:
     """Whether one requirement line holds in the probed environment (False when unsure)."""
     try:
-        req = Requirement(line)
+        req = pep508.Requirement(line)
         if req.marker is not None and not req.marker.evaluate(probe["environment"]):
             return True
         have = _installed_version(req.name, probe["path"])

@@ -38,10 +38,7 @@ import subprocess
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
-
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from typing import TYPE_CHECKING, Any
 
 from praxis_upgrade.errors import PraxisError, RollbackError, StepFailed, TargetError
 from praxis_upgrade.server.postinstall import (
@@ -61,6 +58,14 @@ from praxis_upgrade.server.requirements import (
 )
 from praxis_upgrade.store import Store
 from praxis_upgrade.util.fs import atomic_write_text
+from praxis_upgrade.util.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from packaging import requirements as pep508
+    from packaging import utils as pkg_utils
+else:  # heavy: loaded on first use, never by a dry run or `status` (start-up cost)
+    pep508 = lazy_module("packaging.requirements")
+    pkg_utils = lazy_module("packaging.utils")
 
 TRASH = "venv.praxis-trash"
 SEED = {"pip", "setuptools", "wheel"}
@@ -292,7 +297,7 @@ def _distributions(site: Path) -> dict[str, importlib.metadata.Distribution]:
     """A site-packages directory's distributions by normalised name (its interpreter not run)."""
     found: dict[str, importlib.metadata.Distribution] = {}
     for dist in importlib.metadata.distributions(path=[str(site)]):
-        found.setdefault(canonicalize_name(dist.name or ""), dist)
+        found.setdefault(pkg_utils.canonicalize_name(dist.name or ""), dist)
     return found
 
 
@@ -359,7 +364,7 @@ def _closure(dists: dict[str, importlib.metadata.Distribution], lines: Iterable[
     """Names of the distributions that requirement `lines` pull in, following ``Requires-Dist``
     (with the extras asked for) through `dists`."""
     wanted = [
-        (canonicalize_name(req.name), frozenset(req.extras))
+        (pkg_utils.canonicalize_name(req.name), frozenset(req.extras))
         for req in map(parse_requirement, lines)
         if req is not None
     ]
@@ -371,16 +376,16 @@ def _closure(dists: dict[str, importlib.metadata.Distribution], lines: Iterable[
         seen.setdefault(name, set()).update(extras)
         for spec in dists[name].requires or []:
             try:
-                dep = Requirement(spec)
-            except InvalidRequirement:
+                dep = pep508.Requirement(spec)
+            except pep508.InvalidRequirement:
                 continue
             if dep.marker is not None and not _marker_holds(dep, seen[name]):
                 continue
-            wanted.append((canonicalize_name(dep.name), frozenset(dep.extras)))
+            wanted.append((pkg_utils.canonicalize_name(dep.name), frozenset(dep.extras)))
     return set(seen)
 
 
-def _marker_holds(dep: Requirement, extras: set[str]) -> bool:
+def _marker_holds(dep: pep508.Requirement, extras: set[str]) -> bool:
     """Whether `dep`'s marker holds for one of `extras` (or none); True when it cannot tell, so
     an upstream dependency is never taken for the user's own package."""
     assert dep.marker is not None
@@ -506,7 +511,7 @@ def _carry_hand_installed(
         )
     change.carried, change.not_carried = _carry(prev, live, hand)
     if change.carried:
-        names = [canonicalize_name(c.split("==")[0]) for c in change.carried]
+        names = [pkg_utils.canonicalize_name(c.split("==")[0]) for c in change.carried]
         change.carry_problems = _check(live, uv, names)
 
 
@@ -556,9 +561,11 @@ def install_requirements(
             req.read_text(encoding="utf-8") if old_requirements is None else old_requirements
         ),
     )
-    kept = {canonicalize_name(line.split("==")[0]) for line in change.after}
+    kept = {pkg_utils.canonicalize_name(line.split("==")[0]) for line in change.after}
     change.dropped = sorted(
-        line for line in change.before if canonicalize_name(line.split("==")[0]) not in kept | SEED
+        line
+        for line in change.before
+        if pkg_utils.canonicalize_name(line.split("==")[0]) not in kept | SEED
     )
     change.seconds = time.monotonic() - started
     return change
