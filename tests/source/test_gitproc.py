@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -99,3 +100,38 @@ def test_a_worktree_of_a_clone_is_a_source_of_its_own(tmp_path: Path) -> None:
     assert repo.dirty_paths() == ["scripts/build_rag_index.py"]
     assert not SourceRepo(src.path).is_dirty()
     assert repo.tree("HEAD") == SourceRepo(src.path).tree("HEAD")
+
+
+def test_hashing_many_names_shares_the_readers_process_and_leaves_it_in_step(
+    tmp_path: Path,
+) -> None:
+    big = bytes(range(256)) * 5000  # over a read chunk: hashed in pieces
+    src = make_source(tmp_path, {**BASE_FILES, "mcp_server/big.bin": big})
+    reader = ObjectReader(src.path / ".git", git_env())
+    small = BASE_FILES["scripts/build_rag_index.py"]
+    try:
+        assert reader.read("HEAD") is not None
+        proc = reader._proc
+        got = reader.sha256s([git_blob_id(big), "0" * 40, git_blob_id(small), "HEAD:universal"])
+        assert got == {
+            git_blob_id(big): hashlib.sha256(big).hexdigest(),
+            git_blob_id(small): hashlib.sha256(small).hexdigest(),
+        }  # a missing object and a tree are left out
+        assert reader._proc is proc
+        assert reader.read(git_blob_id(small)) == ("blob", small)
+    finally:
+        reader.close()
+
+
+def test_hashing_through_a_reader_whose_git_died_says_so(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    reader = ObjectReader(src.path / ".git", git_env())
+    assert reader.read("HEAD") is not None
+    assert reader._proc is not None
+    os.kill(reader._proc.pid, signal.SIGKILL)
+    reader._proc.wait()
+    blobs = [git_blob_id(data) for data in BASE_FILES.values()]
+    with pytest.raises(SourceError, match="broke off"):
+        reader.sha256s(blobs)
+    assert len(reader.sha256s(blobs)) == len(set(blobs))
+    reader.close()

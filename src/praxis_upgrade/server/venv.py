@@ -151,7 +151,12 @@ def venv_python(target: Path) -> Path:
         ) from None
     try:
         subprocess.run(
-            [str(python), "-c", "import sys"], check=True, capture_output=True, timeout=30
+            # it starts (its base interpreter, libraries and encodings are there); `-S`: the
+            # site-packages are the installer's business, and importing them costs a start-up
+            [str(python), "-S", "-c", ""],
+            check=True,
+            capture_output=True,
+            timeout=30,
         )
     except PermissionError as exc:  # not executable for this user (or a noexec mount)
         raise TargetError(

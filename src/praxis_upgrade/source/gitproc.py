@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import subprocess
+import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import IO
 
 from praxis_upgrade.errors import SourceError
+from praxis_upgrade.util.fs import CHUNK
 
 # what git reads to pick a repository; a git hook sets them for the project's own
 _GIT_REPO_ENV = frozenset(
@@ -107,6 +112,44 @@ class ObjectReader:
             raise SourceError(f"`git cat-file --batch` broke off in {self.git_dir}")
         return header[1].decode("ascii"), data[:size]
 
+    def sha256s(self, names: Iterable[str]) -> dict[str, str]:
+        """name -> sha256 of the blob's bytes, for every name among `names` that names a blob
+        here: all asked at once and each streamed through the hash (none held whole).
+        SourceError when git cannot be run or breaks off."""
+        wanted = sorted({n for n in names if n and "\n" not in n})
+        if not wanted:
+            return {}
+        proc = self._started()
+        assert proc.stdin is not None and proc.stdout is not None
+        # names go in from a thread: git answers while it reads, and a full pipe either way
+        # must not stop the other side
+        feeder = threading.Thread(target=_feed, args=(proc.stdin, wanted), daemon=True)
+        feeder.start()
+        found: dict[str, str] = {}
+        try:
+            for name in wanted:
+                header = proc.stdout.readline().split()
+                if len(header) == 2:  # "<name> missing" / "<name> ambiguous"
+                    continue
+                if len(header) != 3:
+                    raise OSError("no answer")
+                left, digest = int(header[2]), hashlib.sha256()
+                while left:
+                    chunk = proc.stdout.read(min(left, CHUNK))
+                    if not chunk:
+                        raise OSError("cut short")
+                    digest.update(chunk)
+                    left -= len(chunk)
+                proc.stdout.read(1)  # the newline after each object
+                if header[1] == b"blob":
+                    found[name] = digest.hexdigest()
+        except (OSError, ValueError) as e:
+            self.close()
+            raise SourceError(f"`git cat-file --batch` broke off in {self.git_dir}: {e}") from e
+        finally:
+            feeder.join()
+        return found
+
     def _started(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
             try:
@@ -130,9 +173,19 @@ class ObjectReader:
             self._proc = None
 
 
+def _feed(pipe: IO[bytes], names: list[str]) -> None:
+    with contextlib.suppress(OSError, ValueError):  # git went away or was ended: the reader
+        # sees it
+        for start in range(0, len(names), 1024):
+            pipe.write("".join(f"{n}\n" for n in names[start : start + 1024]).encode())
+        pipe.flush()
+
+
 def _end(proc: subprocess.Popen[bytes]) -> None:
-    """Let a `cat-file --batch` process end (its input closed), killing it if it lingers."""
-    for pipe in (proc.stdin, proc.stdout):
+    """Let a `cat-file --batch` process end (its input closed), killing it if it lingers. Its
+    output is closed first: git then stops writing, so a thread still feeding it names is let go
+    before its input is closed."""
+    for pipe in (proc.stdout, proc.stdin):
         if pipe is not None:
             try:
                 pipe.close()

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
 import shutil
-import subprocess
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from praxis_upgrade.errors import SourceError
 from praxis_upgrade.source import layout
 from praxis_upgrade.source.gitproc import GitFailed, ObjectReader, git_env, run
-from praxis_upgrade.util.fs import CHUNK
 
 _VERSION_RE = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?(?:[-+.][0-9A-Za-z.+-]+)?)")
 _DIR, _LINK, _GITLINK = 0o040000, 0o120000, 0o160000
@@ -114,6 +109,7 @@ class SourceRepo:
         )
         self._objects = ObjectReader(self.git_dir, self._env)
         self._trees: dict[bytes, list[tuple[int, str, bytes]]] = {}
+        self._commits: set[str] = set()  # full ids `resolve` verified
 
     def close(self) -> None:
         self._objects.close()
@@ -130,13 +126,17 @@ class SourceRepo:
 
     def resolve(self, rev: str) -> str:
         """The full commit sha of `rev` (branch, tag, sha, HEAD~n)."""
+        if rev in self._commits:  # a commit id once found stays one; names (HEAD) are asked
+            return rev
         try:
-            return self._run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+            sha = self._run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
         except GitFailed as e:
             raise SourceError(
                 f"revision {rev!r} does not exist in {self.path}",
                 hint="pass a branch, tag or commit of the source clone (see `git tag` there)",
             ) from e
+        self._commits.add(sha)
+        return sha
 
     def has_commit(self, rev: str) -> bool:
         try:
@@ -273,7 +273,7 @@ class SourceRepo:
     def sha256s(self, blobs: Iterable[str]) -> dict[str, str]:
         """git blob id -> sha256 of its bytes, for every id among `blobs` the clone holds:
         streamed through one `git cat-file --batch` (no round trip per blob, none read whole)."""
-        return blob_sha256s(self.git_dir, blobs)
+        return self._objects.sha256s(b for b in blobs if _OBJECT_ID.match(b))
 
     def read(self, rev: str, src_rel: str) -> bytes:
         """The bytes of `src_rel` (a source path) at `rev`."""
@@ -475,56 +475,3 @@ def repack_objects(git_dir: Path) -> str:
         for ext in (".pack", ".rev", ".bitmap", ".mtimes"):
             idx.with_suffix(ext).unlink(missing_ok=True)
     return name
-
-
-def blob_sha256s(git_dir: Path, blobs: Iterable[str]) -> dict[str, str]:
-    """git blob id -> sha256 of its bytes for the ids among `blobs` the repository `git_dir`
-    holds, through one `git cat-file --batch`; SourceError when git cannot run or breaks off."""
-    wanted = sorted({b for b in blobs if _OBJECT_ID.match(b)})
-    if not wanted:
-        return {}
-    try:
-        proc = subprocess.Popen(
-            ["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=git_env(),
-        )
-    except OSError as e:
-        raise SourceError(f"git could not be run: {e}") from e
-    assert proc.stdin is not None and proc.stdout is not None
-    # ids go in from a thread: git answers while it reads, and a full pipe either way must not
-    # stop the other side
-    feeder = threading.Thread(target=_feed, args=(proc.stdin, wanted), daemon=True)
-    feeder.start()
-    found: dict[str, str] = {}
-    try:
-        for _ in wanted:
-            header = proc.stdout.readline().split()
-            if len(header) == 2 and header[1] == b"missing":
-                continue
-            if len(header) != 3:
-                raise SourceError(f"`git cat-file --batch` broke off in {git_dir}")
-            left, digest = int(header[2]), hashlib.sha256()
-            while left:
-                chunk = proc.stdout.read(min(left, CHUNK))
-                if not chunk:
-                    raise SourceError(f"`git cat-file --batch` broke off in {git_dir}")
-                digest.update(chunk)
-                left -= len(chunk)
-            proc.stdout.read(1)  # the newline after each object
-            if header[1] == b"blob":
-                found[header[0].decode("ascii")] = digest.hexdigest()
-    finally:
-        proc.stdout.close()
-        feeder.join()
-        proc.wait()
-    return found
-
-
-def _feed(pipe: IO[bytes], ids: list[str]) -> None:
-    with contextlib.suppress(BrokenPipeError, OSError):
-        with pipe:
-            for start in range(0, len(ids), 1024):
-                pipe.write("".join(f"{i}\n" for i in ids[start : start + 1024]).encode("ascii"))

@@ -226,24 +226,26 @@ class Confined:
 
     def __call__(self, relpath: str, *, follow_last: bool = True) -> Path:
         """`inside(root, relpath, follow_last=...)`; PathEscapeError likewise."""
-        rel = Path(relpath)
-        if rel.is_absolute() or ".." in rel.parts or relpath.startswith(("/", "\\")):
+        parts = [p for p in relpath.replace(os.sep, "/").split("/") if p and p != "."]
+        if os.path.isabs(relpath) or ".." in parts or relpath.startswith(("/", "\\")):
             raise PathEscapeError(
                 f"refusing path {relpath!r}: it would leave {self.root}",
                 hint="managed paths must be relative and stay inside the install",
             )
-        if not rel.parts:  # the root itself
+        if not parts:  # the root itself
             return self.root
-        candidate = self.root / rel
+        candidate = self.root.joinpath(*parts)
         # resolve parents (and the file itself if it is a link) to catch escaping symlinks
         if follow_last and os.path.islink(candidate):
             real = os.path.realpath(candidate)
         else:
-            folder = os.fspath(rel.parent)
+            folder = "/".join(parts[:-1])
             real_folder = self._real_dirs.get(folder)
             if real_folder is None:
-                real_folder = self._real_dirs[folder] = os.path.realpath(candidate.parent)
-            real = os.path.join(real_folder, candidate.name)
+                real_folder = self._real_dirs[folder] = os.path.realpath(
+                    os.path.join(self.root, *parts[:-1])
+                )
+            real = os.path.join(real_folder, parts[-1])
         real_root = self._real_root
         if real != real_root and not real.startswith(real_root + os.sep):
             raise PathEscapeError(
