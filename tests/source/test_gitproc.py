@@ -135,3 +135,17 @@ def test_hashing_through_a_reader_whose_git_died_says_so(tmp_path: Path) -> None
         reader.sha256s(blobs)
     assert len(reader.sha256s(blobs)) == len(set(blobs))
     reader.close()
+
+
+def test_reading_many_objects_at_once_returns_each_with_its_type(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    reader = ObjectReader(src.path / ".git", git_env())
+    pyramid = BASE_FILES["universal/standards/testing/pyramid.md"]
+    try:
+        got = reader.read_many(["HEAD:universal", git_blob_id(pyramid), "0" * 40, "HEAD"])
+        assert set(got) == {"HEAD:universal", git_blob_id(pyramid), "HEAD"}
+        assert got[git_blob_id(pyramid)] == ("blob", pyramid)
+        assert got["HEAD:universal"][0] == "tree" and got["HEAD"][0] == "commit"
+        assert reader.read(git_blob_id(pyramid)) == ("blob", pyramid)  # still in step
+    finally:
+        reader.close()

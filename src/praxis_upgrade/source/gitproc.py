@@ -8,7 +8,7 @@ import os
 import subprocess
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -112,20 +112,54 @@ class ObjectReader:
             raise SourceError(f"`git cat-file --batch` broke off in {self.git_dir}")
         return header[1].decode("ascii"), data[:size]
 
+    def read_many(self, names: Iterable[str]) -> dict[str, tuple[str, bytes]]:
+        """name -> (object type, bytes) for every name among `names` the repository has, all
+        asked at once (for many small objects, such as trees). SourceError as `read`."""
+        found: dict[str, tuple[str, bytes]] = {}
+
+        def keep(name: str, kind: str, size: int, out: IO[bytes]) -> None:
+            data = out.read(size)
+            if len(data) != size:
+                raise OSError("cut short")
+            found[name] = (kind, data)
+
+        self._batch(names, keep)
+        return found
+
     def sha256s(self, names: Iterable[str]) -> dict[str, str]:
         """name -> sha256 of the blob's bytes, for every name among `names` that names a blob
         here: all asked at once and each streamed through the hash (none held whole).
         SourceError when git cannot be run or breaks off."""
+        found: dict[str, str] = {}
+
+        def digest(name: str, kind: str, size: int, out: IO[bytes]) -> None:
+            left, hashed = size, hashlib.sha256()
+            while left:
+                chunk = out.read(min(left, CHUNK))
+                if not chunk:
+                    raise OSError("cut short")
+                hashed.update(chunk)
+                left -= len(chunk)
+            if kind == "blob":
+                found[name] = hashed.hexdigest()
+
+        self._batch(names, digest)
+        return found
+
+    def _batch(
+        self, names: Iterable[str], take: Callable[[str, str, int, IO[bytes]], None]
+    ) -> None:
+        """Ask for all `names` at once; `take(name, type, size, stdout)` reads each object's
+        `size` bytes as it arrives (a missing one is skipped)."""
         wanted = sorted({n for n in names if n and "\n" not in n})
         if not wanted:
-            return {}
+            return
         proc = self._started()
         assert proc.stdin is not None and proc.stdout is not None
         # names go in from a thread: git answers while it reads, and a full pipe either way
         # must not stop the other side
         feeder = threading.Thread(target=_feed, args=(proc.stdin, wanted), daemon=True)
         feeder.start()
-        found: dict[str, str] = {}
         try:
             for name in wanted:
                 header = proc.stdout.readline().split()
@@ -133,22 +167,13 @@ class ObjectReader:
                     continue
                 if len(header) != 3:
                     raise OSError("no answer")
-                left, digest = int(header[2]), hashlib.sha256()
-                while left:
-                    chunk = proc.stdout.read(min(left, CHUNK))
-                    if not chunk:
-                        raise OSError("cut short")
-                    digest.update(chunk)
-                    left -= len(chunk)
+                take(name, header[1].decode("ascii"), int(header[2]), proc.stdout)
                 proc.stdout.read(1)  # the newline after each object
-                if header[1] == b"blob":
-                    found[name] = digest.hexdigest()
         except (OSError, ValueError) as e:
             self.close()
             raise SourceError(f"`git cat-file --batch` broke off in {self.git_dir}: {e}") from e
         finally:
             feeder.join()
-        return found
 
     def _started(self) -> subprocess.Popen[bytes]:
         if self._proc is None:

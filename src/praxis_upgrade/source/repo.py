@@ -307,6 +307,39 @@ class SourceRepo:
             self._trees[binsha] = cached
         return cached
 
+    def _read_trees(self, binshas: Iterable[bytes]) -> None:
+        """Read and keep the trees among `binshas` not read yet, in one batch."""
+        wanted = {b.hex() for b in binshas if b not in self._trees}
+        for name, (kind, data) in self._objects.read_many(wanted).items():
+            if kind == "tree":
+                self._trees[bytes.fromhex(name)] = _parse_tree(data)
+
+    def _read_history_trees(self, roots: set[bytes]) -> None:
+        """Read every tree the history walk needs, a level at a time in one batch each instead
+        of a round trip each: the roots, the way down to each rule's folder, and all below
+        those folders. (A tree not read here is read when it is reached.)"""
+        self._read_trees(roots)
+        below: set[bytes] = set()
+        for rule in layout.RULES:
+            level = roots
+            for name in rule.source.rstrip("/").split("/"):
+                level = {
+                    sha
+                    for tree in level
+                    for mode, entry, sha in self._trees.get(tree, ())
+                    if entry == name and mode == _DIR
+                }
+                self._read_trees(level)
+            below |= level
+        while below:
+            below = {
+                sha
+                for tree in below
+                for mode, _entry, sha in self._trees.get(tree, ())
+                if mode == _DIR and sha not in self._trees
+            }
+            self._read_trees(below)
+
     def _subtree(self, root: bytes, path: str) -> bytes | None:
         current = root
         for name in path.split("/"):
@@ -345,6 +378,7 @@ class SourceRepo:
         lines = self._run(
             "log", "--branches", "--tags", "--remotes", "HEAD", "--date-order", "--format=%H %T %ct"
         ).splitlines()
+        self._read_history_trees({bytes.fromhex(line.split()[1]) for line in lines})
         rel_cache: dict[bytes, list[tuple[str, str, int]]] = {}
         index = HistoryIndex(commits=[], versions={})
         seen: set[str] = set()
