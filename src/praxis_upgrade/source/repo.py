@@ -351,19 +351,14 @@ class SourceRepo:
                 return None
         return current
 
-    def _flatten(
-        self, binsha: bytes, cache: dict[bytes, list[tuple[str, str, int]]]
-    ) -> list[tuple[str, str, int]]:
-        if binsha in cache:
-            return cache[binsha]
-        out: list[tuple[str, str, int]] = []
+    def _walk(self, binsha: bytes, prefix: str, out: list[tuple[str, bytes, int]]) -> None:
+        """Append (`prefix` + path, blob id, file mode) of every file below the tree `binsha`
+        (links and submodules skipped)."""
         for mode, name, sha in self._tree(binsha):
             if mode == _DIR:
-                out.extend((f"{name}/{p}", b, m) for p, b, m in self._flatten(sha, cache))
+                self._walk(sha, f"{prefix}{name}/", out)
             elif mode not in (_LINK, _GITLINK):
-                out.append((name, sha.hex(), _file_mode(mode)))
-        cache[binsha] = out
-        return out
+                out.append((f"{prefix}{name}", sha, _file_mode(mode)))
 
     def history_index(self, paths: Iterable[str] | None = None) -> HistoryIndex:
         """One pass over every commit reachable from any ref (newest first)."""
@@ -379,7 +374,9 @@ class SourceRepo:
             "log", "--branches", "--tags", "--remotes", "HEAD", "--date-order", "--format=%H %T %ct"
         ).splitlines()
         self._read_history_trees({bytes.fromhex(line.split()[1]) for line in lines})
-        rel_cache: dict[bytes, list[tuple[str, str, int]]] = {}
+        # one string per path and per blob id, shared by every commit that holds it
+        targets: dict[str, str | None] = {}
+        hexes: dict[bytes, str] = {}
         index = HistoryIndex(commits=[], versions={})
         seen: set[str] = set()
         for line in lines:
@@ -394,10 +391,15 @@ class SourceRepo:
                     continue
                 parts.append((i, sub))
                 if (i, sub) not in index._flat:
+                    files: list[tuple[str, bytes, int]] = []
+                    self._walk(sub, rule.source, files)
                     flat = []
-                    for rel, blob, mode in self._flatten(sub, rel_cache):
-                        target_rel = layout.to_target(rule.source + rel)
+                    for src, binsha, mode in files:
+                        if src not in targets:
+                            targets[src] = layout.to_target(src)
+                        target_rel = targets[src]
                         if target_rel is not None:
+                            blob = hexes.get(binsha) or hexes.setdefault(binsha, binsha.hex())
                             flat.append((target_rel, blob, mode))
                             if wanted is None or target_rel in wanted:
                                 index.versions.setdefault(target_rel, {}).setdefault(blob, sha)
@@ -405,6 +407,7 @@ class SourceRepo:
             index.commits.append(
                 HistoryCommit(sha, int(ctime), tuple(sorted(tags.get(sha, []))), tuple(parts))
             )
+        self._trees.clear()  # only the walk reads them; an adoption holds no tree after it
         return index
 
 
