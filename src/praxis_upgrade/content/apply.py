@@ -577,8 +577,10 @@ def new_baseline(
     written = {p for r in applied for p in r.written}
     old = bl.load(target)
     files: dict[str, bl.FileRecord] = {}
+    environment = old.environment if old is not None else None
     if old is not None:
         files.update((p, r) for p, r in old.files.items() if layout.owner_of(p) not in plan.owners)
+    del old  # only its records of other owners are kept (none in a whole upgrade)
     for e in plan.entries:
         d = decisions.get(e.path)
         keep_old = (None not in owners and e.owner not in owners) or (
@@ -601,7 +603,7 @@ def new_baseline(
         adopted_from=None,
         files=files,
         recorded_ns=started,
-        environment=old.environment if old is not None else None,
+        environment=environment,
     )
     bl.cache_blobs(target, record, repo)
     return record

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
+import sys
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +28,7 @@ MAX_PACKS = 8  # one pack per upgrade that added versions; more are merged into 
 _PACKS = "objects/pack"
 _INDEX = "sha256-index"  # "<sha256> <git blob id>" lines, sorted
 _indexes: dict[Path, tuple[tuple[int, int, int], dict[str, str]]] = {}
+_PIECE = 1 << 16  # characters of the baseline's JSON written at a time
 
 
 def baseline_path(target: Path) -> Path:
@@ -36,7 +39,7 @@ def blob_dir(target: Path) -> Path:
     return target / ".cache" / "praxis-upgrade" / "blobs"
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)  # a baseline holds one per managed file: tens of thousands
 class FileRecord:
     """One managed file: its base version (sha256, git blob, mode) and the local stat seen.
 
@@ -57,7 +60,8 @@ class FileRecord:
 
     @classmethod
     def from_json(cls, data: list[Any]) -> FileRecord:
-        return cls(*data)
+        # interned: a baseline loaded twice, the plan and the blob index share one copy of each
+        return cls(*map(_shared, data))
 
     @property
     def local(self) -> str | None:
@@ -91,8 +95,53 @@ class Baseline:
     def from_json(cls, data: dict[str, Any]) -> Baseline:
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names and k != "files"}
-        files = {p: FileRecord.from_json(r) for p, r in data.get("files", {}).items()}
+        files = {_shared(p): FileRecord.from_json(r) for p, r in data.get("files", {}).items()}
         return cls(files=files, **kwargs)
+
+    def json_pieces(self) -> Iterator[str]:
+        """``json.dumps(self.to_json(), indent=2, sort_keys=True) + "\\n"`` in pieces, one
+        file's record at a time (the whole text of a big baseline is never held)."""
+        head = dataclasses.asdict(dataclasses.replace(self, files={}))
+        head["format"] = FORMAT
+        keys = sorted(head)
+        yield "{"
+        for i, key in enumerate(keys):
+            yield f"{',' if i else ''}\n  {json.dumps(key)}: "
+            if key == "files" and self.files:
+                yield from _files_pieces(self.files)
+            else:
+                yield json.dumps(head[key], indent=2, sort_keys=True).replace("\n", "\n  ")
+        yield "\n}\n"
+
+
+def _shared(value: Any) -> Any:
+    """A string interned (one object for every equal copy alive), anything else as it is."""
+    return sys.intern(value) if type(value) is str else value
+
+
+def _scalar(value: Any) -> str:
+    if type(value) is str:
+        return json.encoder.encode_basestring_ascii(value)  # what json.dumps writes for it
+    if type(value) is int:
+        return int.__repr__(value)
+    return json.dumps(value)
+
+
+def _files_pieces(files: dict[str, FileRecord]) -> Iterator[str]:
+    """The baseline's ``files`` object as `json.dumps(..., indent=2)` writes it two levels
+    down, in pieces of about `_PIECE` characters."""
+    batch: list[str] = ["{"]
+    held = 0
+    for i, (path, record) in enumerate(sorted(files.items())):
+        items = ",\n      ".join(map(_scalar, record.to_json()))
+        text = f"{',' if i else ''}\n    {_scalar(path)}: [\n      {items}\n    ]"
+        batch.append(text)
+        held += len(text)
+        if held >= _PIECE:
+            yield "".join(batch)
+            batch, held = [], 0
+    batch.append("\n  }")
+    yield "".join(batch)
 
 
 def load(target: Path) -> Baseline | None:
@@ -113,7 +162,9 @@ def save(target: Path, baseline: Baseline, *, repo: SourceRepo | None = None) ->
     """Write the baseline atomically; with `repo`, first cache every base blob not cached yet."""
     if repo is not None:
         cache_blobs(target, baseline, repo)
-    fs.atomic_write_json(Store(target).baseline, baseline.to_json())
+    # the same bytes as fs.atomic_write_json(path, baseline.to_json()), written as they are made
+    pieces = (piece.encode("utf-8") for piece in baseline.json_pieces())
+    fs.atomic_write_chunks(Store(target).baseline, pieces)
 
 
 def cache_blobs(target: Path, baseline: Baseline, repo: SourceRepo) -> int:
@@ -125,10 +176,11 @@ def cache_blobs(target: Path, baseline: Baseline, repo: SourceRepo) -> int:
     failing, an id it cannot name) is stored alone, zlib-compressed, as before.
     """
     lacking: dict[str, tuple[str, str]] = {}  # git blob -> (sha256, path) of what is not cached
-    loose = Store(target).blobs  # the index is not trusted here: the store itself is asked below
+    loose = str(Store(target).blobs)  # the index is not trusted here: the store is asked below
     for path, record in baseline.files.items():
         sha = record.sha256
-        if record.git_blob not in lacking and not (loose / sha[:2] / sha).exists():
+        # os.path, not pathlib: a Path per file would intern every sha256 for good
+        if record.git_blob not in lacking and not os.path.exists(os.path.join(loose, sha[:2], sha)):
             lacking[record.git_blob] = (sha, path)
     if not lacking:
         return 0
@@ -162,9 +214,11 @@ def _pack_blobs(
     index = _index(target)
     new = {lacking[b][0]: b for b in held | found if index.get(lacking[b][0]) != b}
     if new:
-        lines = "".join(f"{s} {b}\n" for s, b in sorted({**index, **new}.items()))
+        lines = bytearray()  # one buffer, not a string per line joined, then encoded
+        for sha256, blob in sorted({**index, **new}.items()):
+            lines += f"{sha256} {blob}\n".encode("ascii")
         # no fsync: an index lost in a crash is rebuilt from the store by the next run
-        fs.atomic_write_bytes(store / _INDEX, lines.encode("ascii"), sync=False)
+        fs.atomic_write_bytes(store / _INDEX, bytes(lines), sync=False)
     if len(list((store / _PACKS).glob("pack-*.idx"))) > MAX_PACKS:
         with contextlib.suppress(SourceError, OSError):  # many packs only cost speed
             repo_mod.repack_objects(store)
@@ -203,7 +257,7 @@ def _index(target: Path) -> dict[str, str]:
     for line in text.splitlines():
         sha256, _, blob = line.partition(" ")
         if len(sha256) == 64 and repo_mod.is_object_id(blob):
-            index[sha256] = blob
+            index[sys.intern(sha256)] = sys.intern(blob)
     _indexes[path] = (key, index)
     return index
 
@@ -220,8 +274,12 @@ def has_blob(target: Path, sha256: str) -> bool:
 def uncached(target: Path, sha256s: Iterable[str]) -> set[str]:
     """The versions among `sha256s` the cache does not hold: neither in the object store's
     index nor stored alone."""
-    index, loose = _index(target), Store(target).blobs
-    return {s for s in set(sha256s) if s not in index and not (loose / s[:2] / s).exists()}
+    index, loose = _index(target), str(Store(target).blobs)
+    return {
+        s
+        for s in set(sha256s)
+        if s not in index and not os.path.exists(os.path.join(loose, s[:2], s))
+    }
 
 
 def store_blob(target: Path, data: bytes) -> str:

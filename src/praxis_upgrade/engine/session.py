@@ -12,6 +12,7 @@ import re
 import shutil
 import socket
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ STATUSES = (RUNNING, ROLLING_BACK, COMPLETED, FAILED, ROLLED_BACK)
 _ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 QUARANTINE = "quarantine"
 PART_MIN_BYTES = 2048  # results at least this big are saved in a file of their own
+PIECE_BYTES = 1 << 16  # a result is encoded, hashed and written this much at a time
 _PART = re.compile(r"^[A-Za-z0-9_.-]+\.[0-9a-f]{16}\.json$")
 # the saved shape of a session: field -> the JSON types it may hold
 _SCHEMA: dict[str, tuple[type, ...]] = {
@@ -77,6 +79,48 @@ def check_schema(data: Any) -> None:
         isinstance(k, str) and isinstance(v, str) and _PART.match(v) for k, v in parts.items()
     ):
         raise ValueError("field 'parts' does not name result files")
+
+
+def json_pieces(value: Any, size: int = PIECE_BYTES) -> Iterator[bytes]:
+    """The bytes of ``json.dumps(value, sort_keys=True)``, about `size` at a time, never whole."""
+    batch: list[str] = []
+    held = 0
+    for text in _encoded(value, 2):
+        batch.append(text)
+        held += len(text)
+        if held >= size:
+            yield "".join(batch).encode()
+            batch, held = [], 0
+    if batch:
+        yield "".join(batch).encode()
+
+
+def _encoded(value: Any, depth: int) -> Iterator[str]:
+    """``json.dumps(value, sort_keys=True)`` in pieces: a list item by item, and a dict with
+    string keys (`depth` levels down) key by key; anything else whole."""
+    if isinstance(value, list):
+        yield "["
+        for i, item in enumerate(value):
+            yield f"{', ' if i else ''}{json.dumps(item, sort_keys=True)}"
+        yield "]"
+    elif depth and isinstance(value, dict) and all(type(k) is str for k in value):
+        yield "{"
+        for i, k in enumerate(sorted(value)):
+            yield f"{', ' if i else ''}{json.dumps(k)}: "
+            yield from _encoded(value[k], depth - 1)
+        yield "}"
+    else:
+        yield json.dumps(value, sort_keys=True)
+
+
+def _same(digest: str, name: str) -> Callable[[str], None]:
+    """A check that the bytes written are the ones the file is named after."""
+
+    def check(written: str) -> None:
+        if written != digest:
+            raise OSError(f"session result {name} changed while it was being written")
+
+    return check
 
 
 def new_id() -> str:
@@ -207,13 +251,18 @@ class SessionStore:
             name = memo[1]
             if name is None or (folder / name).exists():
                 return name
-        text = json.dumps(value, sort_keys=True)
+        # encoded piece by piece, twice (to name the file, then to write it): a plan's JSON is
+        # tens of MB, and holding it whole (as text, then bytes) was the peak of a big upgrade
+        digest, size = hashlib.sha256(), 0
+        for piece in json_pieces(value):
+            digest.update(piece)
+            size += len(piece)
         name = None
-        if len(text) >= PART_MIN_BYTES:
-            digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-            name = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', key)}.{digest}.json"
+        if size >= PART_MIN_BYTES:
+            full = digest.hexdigest()
+            name = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', key)}.{full[:16]}.json"
             if not (folder / name).exists():
-                fs.atomic_write_bytes(folder / name, text.encode())
+                fs.atomic_write_chunks(folder / name, json_pieces(value), check=_same(full, name))
         if isinstance(value, dict):
             self._parts[(session_id, key)] = ((value, tuple(value.items())), name)
         return name

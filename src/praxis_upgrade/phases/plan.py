@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from praxis_upgrade.backups import catalog
 from praxis_upgrade.content import baseline, gitignore
 from praxis_upgrade.content.adopt import adopt
@@ -12,6 +10,7 @@ from praxis_upgrade.content.plan import Plan, make_plan
 from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine.context import Context
 from praxis_upgrade.engine.results import PlanResult
+from praxis_upgrade.engine.session import json_pieces
 from praxis_upgrade.errors import ConflictsError, PraxisError, PreflightError
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import lifecycle, venv
@@ -83,7 +82,8 @@ def praxis_plan(ctx: Context) -> PlanResult:
         "backup_and_content": catalog.space_needed(ctx.target, touched, write_bytes=write_bytes),
         "new_venv": _new_venv_bytes(ctx, plan),
         "blob_cache": _uncached_bytes(ctx, plan),
-        "session": 3 * len(json.dumps(plan_json)),  # the plan, saved with the session
+        # the plan, saved with the session (measured piece by piece, never held whole)
+        "session": 3 * sum(len(piece) for piece in json_pieces(plan_json)),
     }
     if not ctx.options.dry_run:
         catalog.check_space(
