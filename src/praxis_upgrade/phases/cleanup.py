@@ -43,6 +43,7 @@ def praxis_cleanup(ctx: Context) -> CleanupResult:
     if unchanged and old is not None:  # a no-op upgrade writes nothing, not even a fresh timestamp
         record = old
     else:
+        old = None  # new_baseline reads it again: a big baseline is not held twice
         record = new_baseline(plan, ctx.target, repo, applied)
         if env.fingerprint:
             record.environment = env.fingerprint
