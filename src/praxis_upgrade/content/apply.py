@@ -274,6 +274,7 @@ class _Applier:
         self.target, self.repo, self.policy, self.decide = target, repo, policy, decide
         self.batch = batch  # staged: every file takes its place, durable, when the batch ends
         self.result = ApplyResult()
+        self.inside = fs.Confined(target)  # the root and each folder resolved once per step
 
     # -- content ---------------------------------------------------------------------------
     def blob_chunks(self, blob: str, big: bool) -> Iterable[bytes]:
@@ -311,7 +312,7 @@ class _Applier:
         check: Callable[[str], None] | None = None,
     ) -> str:
         rel = rel or e.path
-        path = fs.inside(self.target, rel, follow_last=False)
+        path = self.inside(rel, follow_last=False)
         new = (e.local_sha is None) if rel == e.path else not path.exists()
         sha = fs.atomic_write_chunks(path, chunks, mode=mode, check=check, batch=self.batch)
         self.wrote(rel, sha, new=new)
@@ -323,7 +324,7 @@ class _Applier:
 
     # -- actions ---------------------------------------------------------------------------
     def apply(self, e: PlanEntry) -> None:
-        path = fs.inside(self.target, e.path, follow_last=False)
+        path = self.inside(e.path, follow_last=False)
         current = _current(path)
         if e.action == "delete":
             self.delete(e, path, current)
