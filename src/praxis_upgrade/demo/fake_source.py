@@ -23,9 +23,21 @@ class Source:
     tags: list[str]
 
 
+# git's housekeeping after a commit runs in the foreground: a detached `gc --auto` (thousands
+# of loose objects at scale 10 and up) would still be packing while the sandbox is copied
+FOREGROUND_GC = {
+    "GIT_CONFIG_COUNT": "2",
+    "GIT_CONFIG_KEY_0": "gc.autoDetach",
+    "GIT_CONFIG_VALUE_0": "false",
+    "GIT_CONFIG_KEY_1": "maintenance.autoDetach",
+    "GIT_CONFIG_VALUE_1": "false",
+}
+
+
 def _git_env(date: str) -> dict[str, str]:
     name, email = AUTHOR
     return {
+        **FOREGROUND_GC,
         "GIT_AUTHOR_NAME": name,
         "GIT_AUTHOR_EMAIL": email,
         "GIT_COMMITTER_NAME": name,

@@ -9,7 +9,7 @@ from pathlib import Path
 from git import Repo
 
 from praxis_upgrade.demo import upstream_install
-from praxis_upgrade.demo.fake_source import AUTHOR, Source
+from praxis_upgrade.demo.fake_source import AUTHOR, FOREGROUND_GC, Source
 from praxis_upgrade.demo.releases import TAGS, release
 from praxis_upgrade.demo.user_edits import apply_user_edits
 
@@ -43,6 +43,7 @@ class Target:
 def _commit(repo: Repo, message: str) -> None:
     name, email = AUTHOR
     env = {
+        **FOREGROUND_GC,
         "GIT_AUTHOR_NAME": "Project Dev",
         "GIT_AUTHOR_EMAIL": "dev@example.invalid",
         "GIT_COMMITTER_NAME": name,
