@@ -613,7 +613,8 @@ def new_baseline(
 def _record(
     target: Path, e: PlanEntry, sha: str, blob: str, mode: int, written: bool
 ) -> bl.FileRecord:
-    path = target / e.path
+    # a string, not a Path: pathlib interns every part of every path, for good at this count
+    path = os.path.join(target, e.path)
     try:
         st = os.stat(path, follow_symlinks=False)
     except OSError:

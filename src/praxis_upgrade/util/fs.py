@@ -173,7 +173,7 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: str | os.PathLike[str]) -> str:
     """Streamed sha256 of a file's bytes, as hex."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -182,7 +182,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def sha256_entry(path: Path) -> str | None:
+def sha256_entry(path: str | os.PathLike[str]) -> str | None:
     """sha256 of a regular file's bytes, or of a symlink's target text (never followed);
     None when nothing is there. OSError when it exists but cannot be read (or is a folder)."""
     st = os.lstat(path) if os.path.lexists(path) else None
