@@ -16,7 +16,7 @@ from praxis_upgrade.util.lazy import lazy_module
 
 if TYPE_CHECKING:
     import filelock
-else:  # heavy: loaded on first use, never by a dry run or `status` (start-up cost)
+else:  # heavy: loaded on first use, not at start-up (a dry run takes no lock)
     filelock = lazy_module("filelock")
 
 

@@ -30,7 +30,7 @@ from praxis_upgrade.util.lazy import lazy_module
 
 if TYPE_CHECKING:
     import psutil
-else:  # heavy: loaded on first use, never by a dry run or `status` (start-up cost)
+else:  # heavy: loaded on first use, not at start-up (a dry run never uses it)
     psutil = lazy_module("psutil")
 
 STATE_FILE = SERVER_STATE_FILE

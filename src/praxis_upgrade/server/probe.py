@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import anyio
     import psutil
     from anyio.abc import Process
-else:  # heavy: loaded on first use, never by a dry run or `status` (start-up cost)
+else:  # heavy: loaded on first use, not at start-up (a dry run never uses it)
     anyio = lazy_module("anyio")
     psutil = lazy_module("psutil")
 

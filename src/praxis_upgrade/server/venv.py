@@ -63,7 +63,7 @@ from praxis_upgrade.util.lazy import lazy_module
 if TYPE_CHECKING:
     from packaging import requirements as pep508
     from packaging import utils as pkg_utils
-else:  # heavy: loaded on first use, never by a dry run or `status` (start-up cost)
+else:  # heavy: loaded on first use, not at start-up (a dry run never uses it)
     pep508 = lazy_module("packaging.requirements")
     pkg_utils = lazy_module("packaging.utils")
 

@@ -11,7 +11,7 @@ def lazy_module(name: str) -> ModuleType:
     """The module `name`, run the first time one of its attributes is read (the standard
     library's `importlib.util.LazyLoader`); the module itself when it is already imported.
 
-    For libraries a dry run or `status` never calls (psutil, filelock, packaging's requirement
+    For libraries a dry run never calls (psutil, filelock, anyio, packaging's requirement
     parser): naming them costs nothing until a command uses them. ModuleNotFoundError at once
     when the module is not installed, as a plain import.
     """
