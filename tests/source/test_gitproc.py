@@ -149,3 +149,69 @@ def test_reading_many_objects_at_once_returns_each_with_its_type(tmp_path: Path)
         assert reader.read(git_blob_id(pyramid)) == ("blob", pyramid)  # still in step
     finally:
         reader.close()
+
+
+def _alarm(seconds: int) -> None:
+    """Fail instead of hanging: SIGALRM raises in the test after `seconds`."""
+
+    def fail(_signum: int, _frame: object) -> None:
+        raise TimeoutError("the reader hung")
+
+    signal.signal(signal.SIGALRM, fail)
+    signal.alarm(seconds)
+
+
+def test_ctrl_c_in_the_middle_of_a_batch_comes_back_at_once_and_leaves_no_stale_answer(
+    tmp_path: Path,
+) -> None:
+    files = {f"universal/standards/many/f{i:05}.md": b"%d\n" % i * 50 for i in range(1000)}
+    src = make_source(tmp_path, {**BASE_FILES, **files})
+    reader = ObjectReader(src.path / ".git", git_env())
+    ids = [git_blob_id(data) for data in files.values()]
+
+    def interrupted(_name: str, _kind: str, _size: int, _out: object) -> None:
+        raise KeyboardInterrupt  # as Ctrl-C does, mid-answer, with git's pipe full
+
+    _alarm(60)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            reader._batch(ids, interrupted)
+        pyramid = BASE_FILES["universal/standards/testing/pyramid.md"]
+        assert reader.read(git_blob_id(pyramid)) == ("blob", pyramid)
+        assert len(reader.sha256s(ids)) == len(set(ids))
+    finally:
+        signal.alarm(0)
+        reader.close()
+
+
+def test_names_with_spaces_missing_or_not_and_names_git_would_cut_short(tmp_path: Path) -> None:
+    spaced = b"a file with spaces\n"
+    src = make_source(tmp_path, {**BASE_FILES, "universal/standards/a b.md": spaced})
+    reader = ObjectReader(src.path / ".git", git_env())
+    try:
+        assert reader.read("HEAD:universal/standards/a b.md") == ("blob", spaced)
+        assert reader.read("HEAD:universal/standards/no such.md") is None
+        assert reader.read("HEAD:universal/standards/a b.md\r") is None
+        assert reader.read("HEAD:universal/standards/a b.md\0junk") is None
+        got = reader.read_many(
+            ["HEAD:universal/standards/a b.md", "HEAD:no such", "HEAD:x y missing"]
+        )
+        assert got == {"HEAD:universal/standards/a b.md": ("blob", spaced)}
+    finally:
+        reader.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand the clone to another user")
+def test_a_clone_owned_by_another_user_is_refused_with_gits_reason_and_the_way_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = make_source(tmp_path)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)  # no safe.directory of this machine's
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for root, dirs, names in os.walk(src.path):
+        for name in [*dirs, *names]:
+            os.lchown(os.path.join(root, name), 65534, 65534)
+    os.lchown(src.path, 65534, 65534)
+    with pytest.raises(SourceError, match="owned by another user") as info:
+        SourceRepo(src.path)
+    assert "safe.directory" in (info.value.hint or "")

@@ -81,7 +81,8 @@ def run(
 class ObjectReader:
     """Objects of one repository read by name (``<sha>``, ``<rev>:<path>``) through a single
     `git cat-file --batch` process, started on first use and ended by `close` (or when the
-    reader is collected)."""
+    reader is collected). Any failure or interruption mid-answer ends the process, so a later
+    read never takes the rest of an old answer for its own."""
 
     def __init__(self, git_dir: Path, env: Mapping[str, str]) -> None:
         self.git_dir, self._env = git_dir, dict(env)
@@ -89,28 +90,28 @@ class ObjectReader:
 
     def read(self, name: str) -> tuple[str, bytes] | None:
         """(object type, bytes) of the object `name` names; None when the repository does not
-        have it. SourceError when git cannot be run or breaks off."""
-        if not name or "\n" in name:
+        have it (or git's batch protocol cannot carry the name). SourceError when git cannot
+        be run or breaks off."""
+        if not _askable(name):
             return None
         proc = self._started()
         assert proc.stdin is not None and proc.stdout is not None
         try:
-            proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+            proc.stdin.write(_encoded(name) + b"\n")
             proc.stdin.flush()
-            header = proc.stdout.readline().split()
-            if len(header) != 3:  # "<name> missing" / "<name> ambiguous" / broken off
-                if not header:
-                    raise OSError("no answer")
+            answer = _answer(proc.stdout)
+            if answer is None:
                 return None
-            size = int(header[2])
-            data = proc.stdout.read(size + 1)
-        except (OSError, ValueError) as e:
-            self.close()
-            raise SourceError(f"`git cat-file --batch` broke off in {self.git_dir}: {e}") from e
-        if len(data) != size + 1:
-            self.close()
-            raise SourceError(f"`git cat-file --batch` broke off in {self.git_dir}")
-        return header[1].decode("ascii"), data[:size]
+            data = proc.stdout.read(answer[1])
+            if len(data) != answer[1]:
+                raise OSError("cut short")
+            _object_end(proc.stdout)
+        except BaseException as e:
+            self._abort()
+            if isinstance(e, (OSError, ValueError)):
+                raise self._broke(e) from e
+            raise
+        return answer[0], data
 
     def read_many(self, names: Iterable[str]) -> dict[str, tuple[str, bytes]]:
         """name -> (object type, bytes) for every name among `names` the repository has, all
@@ -151,29 +152,32 @@ class ObjectReader:
     ) -> None:
         """Ask for all `names` at once; `take(name, type, size, stdout)` reads each object's
         `size` bytes as it arrives (a missing one is skipped)."""
-        wanted = sorted({n for n in names if n and "\n" not in n})
+        wanted = sorted({n for n in names if _askable(n)})
         if not wanted:
             return
         proc = self._started()
         assert proc.stdin is not None and proc.stdout is not None
         # names go in from a thread: git answers while it reads, and a full pipe either way
         # must not stop the other side
-        feeder = threading.Thread(target=_feed, args=(proc.stdin, wanted), daemon=True)
+        asked = b"".join(_encoded(n) + b"\n" for n in wanted)
+        feeder = threading.Thread(target=_feed, args=(proc.stdin, asked), daemon=True)
         feeder.start()
         try:
             for name in wanted:
-                header = proc.stdout.readline().split()
-                if len(header) == 2:  # "<name> missing" / "<name> ambiguous"
-                    continue
-                if len(header) != 3:
-                    raise OSError("no answer")
-                take(name, header[1].decode("ascii"), int(header[2]), proc.stdout)
-                proc.stdout.read(1)  # the newline after each object
-        except (OSError, ValueError) as e:
-            self.close()
-            raise SourceError(f"`git cat-file --batch` broke off in {self.git_dir}: {e}") from e
-        finally:
+                answer = _answer(proc.stdout)
+                if answer is not None:
+                    take(name, answer[0], answer[1], proc.stdout)
+                    _object_end(proc.stdout)
+        except BaseException as e:  # Ctrl-C included: git is ended first, which frees the feeder
+            self._abort()
             feeder.join()
+            if isinstance(e, (OSError, ValueError)):
+                raise self._broke(e) from e
+            raise
+        feeder.join()
+
+    def _broke(self, e: BaseException) -> SourceError:
+        return SourceError(f"`git cat-file --batch` broke off in {self.git_dir}: {e}")
 
     def _started(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
@@ -192,17 +196,53 @@ class ObjectReader:
             self._finalizer = weakref.finalize(self, _end, self._proc)
         return self._proc
 
+    def _abort(self) -> None:
+        """End git at once (mid-answer: what it has not said is of no use) and let it go."""
+        if self._proc is not None:
+            with contextlib.suppress(OSError):
+                self._proc.kill()
+            self.close()
+
     def close(self) -> None:
         if self._proc is not None:
             self._finalizer()
             self._proc = None
 
 
-def _feed(pipe: IO[bytes], names: list[str]) -> None:
+def _askable(name: str) -> bool:
+    """Whether git's batch protocol carries `name` as it is (a line; git drops a trailing CR
+    and stops at NUL)."""
+    return bool(name) and not any(c in name for c in "\n\r\0")
+
+
+def _encoded(name: str) -> bytes:
+    return name.encode("utf-8", "surrogateescape")
+
+
+def _answer(out: IO[bytes]) -> tuple[str, int] | None:
+    """(type, size) from the header of the next answer; None for ``<name> missing`` (or
+    ``ambiguous``). OSError when git stopped or said something else."""
+    line = out.readline()
+    if not line.endswith(b"\n"):
+        raise OSError("no answer")
+    words = line.split()
+    if words and words[-1] in (b"missing", b"ambiguous"):
+        return None
+    if len(words) != 3 or not words[2].isdigit():
+        raise OSError(f"unexpected answer {line[:80]!r}")
+    return words[1].decode("ascii", "replace"), int(words[2])
+
+
+def _object_end(out: IO[bytes]) -> None:
+    if out.read(1) != b"\n":
+        raise OSError("out of step")
+
+
+def _feed(pipe: IO[bytes], asked: bytes) -> None:
     with contextlib.suppress(OSError, ValueError):  # git went away or was ended: the reader
         # sees it
-        for start in range(0, len(names), 1024):
-            pipe.write("".join(f"{n}\n" for n in names[start : start + 1024]).encode())
+        for start in range(0, len(asked), 1 << 16):
+            pipe.write(asked[start : start + (1 << 16)])
         pipe.flush()
 
 

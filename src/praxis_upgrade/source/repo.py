@@ -90,6 +90,12 @@ class SourceRepo:
             git_dir, top = found.decode("utf-8", "surrogateescape").splitlines()
         except (GitFailed, ValueError) as e:
             said = getattr(e, "stderr", "")
+            if "dubious ownership" in said:  # safe.directory: a clone owned by another user
+                raise SourceError(
+                    f"git refuses to read the source {self.path}: it is owned by another user",
+                    hint="run praxis-upgrade as the clone's owner, or, if you trust it, "
+                    f"`git config --global --add safe.directory {self.path}`",
+                ) from e
             why = "" if not said or "not a git repository" in said else f" ({said})"
             raise SourceError(f"source {self.path} is not a git repository{why}", hint=hint) from e
         if Path(top).resolve() != self.path:
@@ -399,7 +405,9 @@ class SourceRepo:
                             targets[src] = layout.to_target(src)
                         target_rel = targets[src]
                         if target_rel is not None:
-                            blob = hexes.get(binsha) or hexes.setdefault(binsha, binsha.hex())
+                            blob = hexes.get(binsha)
+                            if blob is None:
+                                blob = hexes[binsha] = binsha.hex()
                             flat.append((target_rel, blob, mode))
                             if wanted is None or target_rel in wanted:
                                 index.versions.setdefault(target_rel, {}).setdefault(blob, sha)
