@@ -1,5 +1,7 @@
 """Session results are written piece by piece: the bytes are exactly json.dumps(sort_keys=True)."""
 
+from __future__ import annotations
+
 import json
 
 import pytest

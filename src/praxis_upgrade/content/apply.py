@@ -274,7 +274,6 @@ class _Applier:
         self.target, self.repo, self.policy, self.decide = target, repo, policy, decide
         self.batch = batch  # staged: every file takes its place, durable, when the batch ends
         self.result = ApplyResult()
-        self.inside = fs.Confined(target)  # the root and each folder resolved once per step
 
     # -- content ---------------------------------------------------------------------------
     def blob_chunks(self, blob: str, big: bool) -> Iterable[bytes]:
@@ -312,7 +311,7 @@ class _Applier:
         check: Callable[[str], None] | None = None,
     ) -> str:
         rel = rel or e.path
-        path = self.inside(rel, follow_last=False)
+        path = fs.inside(self.target, rel, follow_last=False)
         new = (e.local_sha is None) if rel == e.path else not path.exists()
         sha = fs.atomic_write_chunks(path, chunks, mode=mode, check=check, batch=self.batch)
         self.wrote(rel, sha, new=new)
@@ -324,7 +323,7 @@ class _Applier:
 
     # -- actions ---------------------------------------------------------------------------
     def apply(self, e: PlanEntry) -> None:
-        path = self.inside(e.path, follow_last=False)
+        path = fs.inside(self.target, e.path, follow_last=False)
         current = _current(path)
         if e.action == "delete":
             self.delete(e, path, current)
@@ -613,7 +612,7 @@ def new_baseline(
 def _record(
     target: Path, e: PlanEntry, sha: str, blob: str, mode: int, written: bool
 ) -> bl.FileRecord:
-    # a string, not a Path: pathlib interns every part of every path, for good at this count
+    # a string, not a Path: pathlib parses (and interns) every part of every path
     path = os.path.join(target, e.path)
     try:
         st = os.stat(path, follow_symlinks=False)

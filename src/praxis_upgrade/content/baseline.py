@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -60,8 +59,7 @@ class FileRecord:
 
     @classmethod
     def from_json(cls, data: list[Any]) -> FileRecord:
-        # interned: a baseline loaded twice, the plan and the blob index share one copy of each
-        return cls(*map(_shared, data))
+        return cls(*data)
 
     @property
     def local(self) -> str | None:
@@ -95,7 +93,7 @@ class Baseline:
     def from_json(cls, data: dict[str, Any]) -> Baseline:
         names = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names and k != "files"}
-        files = {_shared(p): FileRecord.from_json(r) for p, r in data.get("files", {}).items()}
+        files = {p: FileRecord.from_json(r) for p, r in data.get("files", {}).items()}
         return cls(files=files, **kwargs)
 
     def json_pieces(self) -> Iterator[str]:
@@ -112,11 +110,6 @@ class Baseline:
             else:
                 yield json.dumps(head[key], indent=2, sort_keys=True).replace("\n", "\n  ")
         yield "\n}\n"
-
-
-def _shared(value: Any) -> Any:
-    """A string interned (one object for every equal copy alive), anything else as it is."""
-    return sys.intern(value) if type(value) is str else value
 
 
 def _scalar(value: Any) -> str:
@@ -179,7 +172,7 @@ def cache_blobs(target: Path, baseline: Baseline, repo: SourceRepo) -> int:
     loose = str(Store(target).blobs)  # the index is not trusted here: the store is asked below
     for path, record in baseline.files.items():
         sha = record.sha256
-        # os.path, not pathlib: a Path per file would intern every sha256 for good
+        # os.path, not pathlib: a Path per file (pathlib interns each part) costs at this count
         if record.git_blob not in lacking and not os.path.exists(os.path.join(loose, sha[:2], sha)):
             lacking[record.git_blob] = (sha, path)
     if not lacking:
@@ -257,7 +250,7 @@ def _index(target: Path) -> dict[str, str]:
     for line in text.splitlines():
         sha256, _, blob = line.partition(" ")
         if len(sha256) == 64 and repo_mod.is_object_id(blob):
-            index[sys.intern(sha256)] = sys.intern(blob)
+            index[sha256] = blob
     _indexes[path] = (key, index)
     return index
 
