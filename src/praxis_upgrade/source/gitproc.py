@@ -54,7 +54,7 @@ def run(
     *,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
-    stdin: bytes = b"",
+    stdin: bytes | bytearray = b"",
 ) -> bytes:
     """Stdout of `git <args>`; GitFailed (with git's stderr) when it exits non-zero, SourceError
     when git cannot be started. `env` defaults to `git_env()`."""

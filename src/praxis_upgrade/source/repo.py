@@ -429,7 +429,7 @@ def is_object_id(text: str) -> bool:
     return bool(_OBJECT_ID.match(text))
 
 
-def _git(git_dir: Path | None, *args: str, stdin: bytes = b"") -> bytes:
+def _git(git_dir: Path | None, *args: str, stdin: bytes | bytearray = b"") -> bytes:
     """Stdout of one git command on the repository `git_dir`; SourceError when it fails."""
     where = ["--git-dir", str(git_dir)] if git_dir is not None else []
     try:
@@ -471,7 +471,11 @@ def present_objects(git_dir: Path, ids: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     out = _git(git_dir, "cat-file", "--batch-check=%(objectname)", stdin="\n".join(wanted).encode())
-    return {line for line in out.decode("ascii", "replace").splitlines() if _OBJECT_ID.match(line)}
+    answers = out.splitlines()  # one per id, in order: "<id>" or "<id> missing"
+    if len(answers) != len(wanted):
+        raise SourceError(f"`git cat-file --batch-check` answered {len(answers)} of {len(wanted)}")
+    # the ids asked, not copies of git's answers: at tens of thousands the strings add up
+    return {i for i, answer in zip(wanted, answers, strict=True) if answer == i.encode("ascii")}
 
 
 def pack_objects(git_dir: Path, objects: Iterable[tuple[str, str]], pack_base: Path) -> str:
@@ -479,7 +483,9 @@ def pack_objects(git_dir: Path, objects: Iterable[tuple[str, str]], pack_base: P
     `<pack_base>-<name>.pack` and its `.idx` (git writes each to a temp file and renames it, the
     pack first: a pack without its index is ignored); returns the name. SourceError when git
     fails."""
-    lines = "".join(f"{i} {name.replace(chr(10), ' ')}\n" for i, name in objects)
+    lines = bytearray()  # one buffer, not a text and then its bytes
+    for i, name in objects:
+        lines += f"{i} {name.replace(chr(10), ' ')}\n".encode("utf-8", "surrogateescape")
     out = _git(
         git_dir,
         "pack-objects",
@@ -488,7 +494,7 @@ def pack_objects(git_dir: Path, objects: Iterable[tuple[str, str]], pack_base: P
         "--depth=50",
         "--delta-base-offset",
         str(pack_base),
-        stdin=lines.encode("utf-8", "surrogateescape"),
+        stdin=lines,
     )
     return out.decode("ascii", "replace").strip()
 
