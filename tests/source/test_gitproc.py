@@ -6,21 +6,25 @@ import hashlib
 import os
 import signal
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from kits.contentkit import BASE_FILES, make_source
+from kits.contentkit import BASE_FILES, Source, make_source
 from praxis_upgrade.errors import SourceError
 from praxis_upgrade.source.gitproc import GitFailed, ObjectReader, git_env, run
 from praxis_upgrade.source.repo import SourceRepo, git_blob_id
 
 
+def _reader(src: Source) -> closing[ObjectReader]:
+    """A reader of `src`'s objects, closed when the `with` block ends."""
+    return closing(ObjectReader(src.path / ".git", git_env()))
+
+
 def test_reader_answers_one_name_after_another_with_missing_ones_between(tmp_path: Path) -> None:
-    src = make_source(tmp_path)
-    reader = ObjectReader(src.path / ".git", git_env())
     pyramid = BASE_FILES["universal/standards/testing/pyramid.md"]
-    try:
+    with _reader(make_source(tmp_path)) as reader:
         assert reader.read(git_blob_id(pyramid)) == ("blob", pyramid)
         assert reader.read("0" * 40) is None
         assert reader.read("HEAD:no/such/file") is None
@@ -28,35 +32,36 @@ def test_reader_answers_one_name_after_another_with_missing_ones_between(tmp_pat
         kind, _data = reader.read("HEAD:universal") or ("", b"")
         assert kind == "tree"
         assert reader.read("two\nlines") is None  # a name git's batch protocol cannot carry
-    finally:
-        reader.close()
 
 
 def test_reader_starts_again_after_close_and_ends_its_process(tmp_path: Path) -> None:
-    src = make_source(tmp_path)
-    reader = ObjectReader(src.path / ".git", git_env())
-    assert reader.read("HEAD") is not None
-    proc = reader._proc
-    assert proc is not None
-    reader.close()
-    assert proc.returncode is not None  # waited for, not left behind
-    assert reader.read("HEAD") is not None
-    reader.close()
+    with _reader(make_source(tmp_path)) as reader:
+        assert reader.read("HEAD") is not None
+        proc = reader._proc
+        assert proc is not None
+        reader.close()
+        assert proc.returncode is not None  # waited for, not left behind
+        assert reader.read("HEAD") is not None
 
 
-def test_a_reader_whose_git_died_says_so_and_the_next_read_starts_a_new_one(
-    tmp_path: Path,
+@pytest.mark.parametrize("asked", ["one object", "many hashed"])
+def test_a_reader_whose_git_died_says_so_and_the_next_call_starts_a_new_one(
+    tmp_path: Path, asked: str
 ) -> None:
-    src = make_source(tmp_path)
-    reader = ObjectReader(src.path / ".git", git_env())
-    assert reader.read("HEAD") is not None
-    assert reader._proc is not None
-    os.kill(reader._proc.pid, signal.SIGKILL)
-    reader._proc.wait()
-    with pytest.raises(SourceError, match="broke off"):
-        reader.read("HEAD")
-    assert reader.read("HEAD") is not None
-    reader.close()
+    blobs = [git_blob_id(data) for data in BASE_FILES.values()]
+    with _reader(make_source(tmp_path)) as reader:
+        assert reader.read("HEAD") is not None
+        assert reader._proc is not None
+        os.kill(reader._proc.pid, signal.SIGKILL)
+        reader._proc.wait()
+        if asked == "one object":
+            with pytest.raises(SourceError, match="broke off"):
+                reader.read("HEAD")
+            assert reader.read("HEAD") is not None
+        else:
+            with pytest.raises(SourceError, match="broke off"):
+                reader.sha256s(blobs)
+            assert len(reader.sha256s(blobs)) == len(set(blobs))
 
 
 def test_run_returns_stdout_and_raises_with_gits_own_words(tmp_path: Path) -> None:
@@ -107,9 +112,8 @@ def test_hashing_many_names_shares_the_readers_process_and_leaves_it_in_step(
 ) -> None:
     big = bytes(range(256)) * 5000  # over a read chunk: hashed in pieces
     src = make_source(tmp_path, {**BASE_FILES, "mcp_server/big.bin": big})
-    reader = ObjectReader(src.path / ".git", git_env())
     small = BASE_FILES["scripts/build_rag_index.py"]
-    try:
+    with _reader(src) as reader:
         assert reader.read("HEAD") is not None
         proc = reader._proc
         got = reader.sha256s([git_blob_id(big), "0" * 40, git_blob_id(small), "HEAD:universal"])
@@ -119,36 +123,16 @@ def test_hashing_many_names_shares_the_readers_process_and_leaves_it_in_step(
         }  # a missing object and a tree are left out
         assert reader._proc is proc
         assert reader.read(git_blob_id(small)) == ("blob", small)
-    finally:
-        reader.close()
-
-
-def test_hashing_through_a_reader_whose_git_died_says_so(tmp_path: Path) -> None:
-    src = make_source(tmp_path)
-    reader = ObjectReader(src.path / ".git", git_env())
-    assert reader.read("HEAD") is not None
-    assert reader._proc is not None
-    os.kill(reader._proc.pid, signal.SIGKILL)
-    reader._proc.wait()
-    blobs = [git_blob_id(data) for data in BASE_FILES.values()]
-    with pytest.raises(SourceError, match="broke off"):
-        reader.sha256s(blobs)
-    assert len(reader.sha256s(blobs)) == len(set(blobs))
-    reader.close()
 
 
 def test_reading_many_objects_at_once_returns_each_with_its_type(tmp_path: Path) -> None:
-    src = make_source(tmp_path)
-    reader = ObjectReader(src.path / ".git", git_env())
     pyramid = BASE_FILES["universal/standards/testing/pyramid.md"]
-    try:
+    with _reader(make_source(tmp_path)) as reader:
         got = reader.read_many(["HEAD:universal", git_blob_id(pyramid), "0" * 40, "HEAD"])
         assert set(got) == {"HEAD:universal", git_blob_id(pyramid), "HEAD"}
         assert got[git_blob_id(pyramid)] == ("blob", pyramid)
         assert got["HEAD:universal"][0] == "tree" and got["HEAD"][0] == "commit"
         assert reader.read(git_blob_id(pyramid)) == ("blob", pyramid)  # still in step
-    finally:
-        reader.close()
 
 
 def _alarm(seconds: int) -> None:
@@ -166,7 +150,6 @@ def test_ctrl_c_in_the_middle_of_a_batch_comes_back_at_once_and_leaves_no_stale_
 ) -> None:
     files = {f"universal/standards/many/f{i:05}.md": b"%d\n" % i * 50 for i in range(1000)}
     src = make_source(tmp_path, {**BASE_FILES, **files})
-    reader = ObjectReader(src.path / ".git", git_env())
     ids = [git_blob_id(data) for data in files.values()]
 
     def interrupted(_name: str, _kind: str, _size: int, _out: object) -> None:
@@ -174,21 +157,20 @@ def test_ctrl_c_in_the_middle_of_a_batch_comes_back_at_once_and_leaves_no_stale_
 
     _alarm(60)
     try:
-        with pytest.raises(KeyboardInterrupt):
-            reader._batch(ids, interrupted)
-        pyramid = BASE_FILES["universal/standards/testing/pyramid.md"]
-        assert reader.read(git_blob_id(pyramid)) == ("blob", pyramid)
-        assert len(reader.sha256s(ids)) == len(set(ids))
+        with _reader(src) as reader:
+            with pytest.raises(KeyboardInterrupt):
+                reader._batch(ids, interrupted)
+            pyramid = BASE_FILES["universal/standards/testing/pyramid.md"]
+            assert reader.read(git_blob_id(pyramid)) == ("blob", pyramid)
+            assert len(reader.sha256s(ids)) == len(set(ids))
     finally:
         signal.alarm(0)
-        reader.close()
 
 
 def test_names_with_spaces_missing_or_not_and_names_git_would_cut_short(tmp_path: Path) -> None:
     spaced = b"a file with spaces\n"
     src = make_source(tmp_path, {**BASE_FILES, "universal/standards/a b.md": spaced})
-    reader = ObjectReader(src.path / ".git", git_env())
-    try:
+    with _reader(src) as reader:
         assert reader.read("HEAD:universal/standards/a b.md") == ("blob", spaced)
         assert reader.read("HEAD:universal/standards/no such.md") is None
         assert reader.read("HEAD:universal/standards/a b.md\r") is None
@@ -197,8 +179,6 @@ def test_names_with_spaces_missing_or_not_and_names_git_would_cut_short(tmp_path
             ["HEAD:universal/standards/a b.md", "HEAD:no such", "HEAD:x y missing"]
         )
         assert got == {"HEAD:universal/standards/a b.md": ("blob", spaced)}
-    finally:
-        reader.close()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand the clone to another user")

@@ -9,14 +9,13 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-_ANY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 _OF = re.compile(r"^\.(.+)\.[A-Za-z0-9_]{8}\.tmp$")  # group 1: the name it was written for
 
 
 def drop_temp_files(folder: Path) -> list[Path]:
     """Remove every atomic-write temp file directly in `folder` (one of this tool's own
     folders, while holding the lock: no write of ours is in flight); returns them."""
-    return _drop(folder, _ANY.match)
+    return _drop(folder, _OF.match)
 
 
 def drop_temp_files_of(paths: Iterable[Path]) -> list[Path]:
