@@ -6,10 +6,9 @@ import contextlib
 import functools
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,6 +23,12 @@ from praxis_upgrade.cli.output import (
 from praxis_upgrade.content.vocab import Choice
 from praxis_upgrade.engine.session import Session
 from praxis_upgrade.errors import ExitCode, PraxisError
+from praxis_upgrade.util.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import traceback
+else:  # heavy: loaded on first use, for a crash log only
+    traceback = lazy_module("traceback")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

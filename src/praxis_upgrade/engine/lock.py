@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +14,12 @@ from praxis_upgrade.util.clock import now
 from praxis_upgrade.util.lazy import lazy_module
 
 if TYPE_CHECKING:
+    import socket
+
     import filelock
 else:  # heavy: loaded on first use, not at start-up (a dry run takes no lock)
     filelock = lazy_module("filelock")
+    socket = lazy_module("socket")
 
 
 class UpgradeLock:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import os
 import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
+
+from praxis_upgrade.util.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import ctypes
+else:  # heavy: loaded on first use, when a batch is made durable (a dry run writes nothing)
+    ctypes = lazy_module("ctypes")
 
 Sync = Callable[[Path], None]  # makes durable what was written under a path
 FileSync = Callable[[int], None]  # fsync of an open file

@@ -1,4 +1,5 @@
-"""Heavy third-party modules named at module top but executed on first use (start-up cost)."""
+"""Modules named at module top but executed on first use: what a dry run never calls costs no
+start-up time."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ def lazy_module(name: str) -> ModuleType:
     """The module `name`, run the first time one of its attributes is read (the standard
     library's `importlib.util.LazyLoader`); the module itself when it is already imported.
 
-    For libraries a dry run never calls (psutil, filelock, anyio, packaging's requirement
-    parser): naming them costs nothing until a command uses them. ModuleNotFoundError at once
+    For modules a dry run never calls (psutil, filelock, anyio, packaging's requirement
+    parser, platformdirs; ctypes, socket and traceback of the standard library): naming them
+    costs nothing until a command uses them. ModuleNotFoundError at once
     when the module is not installed, as a plain import.
     """
     if name in sys.modules:
