@@ -34,6 +34,24 @@ def test_reader_answers_one_name_after_another_with_missing_ones_between(tmp_pat
         assert reader.read("two\nlines") is None  # a name git's batch protocol cannot carry
 
 
+def test_reader_names_the_object_a_revision_points_at_as_rev_parse_does(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    run(["tag", "-a", "-m", "annotated", "annotated"], cwd=src.path)
+    head = run(["rev-parse", "HEAD"], cwd=src.path).decode().strip()
+    with _reader(src) as reader:
+        assert reader.object_id("HEAD^{commit}") == head
+        assert reader.object_id("v1.0.0^{commit}") == head
+        assert reader.object_id("annotated^{commit}") == head  # through the tag object
+        assert reader.object_id("annotated") not in (None, head)  # the tag object itself
+        assert reader.object_id("no-such-branch^{commit}") is None
+        assert reader.object_id("HEAD:universal^{commit}") is None  # a tree is no commit
+        assert reader.object_id("-h") is None  # a name, never an option
+        assert reader.read("HEAD:universal/standards/testing/pyramid.md") == (
+            "blob",
+            BASE_FILES["universal/standards/testing/pyramid.md"],
+        )
+
+
 def test_reader_starts_again_after_close_and_ends_its_process(tmp_path: Path) -> None:
     with _reader(make_source(tmp_path)) as reader:
         assert reader.read("HEAD") is not None

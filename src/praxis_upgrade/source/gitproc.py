@@ -92,6 +92,17 @@ class ObjectReader:
         """(object type, bytes) of the object `name` names; None when the repository does not
         have it (or git's batch protocol cannot carry the name). SourceError when git cannot
         be run or breaks off."""
+        found = self._one(name)
+        return None if found is None else found[1:]
+
+    def object_id(self, name: str) -> str | None:
+        """The full id of the object `name` names (``HEAD^{commit}``, ``v1.5.0``), None when
+        there is none; asked of the running reader, not of a new `git rev-parse`."""
+        found = self._one(name)
+        return None if found is None else found[0]
+
+    def _one(self, name: str) -> tuple[str, str, bytes] | None:
+        """(id, type, bytes) of one object, or None (see `read`)."""
         if not _askable(name):
             return None
         proc = self._started()
@@ -102,8 +113,8 @@ class ObjectReader:
             answer = _answer(proc.stdout)
             if answer is None:
                 return None
-            data = proc.stdout.read(answer[1])
-            if len(data) != answer[1]:
+            data = proc.stdout.read(answer[2])
+            if len(data) != answer[2]:
                 raise OSError("cut short")
             _object_end(proc.stdout)
         except BaseException as e:
@@ -111,7 +122,7 @@ class ObjectReader:
             if isinstance(e, (OSError, ValueError)):
                 raise self._broke(e) from e
             raise
-        return answer[0], data
+        return answer[0], answer[1], data
 
     def read_many(self, names: Iterable[str]) -> dict[str, tuple[str, bytes]]:
         """name -> (object type, bytes) for every name among `names` the repository has, all
@@ -166,7 +177,7 @@ class ObjectReader:
             for name in wanted:
                 answer = _answer(proc.stdout)
                 if answer is not None:
-                    take(name, answer[0], answer[1], proc.stdout)
+                    take(name, answer[1], answer[2], proc.stdout)
                     _object_end(proc.stdout)
         except BaseException as e:  # Ctrl-C included: git is ended first, which frees the feeder
             self._abort()
@@ -219,8 +230,8 @@ def _encoded(name: str) -> bytes:
     return name.encode("utf-8", "surrogateescape")
 
 
-def _answer(out: IO[bytes]) -> tuple[str, int] | None:
-    """(type, size) from the header of the next answer; None for ``<name> missing`` (or
+def _answer(out: IO[bytes]) -> tuple[str, str, int] | None:
+    """(id, type, size) from the header of the next answer; None for ``<name> missing`` (or
     ``ambiguous``). OSError when git stopped or said something else."""
     line = out.readline()
     if not line.endswith(b"\n"):
@@ -230,7 +241,7 @@ def _answer(out: IO[bytes]) -> tuple[str, int] | None:
         return None
     if len(words) != 3 or not words[2].isdigit():
         raise OSError(f"unexpected answer {line[:80]!r}")
-    return words[1].decode("ascii", "replace"), int(words[2])
+    return words[0].decode("ascii", "replace"), words[1].decode("ascii", "replace"), int(words[2])
 
 
 def _object_end(out: IO[bytes]) -> None:

@@ -134,13 +134,12 @@ class SourceRepo:
         """The full commit sha of `rev` (branch, tag, sha, HEAD~n)."""
         if rev in self._commits:  # a commit id once found stays one; names (HEAD) are asked
             return rev
-        try:
-            sha = self._run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
-        except GitFailed as e:
+        sha = self._objects.object_id(f"{rev}^{{commit}}")
+        if sha is None:
             raise SourceError(
                 f"revision {rev!r} does not exist in {self.path}",
                 hint="pass a branch, tag or commit of the source clone (see `git tag` there)",
-            ) from e
+            )
         self._commits.add(sha)
         return sha
 
