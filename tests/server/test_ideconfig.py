@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,44 @@ def test_file_mode_is_kept(project: Path) -> None:
     path.chmod(0o600)
     _fix(project)
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("write", [True, False])
+def test_a_symlinked_config_keeps_its_link_and_its_target_and_says_what_to_add(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, write: bool
+) -> None:
+    shared = tmp_path_factory.mktemp("dotfiles") / "mcp.json"
+    shared.write_text(CURSOR)
+    link = project / ".cursor" / "mcp.json"
+    link.symlink_to(shared)
+    (change,) = _fix(project, write=write)
+    assert not change.changed and change.problem  # the check and the run say the same
+    assert "symlink" in change.problem and str(shared) in change.problem
+    assert '"--transport", "dual"' in change.problem
+    assert link.is_symlink() and link.readlink() == shared
+    assert shared.read_text() == CURSOR
+
+
+def test_a_symlinked_config_that_needs_nothing_is_no_problem(project: Path) -> None:
+    shared = project / "mcp.json"
+    shared.write_text(
+        CURSOR.replace('"mcp_server", "--log', '"mcp_server", "--transport", "dual", "--log')
+    )
+    (project / ".cursor" / "mcp.json").symlink_to(shared)
+    (change,) = _fix(project)
+    assert not change.changed and change.problem is None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_a_config_in_a_folder_we_may_not_write_is_reported_not_counted_as_a_change(
+    project: Path,
+) -> None:
+    path = project / ".cursor" / "mcp.json"
+    path.write_text(CURSOR)
+    path.parent.chmod(0o555)
+    try:
+        (change,) = _fix(project, write=False)
+    finally:
+        path.parent.chmod(0o755)
+    assert not change.changed and change.problem and "not writable" in change.problem
+    assert path.read_text() == CURSOR

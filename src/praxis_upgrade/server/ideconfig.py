@@ -3,7 +3,8 @@ project's server.
 
 Only entries that launch ``mcp_server`` from *this* project's ``.praxis-os`` are edited; the server
 key, the other servers, key order, indentation and the trailing newline are kept. A file that is
-not valid JSON is left untouched and reported. Callers back up ``ide_config_paths`` first.
+not valid JSON, a symlink (its link is kept, never replaced by a file) and one in a folder we may
+not write are left untouched and reported. Callers back up ``ide_config_paths`` first.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from praxis_upgrade.util import fs
 
 CONFIGS = (".cursor/mcp.json", ".mcp.json")
 SERVER_TABLES = ("mcpServers", "servers")
+_BY_HAND = 'add "--transport", "dual" after "mcp_server" in the args of the prAxIs server by hand'
 _VARS = re.compile(r"\$\{(workspaceFolder|workspaceRoot|PROJECT_ROOT)\}")
 
 
@@ -87,6 +89,16 @@ def _indent(text: str) -> int | str | None:
     return "\t" if ws.startswith("\t") else len(ws)
 
 
+def _unwritable(path: Path) -> str | None:
+    """Why `path` is not to be rewritten (a symlink, whose link would be replaced by a file; a
+    folder we may not write), or None."""
+    if path.is_symlink():
+        return f"{path} is a symlink (to {os.readlink(path)}); left untouched so the link stays"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"{path.parent} is not writable; {path.name} left untouched"
+    return None
+
+
 def _fix_file(path: Path, project: Path, write: bool) -> list[IdeChange]:
     text = path.read_text(encoding="utf-8")
     try:
@@ -97,11 +109,7 @@ def _fix_file(path: Path, project: Path, write: bool) -> list[IdeChange]:
                 str(path),
                 None,
                 False,
-                problem=(
-                    f"{path} is not valid JSON ({exc}); left untouched: "
-                    'add "--transport", "dual" after '
-                    f'"mcp_server" in the args of the prAxIs server by hand'
-                ),
+                problem=f"{path} is not valid JSON ({exc}); left untouched: {_BY_HAND}",
             )
         ]
     changes = []
@@ -115,7 +123,12 @@ def _fix_file(path: Path, project: Path, write: bool) -> list[IdeChange]:
             if after != before:
                 entry["args"] = after
             changes.append(IdeChange(str(path), key, after != before, before, after))
-    if write and any(c.changed for c in changes):
+    if not any(c.changed for c in changes):
+        return changes
+    why = _unwritable(path)
+    if why:  # said the same way by the check and the run: a no-op stays a no-op
+        return [IdeChange(str(path), None, False, problem=f"{why}; {_BY_HAND}")]
+    if write:
         out = json.dumps(data, indent=_indent(text), ensure_ascii=False)
         fs.atomic_write_text(
             path, out + ("\n" if text.endswith("\n") else ""), mode=path.stat().st_mode & 0o7777
