@@ -1,5 +1,6 @@
 """The fault matrix (issue 12 §9): a real `praxis-upgrade run` is SIGKILLed at every step
-boundary and inside every step that writes, then `resume` or `rollback` takes over.
+boundary and inside every step that writes, then `resume` or `rollback` takes over. Some cases
+kill that `resume` or `rollback` too, mid-way, and run it again.
 
 `resume` must finish the upgrade exactly as an uninterrupted run does: every file of the install
 (the baseline record but for its times), the files beside it (`.gitignore`, IDE configs) and the
@@ -50,10 +51,12 @@ JOBS = min(4, max(2, os.cpu_count() or 2))
 class Case:
     point: Point
     recovery: str  # RESUME or ROLLBACK
+    again: Point | None = None  # where the first recovery is killed in turn (then run again)
 
     @property
     def id(self) -> str:
-        return f"{self.point.id}-{self.recovery}"
+        twice = f"-killed-{self.again.id}" if self.again else ""
+        return f"{self.point.id}-{self.recovery}{twice}"
 
 
 def _before(step: str, recovery: str) -> Case:
@@ -97,7 +100,14 @@ INSIDE = [
     Case(MARK_GOOD, ROLLBACK),
     Case(Point("after", "cleanup"), RESUME),
 ]
-CASES = BOUNDARIES + INSIDE
+# the recovery killed too, then run again: a resume or a rollback is itself a run that may die
+RECOVERY_KILLED = [
+    Case(Point("write", "content", n=50), RESUME, again=Point("write", "content", n=20)),
+    Case(Point("before", "server.code"), RESUME, again=ENV_INSTALL),
+    Case(Point("after", "content"), ROLLBACK, again=Point("write", "rollback", n=40)),
+    Case(Point("after", "server.environment"), ROLLBACK, again=Point("write", "rollback", n=80)),
+]
+CASES = BOUNDARIES + INSIDE + RECOVERY_KILLED
 
 
 class LeftLitter(AssertionError):
@@ -229,7 +239,10 @@ def _play(case: Case, sandbox: Sandbox, site: Path, folder: Path) -> Played:
     half_write = len(list(parked.parent.glob(f".{parked.name}.*.tmp"))) if parked.name else 0
     backups = [(b.complete, b.good, b.kept_venv.is_dir()) for b in list_backups(praxis)]
     previous_venv = Store(praxis).previous_venv.exists()
-    recovered = _cli(env, case.recovery, "--target", str(target.project))
+    recover = (case.recovery, "--target", str(target.project))
+    if case.again is not None:
+        killed_run(site, case.again, folder / "again.json", *recover, env=env)
+    recovered = _cli(env, *recover)
     return Played(note, at_kill, half_write, previous_venv, backups, recovered, _snapshot(target))
 
 
@@ -344,3 +357,5 @@ def test_the_matrix_kills_at_every_step_boundary_and_inside_every_step_that_writ
     writers = {"backup", "content", "server.code", "server.environment", "cleanup"}
     assert writers <= {c.point.step for c in INSIDE if c.point.when in ("write", "call")}
     assert {RESUME, ROLLBACK} == {c.recovery for c in BOUNDARIES} == {c.recovery for c in INSIDE}
+    assert {RESUME, ROLLBACK} == {c.recovery for c in RECOVERY_KILLED}
+    assert all(c.again is not None for c in RECOVERY_KILLED)

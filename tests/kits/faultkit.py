@@ -1,4 +1,5 @@
-"""Parking a real `praxis-upgrade run` at a chosen point and SIGKILLing it there (by its pid).
+"""Parking a real `praxis-upgrade run` (or `resume`, or `rollback`) at a chosen point and
+SIGKILLing it there (by its pid).
 
 A plugin distribution (`install_faultkit`) is put on the killed run's PYTHONPATH only; what it
 does is read from ``$FAULTKIT_POINT`` (JSON). At the named point it writes a note and sleeps;
@@ -16,10 +17,12 @@ Points (``Point.when``):
   ``module:attribute``; `arg`, if given, must be an element of the first argument, a command).
 
 Steps are the engine's (``engine.steps.STEPS``) plus ``report`` (the reports of a finished
-session, after it was saved as completed). ``write`` and ``call`` reach inside the built-in steps
-by wrapping internals in the killed process only (``praxis_upgrade.util.fs._replacing``, the named
-attribute): if one is renamed, or a step writes fewer files than `n`, the run ends without
-parking and `killed_run` fails saying so, never a silent pass.
+session, after it was saved as completed) and ``rollback`` (a rollback restoring the backup).
+The killed command may be `run`, `resume` or `rollback`. ``write`` and ``call`` reach inside
+the built-in steps by wrapping internals in the killed process only
+(``praxis_upgrade.util.fs._replacing``, the named attribute): if one is renamed, or a step
+writes fewer files than `n`, the run ends without parking and `killed_run` fails saying so,
+never a silent pass.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ HOOKS = {
     "validation": "praxis_validate",
     "cleanup": "praxis_cleanup",
     "report": "praxis_report",
+    "rollback": "praxis_rollback",
 }
 
 
