@@ -19,7 +19,7 @@ from praxis_upgrade.backups.catalog import (
     prune_backups,
 )
 from praxis_upgrade.backups.create import create_backup
-from praxis_upgrade.backups.manifest import Backup
+from praxis_upgrade.backups.manifest import Backup, read_manifest_summary
 from praxis_upgrade.errors import BackupError
 from praxis_upgrade.util import fs
 
@@ -237,3 +237,34 @@ def test_only_the_newest_backups_keep_the_venv_they_replaced(target: Path) -> No
     assert all(b.complete for b in list_backups(target))  # the backups themselves stay whole
     assert catalog.prune_kept_venvs(target, 0) == [made[2].id]
     assert not any(p.name.startswith(".deleting") for b in made for p in b.path.iterdir())
+
+
+def test_a_listed_backup_has_the_size_and_meta_of_its_whole_manifest(target: Path) -> None:
+    (target / "standards/universal/b.md").write_text("b" * 5000)
+    made = create_backup(
+        target,
+        ["standards/universal/a.md", "standards/universal/b.md", "standards/universal/gone.md"],
+        meta={"session": "s", "from_version": "1.0"},
+    )
+    manifest = made.manifest()
+    assert (
+        read_manifest_summary(made.path)
+        == (manifest.meta, manifest.size)
+        == (
+            list_backups(target)[0].meta,
+            4 + 5000,
+        )
+    )
+
+
+@pytest.mark.parametrize("missing", ["meta", "files", "absent", "outside", "outside_absent"])
+def test_a_manifest_without_one_of_its_parts_is_damaged_when_listed_and_when_read(
+    target: Path, missing: str
+) -> None:
+    made = make(target)
+    data = {"meta": {}, "files": {}, "absent": [], "outside": {}, "outside_absent": []}
+    del data[missing]
+    (made.path / "MANIFEST.json").write_text(json.dumps(data))
+    assert list_backups(target)[0].damaged
+    with pytest.raises(BackupError, match="damaged"):
+        made.manifest()

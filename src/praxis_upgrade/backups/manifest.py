@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, TypeVar
 
 from praxis_upgrade.errors import BackupError, PathEscapeError
 from praxis_upgrade.store import BACKUPS_DIR, CACHE_DIR, VENV_DIR
 from praxis_upgrade.util import fs
+from praxis_upgrade.util.jsonstream import JsonReader
 
 BACKUPS = BACKUPS_DIR
 MANIFEST, COMPLETE, GOOD, STARTED = "MANIFEST.json", "COMPLETE", "GOOD", "STARTED.json"
@@ -20,6 +23,7 @@ KEPT_VENV = "venv"  # the venv the upgrade replaced, kept for an offline rollbac
 RUNTIME_DIRS = (VENV_DIR, "workspace", CACHE_DIR, BACKUPS)  # never copied wholesale
 ID_RE = re.compile(r"^\d{4}-\d{2}-\d{2}-\d{6}(?:-(\d+))?$")
 MIB = 1 << 20
+T = TypeVar("T")
 
 
 @dataclasses.dataclass
@@ -86,16 +90,43 @@ _ENTRY_FIELDS = {"kind": str, "stored": str, "sha256": str, "mode": int, "size":
 
 
 def _entries(value: Any, where: str) -> dict[str, Entry]:
-    out = {}
-    for label, fields in _typed(value, dict, where).items():
-        fields = _typed(fields, dict, f"{where}[{label!r}]")
-        for name, kind in _ENTRY_FIELDS.items():
-            if name in fields:
-                _typed(fields[name], kind, f"{where}[{label!r}].{name}")
-        out[label] = Entry(**fields)
-        if out[label].kind not in ("file", "symlink"):
-            raise ValueError(f"{where}[{label!r}]: unknown kind {out[label].kind!r}")
-    return out
+    return {
+        label: _entry(fields, where, label) for label, fields in _typed(value, dict, where).items()
+    }
+
+
+def _entry(value: Any, where: str, label: str) -> Entry:
+    fields = _typed(value, dict, f"{where}[{label!r}]")
+    for name, kind in _ENTRY_FIELDS.items():
+        if name in fields:
+            _typed(fields[name], kind, f"{where}[{label!r}].{name}")
+    entry = Entry(**fields)
+    if entry.kind not in ("file", "symlink"):
+        raise ValueError(f"{where}[{label!r}]: unknown kind {entry.kind!r}")
+    return entry
+
+
+def _summary(reader: JsonReader) -> tuple[dict[str, Any], int]:
+    """(meta, size) of a manifest, checked as ``Manifest.from_json`` checks it, but read an
+    entry at a time: listing backups never holds a big backup's manifest."""
+    data: dict[str, Any] = {}
+    size = 0
+    for key in reader.members():
+        if key in ("files", "outside"):
+            for label in reader.members():
+                size += _entry(reader.value(), key, label).size
+            data[key] = True
+        else:
+            data[key] = reader.value()
+    reader.end()
+    for key in ("meta", "files", "absent", "outside", "outside_absent"):
+        if key not in data:
+            raise KeyError(key)  # as from_json
+    _strings(data["absent"], "absent")
+    _strings(data["outside_absent"], "outside_absent")
+    for value in _typed(data.get("keep_dirs", {}), dict, "keep_dirs").values():
+        _typed(value, str, "keep_dirs")
+    return _typed(data["meta"], dict, "meta"), size
 
 
 @dataclasses.dataclass
@@ -157,8 +188,7 @@ class Backup:
         size, damaged = 0, None
         if complete:
             try:
-                manifest = read_manifest(folder)
-                meta, size = manifest.meta, manifest.size
+                meta, size = read_manifest_summary(folder)
             except BackupError as e:
                 damaged, meta = e.message, {"error": e.message}
         if not complete or damaged:
@@ -192,9 +222,21 @@ def read_manifest(folder: Path) -> Manifest:
     Raises:
         BackupError: missing or unreadable manifest (the backup is damaged).
     """
+    return _read(folder, lambda stream: Manifest.from_json(json.load(stream)))
+
+
+def read_manifest_summary(folder: Path) -> tuple[dict[str, Any], int]:
+    """(meta, size in bytes) of a backup's manifest, checked whole as `read_manifest` checks it,
+    with the memory of one entry. BackupError as `read_manifest`."""
+    return _read(folder, lambda stream: _summary(JsonReader(stream)))
+
+
+def _read(folder: Path, parse: Callable[[TextIO], T]) -> T:
+    """`parse` the manifest; missing or unreadable, it is BackupError: the backup is damaged."""
     hint = "nothing can be restored from it; choose another (`praxis-upgrade backups list`)"
     try:
-        return Manifest.from_json(fs.read_json(folder / MANIFEST))
+        with open(folder / MANIFEST, encoding="utf-8") as stream:
+            return parse(stream)
     except FileNotFoundError:
         raise BackupError(f"{folder} is damaged: it has no {MANIFEST}", hint=hint) from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
