@@ -33,7 +33,9 @@ from praxis_upgrade.content.apply import (
     new_baseline,
 )
 from praxis_upgrade.content.plan import Plan, PlanEntry, make_plan
+from praxis_upgrade.engine.results import PlanResult
 from praxis_upgrade.errors import ConflictsError
+from praxis_upgrade.source import layout
 from praxis_upgrade.source.repo import SourceRepo
 from praxis_upgrade.util import durable
 
@@ -513,3 +515,19 @@ def test_apply_that_fails_midway_leaves_no_temp_file_and_syncs_nothing(
     with pytest.raises(OSError, match="No space"):
         apply_plan(plan, target, repo, policy="keep-local")
     assert syncs == [] and not list(target.rglob(".*.tmp"))
+
+
+def test_a_plan_of_one_owner_keeps_the_recorded_files_of_the_other_and_walks_alike(
+    rows: Rows,
+) -> None:
+    src, target = rows
+    old = bl.load(target)
+    assert old is not None
+    repo = SourceRepo(src.path)
+    plan = make_plan(target, repo, "HEAD", old, owners=("content",))
+    result = apply_plan(plan, target, repo, policy="keep-local")
+    record = new_baseline(plan, target, repo, result)
+    others = {p: r for p, r in old.files.items() if layout.owner_of(p) != "content"}
+    assert others and {p: record.files[p] for p in others} == others
+    walked = PlanResult(plan=plan.to_json()).walk()  # entries made one at a time
+    assert new_baseline(plan, target, repo, result, entries=walked).files == record.files

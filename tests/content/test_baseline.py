@@ -84,3 +84,29 @@ def test_installed_version_prefers_the_baseline_then_version_txt(tmp_path: Path)
     assert installed_version(tmp_path) == "1.4.0"
     bl.save(tmp_path, _record())
     assert installed_version(tmp_path) == "v1.4.0"
+
+
+def test_a_filtered_load_keeps_only_the_records_asked_for(tmp_path: Path) -> None:
+    record = _record()
+    bl.save(tmp_path, record)
+    scripts = bl.load(tmp_path, files=lambda rel: rel.startswith("scripts/"))
+    assert scripts is not None and list(scripts.files) == ["scripts/x.sh"]
+    assert scripts.files["scripts/x.sh"] == record.files["scripts/x.sh"]
+    head = bl.load(tmp_path, files=lambda _rel: False)
+    assert head is not None and head.files == {}
+    assert head == bl.Baseline(**{**record.__dict__, "files": {}})  # version, commit, ... all there
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["{not json", "[]", '{"version": "x"}', '{"format": 99}', '{"files": [1]}', "{} trailing"],
+)
+def test_a_filtered_load_of_a_corrupt_baseline_is_refused_as_a_whole_load_is(
+    tmp_path: Path, content: str
+) -> None:
+    path = bl.baseline_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    with pytest.raises(BaselineError) as info:
+        bl.load(tmp_path, files=lambda _rel: True)
+    assert "praxis-upgrade adopt" in (info.value.hint or "")

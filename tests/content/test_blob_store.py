@@ -297,3 +297,24 @@ def test_a_git_failure_while_filling_never_empties_the_store(
     bl.cache_blobs(target, record, SourceRepo(src.path))
     monkeypatch.undo()
     assert all_load(target, record)  # every base version still loads
+
+
+def test_a_fill_asked_in_small_batches_caches_every_version_and_keeps_the_index_sorted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bl, "ASK_BATCH", 2)  # git is asked two ids at a time
+    monkeypatch.setattr(bl, "_PIECE", 100)  # and the index written a line or so at a time
+    src = make_source(tmp_path, {**BASE_FILES, DOC: TEXT})
+    target = install(tmp_path / "project", src.path)
+    record = baseline_for(target, src.path)
+    assert bl.cache_blobs(target, record, SourceRepo(src.path)) == len(record.files) > 4
+    newer = TEXT + b"a later version\n"
+    src.commit({DOC: newer})
+    sha256, blob = bl.hash_bytes(newer)
+    record.files["extra.md"] = bl.FileRecord(sha256, blob, 0o644)
+
+    assert bl.cache_blobs(target, record, SourceRepo(src.path)) == 1  # only what is new
+    lines = (store_of(target) / "sha256-index").read_text().splitlines()
+    assert lines == sorted(lines) and f"{sha256} {blob}" in lines
+    assert len(lines) == len({r.sha256 for r in record.files.values()})
+    assert all_load(target, record)

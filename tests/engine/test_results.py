@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from praxis_upgrade.content.apply import ApplyResult, Decision
+from praxis_upgrade.content.plan import Plan, PlanEntry
 from praxis_upgrade.content.vocab import Action, Klass, Policy
 from praxis_upgrade.engine.results import BackupResult, CleanupResult, PlanResult, as_json
 from praxis_upgrade.engine.run import _collected
@@ -46,3 +48,15 @@ def test_vocabulary_words_are_their_own_text_in_json_and_messages() -> None:
     assert back.klass is Klass.ADD_ADD and back.klass.is_conflict and back.action.writes
     assert f"{Policy.KEEP_LOCAL}" == "keep-local" and Policy("merge") is Policy.MERGE
     assert not Klass.conflicting("both-changed") and not Klass.conflicting("no-such-class")
+
+
+def test_a_plan_walked_an_entry_at_a_time_is_the_whole_plan() -> None:
+    entries = [
+        PlanEntry("a.md", "content", Klass.ADDED, Action.ADD, upstream_sha="1" * 64),
+        PlanEntry("b.md", "server", Klass.UNCHANGED, Action.NONE, base_sha="2" * 64, mode=0o644),
+    ]
+    plan = Plan("v1", "v2", "b" * 40, "c" * 40, entries=entries, owners=["content", "server"])
+    typed = PlanResult.from_json(json.loads(json.dumps(as_json(PlanResult(plan=plan.to_json())))))
+    assert list(typed.walk()) == typed.entries().entries == entries
+    head = typed.head()
+    assert head.entries == [] and dataclasses.replace(head, entries=entries) == plan

@@ -563,25 +563,31 @@ def _drop_bytecode(target: Path, result: ApplyResult) -> None:
 
 
 def new_baseline(
-    plan: Plan, target: Path, repo: SourceRepo, results: ApplyResult | Iterable[ApplyResult]
+    plan: Plan,
+    target: Path,
+    repo: SourceRepo,
+    results: ApplyResult | Iterable[ApplyResult],
+    *,
+    entries: Iterable[PlanEntry] | None = None,
 ) -> bl.Baseline:
     """The record of what is installed now; also caches every base blob for later merges.
 
     Applied paths get the upstream version as their base (a kept local edit stays a local edit);
     paths skipped or changed since planning, and owners not applied, keep their old base.
+    `entries` replaces ``plan.entries`` (e.g. made one at a time, see ``PlanResult.walk``).
     """
     started = time.time_ns()
     applied = [results] if isinstance(results, ApplyResult) else list(results)
     owners = {r.owner for r in applied}
     decisions = {d.path: d for r in applied for d in r.decisions}
     written = {p for r in applied for p in r.written}
-    old = bl.load(target)
-    files: dict[str, bl.FileRecord] = {}
+    planned = set(plan.owners)
+    # only its records of other owners are kept (none in a whole upgrade), and only they are read
+    old = bl.load(target, files=lambda rel: layout.owner_of(rel) not in planned)
+    files: dict[str, bl.FileRecord] = dict(old.files) if old is not None else {}
     environment = old.environment if old is not None else None
-    if old is not None:
-        files.update((p, r) for p, r in old.files.items() if layout.owner_of(p) not in plan.owners)
-    del old  # only its records of other owners are kept (none in a whole upgrade)
-    for e in plan.entries:
+    del old
+    for e in plan.entries if entries is None else entries:
         d = decisions.get(e.path)
         keep_old = (None not in owners and e.owner not in owners) or (
             d is not None and d.result in NOT_APPLIED
@@ -605,6 +611,7 @@ def new_baseline(
         recorded_ns=started,
         environment=environment,
     )
+    del decisions, written  # not held while the blob cache is filled
     bl.cache_blobs(target, record, repo)
     return record
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import json
 import os
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from praxis_upgrade.source import repo as repo_mod
 from praxis_upgrade.source.repo import MissingObject, git_blob_id
 from praxis_upgrade.store import Store
 from praxis_upgrade.util import fs
+from praxis_upgrade.util.jsonstream import JsonReader
 
 if TYPE_CHECKING:
     from praxis_upgrade.source.repo import SourceRepo
@@ -24,6 +26,7 @@ FORMAT = 1
 READOPT_HINT = "rebuild it from the source's history with `praxis-upgrade adopt`"
 STORE_NAME = "store.git"  # the blob cache's object store, beside the versions stored alone
 MAX_PACKS = 8  # one pack per upgrade that added versions; more are merged into one
+ASK_BATCH = 8192  # object ids asked of git at a time, whether the store holds them
 _PACKS = "objects/pack"
 _INDEX = "sha256-index"  # "<sha256> <git blob id>" lines, sorted
 _indexes: dict[Path, tuple[tuple[int, int, int], dict[str, str]]] = {}
@@ -137,18 +140,44 @@ def _files_pieces(files: dict[str, FileRecord]) -> Iterator[str]:
     yield "".join(batch)
 
 
-def load(target: Path) -> Baseline | None:
-    """The recorded baseline, None if there is none; BaselineError if it is unreadable."""
+def load(target: Path, *, files: Callable[[str], bool] | None = None) -> Baseline | None:
+    """The recorded baseline, None if there is none; BaselineError if it is unreadable.
+
+    With `files`, only the records of the paths it accepts are kept: the file is then read a
+    record at a time, so the others (and the whole text) are never held (``lambda _: False``
+    reads version, commit and environment of a big baseline for the cost of a small one).
+    """
     path = Store(target).baseline
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        if files is None:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            with open(path, encoding="utf-8") as stream:
+                data = _read_some(JsonReader(stream), files)
         if not isinstance(data, dict) or data.get("format", FORMAT) > FORMAT:
             raise ValueError("not a baseline of a format this version understands")
         return Baseline.from_json(data)
     except (OSError, ValueError, TypeError, KeyError) as e:
         raise BaselineError(f"the baseline {path} is corrupt: {e}", hint=READOPT_HINT) from e
+
+
+def _read_some(reader: JsonReader, keep: Callable[[str], bool]) -> dict[str, Any]:
+    """A baseline's JSON with only the ``files`` records of the paths `keep` accepts."""
+    data: dict[str, Any] = {}
+    for key in reader.members():
+        if key != "files":
+            data[key] = reader.value()
+            continue
+        kept: dict[str, Any] = {}
+        for rel in reader.members():
+            record = reader.value()
+            if keep(rel):
+                kept[rel] = record
+        data[key] = kept
+    reader.end()
+    return data
 
 
 def save(target: Path, baseline: Baseline, *, repo: SourceRepo | None = None) -> None:
@@ -195,27 +224,52 @@ def _pack_blobs(
     damaged index mends itself here."""
     store = _store(target)
     repo_mod.init_object_store(store)  # repaired in place, never deleted: it holds the bases
-    try:
-        held = repo_mod.present_objects(store, lacking)
+    held: set[str] = set()
+    try:  # asked in batches: git's answer for tens of thousands of ids is megabytes of lines
+        for ids in _batches(lacking, ASK_BATCH):
+            held |= repo_mod.present_objects(store, ids)
     except SourceError:  # cannot tell this time: pack them again (a copy twice is harmless)
         held = set()
     wanted = [b for b in lacking if b not in held]
     left = {b: lacking[b] for b in wanted if not repo_mod.is_object_id(b)}
-    found = repo.present_blobs(b for b in wanted if b not in left)  # a shallow clone lacks some
+    found: set[str] = set()  # a shallow clone lacks some
+    for ids in _batches((b for b in wanted if b not in left), ASK_BATCH):
+        found |= repo.present_blobs(ids)
     if found:
         repo.pack_blobs(((b, lacking[b][1]) for b in wanted if b in found), store / _PACKS / "pack")
     index = _index(target)
-    new = {lacking[b][0]: b for b in held | found if index.get(lacking[b][0]) != b}
+    new = {lacking[b][0]: b for b in itertools.chain(held, found) if index.get(lacking[b][0]) != b}
     if new:
-        lines = bytearray()  # one buffer, not a string per line joined, then encoded
-        for sha256, blob in sorted({**index, **new}.items()):
-            lines += f"{sha256} {blob}\n".encode("ascii")
-        # no fsync: an index lost in a crash is rebuilt from the store by the next run
-        fs.atomic_write_bytes(store / _INDEX, bytes(lines), sync=False)
+        # written as it is made: the index is not copied, nor its text held whole; no fsync:
+        # an index lost in a crash is rebuilt from the store by the next run
+        shas = sorted(itertools.chain(index, (s for s in new if s not in index)))
+        fs.atomic_write_chunks(store / _INDEX, _index_text(shas, index, new), sync=False)
     if len(list((store / _PACKS).glob("pack-*.idx"))) > MAX_PACKS:
         with contextlib.suppress(SourceError, OSError):  # many packs only cost speed
             repo_mod.repack_objects(store)
     return len(found), left
+
+
+def _index_text(shas: list[str], index: dict[str, str], new: dict[str, str]) -> Iterator[bytes]:
+    """The index's lines for `shas` (sorted), `_PIECE` bytes or so at a time."""
+    lines = bytearray()  # one buffer, not a string per line joined, then encoded
+    for sha256 in shas:
+        lines += f"{sha256} {new.get(sha256) or index[sha256]}\n".encode("ascii")
+        if len(lines) >= _PIECE:
+            yield bytes(lines)
+            lines.clear()
+    yield bytes(lines)
+
+
+def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _cache_loose(target: Path, blob: str, sha256: str, repo: SourceRepo) -> int:

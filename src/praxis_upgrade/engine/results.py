@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from praxis_upgrade.content.plan import Plan
+from praxis_upgrade.content.plan import Plan, PlanEntry
 
 R = TypeVar("R", bound="StepResult")
 
@@ -68,6 +69,15 @@ class PlanResult(StepResult):
 
     def entries(self) -> Plan:
         return Plan.from_json(self.plan)
+
+    def head(self) -> Plan:
+        """The plan without its entries (versions, commits, owners): see `walk`."""
+        return Plan.from_json({k: v for k, v in self.plan.items() if k != "entries"})
+
+    def walk(self) -> Iterator[PlanEntry]:
+        """The plan's entries, made one at a time: a caller that goes through them once never
+        holds tens of thousands of them."""
+        return (PlanEntry.from_json(e) for e in self.plan.get("entries", []))
 
 
 @dataclasses.dataclass

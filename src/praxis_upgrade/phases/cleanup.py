@@ -26,25 +26,27 @@ def praxis_cleanup(ctx: Context) -> CleanupResult:
     assert ctx.source is not None
     planned = ctx.result("plan", PlanResult)
     assert planned is not None
-    plan = planned.entries()
+    plan = planned.head()  # its entries are made one at a time, as they are gone through
     repo = SourceRepo(ctx.source)
     applied = [
         a for a in (ctx.result(s, ApplyResult) for s in ("content", "server.code")) if a is not None
     ]
     env = ctx.result("server.environment", EnvironmentResult) or EnvironmentResult()
-    old = baseline.load(ctx.target)
-    unchanged = (
+    # its records are not needed here (new_baseline reads those it keeps): a big baseline is
+    # neither held twice nor read whole
+    old = (
+        baseline.load(ctx.target, files=lambda _rel: False)
+        if not env.changed and not any(e.action.writes for e in planned.walk())
+        else None
+    )
+    if (
         old is not None
-        and not plan.changes()
-        and not env.changed
         and old.commit == plan.upstream_commit
         and old.environment == env.fingerprint
-    )
-    if unchanged and old is not None:  # a no-op upgrade writes nothing, not even a fresh timestamp
+    ):  # a no-op upgrade writes nothing, not even a fresh timestamp
         record = old
     else:
-        old = None  # new_baseline reads it again: a big baseline is not held twice
-        record = new_baseline(plan, ctx.target, repo, applied)
+        record = new_baseline(plan, ctx.target, repo, applied, entries=planned.walk())
         if env.fingerprint:
             record.environment = env.fingerprint
         baseline.save(ctx.target, record)

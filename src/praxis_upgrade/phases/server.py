@@ -66,7 +66,7 @@ def praxis_environment(ctx: Context) -> EnvironmentResult:
         else:  # another run's leftover: never taken for the old venv of this one
             aside = venv.set_aside_leftover(ctx.target)
             ctx.emit("warning", message=f"a venv left over by an earlier run was moved to {aside}")
-    record = baseline.load(ctx.target)
+    record = baseline.load(ctx.target, files=lambda _rel: False)  # its environment alone
     before = getattr(record, "environment", None) if record else None
     if not venv.needs_install(ctx.target, before):
         fingerprint = before or venv.requirements_fingerprint(

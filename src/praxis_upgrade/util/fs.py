@@ -130,13 +130,14 @@ def atomic_write_chunks(
     *,
     mode: int | None = None,
     check: Callable[[str], None] | None = None,
+    sync: bool = True,
     batch: Batch | None = None,
 ) -> str:
     """Atomically write `chunks` (as `atomic_write_bytes`), hashing them on the way; return their
     sha256. `check(sha256)` runs before the file takes `path`'s place: if it raises, `path` is
     left as it was. Memory stays at one chunk, whatever the size of the file."""
     digest = hashlib.sha256()
-    with _replacing(path, mode, batch=batch) as out:
+    with _replacing(path, mode, sync, batch=batch) as out:
         for chunk in chunks:
             digest.update(chunk)
             out.write(chunk)
