@@ -12,6 +12,8 @@ import pluggy
 from praxis_upgrade.content.vocab import Policy
 from praxis_upgrade.engine.results import as_json
 from praxis_upgrade.engine.session import Session, SessionStore
+from praxis_upgrade.errors import SourceError
+from praxis_upgrade.source.repo import SourceRepo
 
 
 class _FromJson(Protocol):
@@ -67,6 +69,7 @@ class Context:
         decide: asks the user about one conflict (terminal runs with ``--conflicts prompt``),
             returning ``keep-local`` / ``take-upstream`` / ``merge`` / ``skip``; None otherwise.
         confirm: asked with the plan before anything is written (terminal runs without --yes).
+        repo: the source clone (``SourceRepo``), opened on first use and shared by the steps.
     """
 
     target: Path
@@ -77,6 +80,7 @@ class Context:
     decide: Callable[[dict[str, Any]], str] | None = None
     events: Callable[[Event], None] | None = None
     confirm: Callable[[dict[str, Any]], bool] | None = None
+    _repo: SourceRepo | None = dataclasses.field(default=None, init=False, repr=False)
 
     @property
     def project(self) -> Path:
@@ -85,6 +89,20 @@ class Context:
     @property
     def source(self) -> Path | None:
         return Path(self.session.source) if self.session.source else None
+
+    @property
+    def repo(self) -> SourceRepo:
+        """The source clone, opened once per run and shared by the steps (with its one
+        `git cat-file` reader). SourceError when the session has no source or it is no clone."""
+        source = self.source
+        if source is None:
+            raise SourceError(
+                f"session {self.session.id} has no source clone",
+                hint="pass --source PATH_TO_PRAXIS_OS_CLONE",
+            )
+        if self._repo is None or self._repo.given != source:
+            self._repo = SourceRepo(source)
+        return self._repo
 
     @overload
     def result(self, step: str) -> Any: ...

@@ -18,7 +18,6 @@ from praxis_upgrade.errors import StateError
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import venv
 from praxis_upgrade.source import targets
-from praxis_upgrade.source.repo import SourceRepo
 
 
 @hookimpl(trylast=True)
@@ -27,7 +26,7 @@ def praxis_cleanup(ctx: Context) -> CleanupResult:
     planned = ctx.result("plan", PlanResult)
     assert planned is not None
     plan = planned.head()  # its entries are made one at a time, as they are gone through
-    repo = SourceRepo(ctx.source)
+    repo = ctx.repo
     applied = [
         a for a in (ctx.result(s, ApplyResult) for s in ("content", "server.code")) if a is not None
     ]

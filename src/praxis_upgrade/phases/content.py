@@ -11,7 +11,6 @@ from praxis_upgrade.engine.context import Context
 from praxis_upgrade.engine.results import PlanResult
 from praxis_upgrade.phases import journal
 from praxis_upgrade.plugin.spec import hookimpl
-from praxis_upgrade.source.repo import SourceRepo
 from praxis_upgrade.util import fs
 
 
@@ -21,7 +20,7 @@ def apply_owner(ctx: Context, owner: str, step: str) -> ApplyResult:
     planned = ctx.result("plan", PlanResult)
     assert planned is not None
     plan = planned.entries()
-    repo = SourceRepo(ctx.source)
+    repo = ctx.repo
     decide = None
     if ctx.options.conflicts == Policy.PROMPT and ctx.decide is not None:
         ask = ctx.decide

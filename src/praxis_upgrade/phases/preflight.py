@@ -7,13 +7,12 @@ from praxis_upgrade.errors import SourceError, TargetError
 from praxis_upgrade.plugin.spec import hookimpl
 from praxis_upgrade.server import probe, venv
 from praxis_upgrade.source import targets
-from praxis_upgrade.source.repo import SourceRepo
 
 
 @hookimpl(trylast=True)
 def praxis_preflight(ctx: Context) -> list[str]:
     assert ctx.source is not None
-    repo = SourceRepo(ctx.source)
+    repo = ctx.repo
     if repo.is_dirty():
         raise SourceError(
             f"the source clone {ctx.source} has uncommitted changes in the installable trees",

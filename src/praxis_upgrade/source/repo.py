@@ -81,7 +81,8 @@ class SourceRepo:
     """A praxis-os source clone: revisions, installable trees, blobs and history."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path).expanduser().resolve()
+        self.given = Path(path)  # as asked for (`path` is it resolved)
+        self.path = self.given.expanduser().resolve()
         hint = "pass --source PATH_TO_PRAXIS_OS_CLONE (a git clone of the praxis-os repository)"
         if not self.path.is_dir():
             raise SourceError(f"source {self.path} does not exist", hint=hint)
