@@ -140,6 +140,19 @@ def test_the_plan_counts_the_disk_of_a_second_venv_when_the_requirements_change(
     assert json.loads(same.stdout)["space"]["new_venv"] == 0  # same requirements: no new venv
 
 
+def test_the_plan_counts_the_session_it_will_save_from_a_sample_within_a_tenth(
+    prepared: Prepared, tmp_path: Path
+) -> None:
+    target = prepared.target(tmp_path / "project")
+    source = str(prepared.source.path)
+    done = cli("plan", "--target", str(target.project), "--source", source, "--json")
+    assert done.returncode == 0, done.stderr
+    planned = json.loads(done.stdout)
+    assert len(planned["plan"]["entries"]) > 64  # more than the sample: the estimate is one
+    whole = 3 * len(json.dumps(planned["plan"]))  # head, part and a rewrite, as it is counted
+    assert abs(planned["space"]["session"] - whole) < whole / 10
+
+
 def test_too_little_disk_for_the_second_venv_is_said_before_anything_is_written() -> None:
     with pytest.raises(PreflightError) as err:
         check_space(

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from praxis_upgrade.content.baseline import Baseline, FileRecord, hash_bytes
 from praxis_upgrade.errors import SourceError
 from praxis_upgrade.source import layout
 from praxis_upgrade.source.repo import HistoryIndex, SourceRepo
+from praxis_upgrade.util.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import difflib
+else:  # heavy: loaded on first use (only when an adoption compares near versions)
+    difflib = lazy_module("difflib")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import re
 import subprocess
@@ -12,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from praxis_upgrade.content import baseline as bl
 from praxis_upgrade.content.diffs import conflict_diffs
@@ -25,6 +24,13 @@ from praxis_upgrade.source.gitproc import git_env
 from praxis_upgrade.source.repo import MissingObject, SourceRepo
 from praxis_upgrade.store import Store
 from praxis_upgrade.util import durable, fs
+from praxis_upgrade.util.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import difflib
+else:  # heavy: loaded on first use (for a conflict's diff only)
+    difflib = lazy_module("difflib")
+
 
 #: results after which the file is not what the plan meant; its old base is kept
 NOT_APPLIED = ("changed-since-plan", "skipped", "failed")

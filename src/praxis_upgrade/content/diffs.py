@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from praxis_upgrade.content import baseline
 from praxis_upgrade.content.merge import is_binary
 from praxis_upgrade.content.plan import PlanEntry
 from praxis_upgrade.source.repo import SourceRepo
+from praxis_upgrade.util.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import difflib
+else:  # heavy: loaded on first use (a dry run shows no diff)
+    difflib = lazy_module("difflib")
+
 
 DIFF_MAX = 2 << 20  # bytes: a bigger file is never read whole to diff it
 

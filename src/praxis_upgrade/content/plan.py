@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -156,10 +157,10 @@ class _Planner:
             st = os.stat(path, follow_symlinks=False)
         except FileNotFoundError:
             return None, -1, -1
-        if os.path.islink(path):  # the user's link over a managed file: a local change, never read
-            self.hashed += 1
+        if stat.S_ISLNK(st.st_mode):  # the user's link over a managed file: a local change,
+            self.hashed += 1  # never read
             return fs.sha256_entry(path), st.st_size, st.st_mtime_ns
-        if not os.path.isfile(path):
+        if not stat.S_ISREG(st.st_mode):
             raise IsADirectoryError(f"{path} is not a regular file")
         recorded_ns = self.baseline.recorded_ns if self.baseline else 0
         if (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,12 +15,9 @@ from praxis_upgrade.util.clock import now
 from praxis_upgrade.util.lazy import lazy_module
 
 if TYPE_CHECKING:
-    import socket
-
     import filelock
 else:  # heavy: loaded on first use, not at start-up (a dry run takes no lock)
     filelock = lazy_module("filelock")
-    socket = lazy_module("socket")
 
 
 class UpgradeLock:
@@ -50,7 +48,7 @@ class UpgradeLock:
             self.info_path,
             {
                 "pid": os.getpid(),
-                "host": socket.gethostname(),
+                "host": platform.node(),
                 "session": session_id,
                 "started_at": now(),
             },

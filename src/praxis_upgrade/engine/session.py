@@ -8,9 +8,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -149,7 +149,7 @@ class Session:
     created_at: str = dataclasses.field(default_factory=now)
     updated_at: str = dataclasses.field(default_factory=now)
     pid: int = dataclasses.field(default_factory=os.getpid)
-    host: str = dataclasses.field(default_factory=socket.gethostname)
+    host: str = dataclasses.field(default_factory=platform.node)
 
     def to_json(self) -> dict[str, Any]:
         """The session as JSON-ready data. Its containers are new; the step results inside are

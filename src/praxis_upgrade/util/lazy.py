@@ -13,7 +13,7 @@ def lazy_module(name: str) -> ModuleType:
     library's `importlib.util.LazyLoader`); the module itself when it is already imported.
 
     For modules a dry run never calls (psutil, filelock, anyio, packaging's requirement
-    parser, platformdirs; ctypes, socket and traceback of the standard library): naming them
+    parser; ctypes, traceback and difflib of the standard library): naming them
     costs nothing until a command uses them. ModuleNotFoundError at once
     when the module is not installed, as a plain import.
     """
