@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kits.clikit import cli
 from kits.sandboxkit import Sandbox
 from kits.upgradekit import Prepared
 from praxis_upgrade import hookimpl
@@ -135,3 +136,29 @@ def test_after_a_failed_upgrade_the_old_server_runs_and_validates_again(prepared
         state_file = target.praxis / ".mcp_server_state.json"
         if state_file.exists():
             os.kill(json.loads(state_file.read_text())["pid"], signal.SIGTERM)
+
+
+def test_a_symlinked_ide_config_keeps_its_link_and_the_user_is_told_what_to_add(
+    prepared: Prepared, tmp_path: Path
+) -> None:
+    target = prepared.target(tmp_path / "project")
+    cursor = target.project / ".cursor" / "mcp.json"
+    shared = tmp_path / "dotfiles" / "mcp.json"  # kept in the user's dotfiles, linked here
+    shared.parent.mkdir()
+    shared.write_bytes(cursor.read_bytes())
+    cursor.unlink()
+    cursor.symlink_to(shared)
+    before = shared.read_bytes()
+    assert b"--transport" not in before  # v1.5.0's entry; v1.6.0's server requires it
+    args = ("run", "--target", str(target.project), "--source", str(prepared.source.path))
+    done = cli(*args, "--yes", "--conflicts", "keep-local")
+    assert done.returncode == 0, done.stderr
+    assert cursor.is_symlink() and cursor.readlink() == shared
+    assert shared.read_bytes() == before
+    assert "IDE config:" in done.stderr and "is a symlink" in done.stderr
+    (report,) = (target.praxis / ".cache").glob("upgrade-summary-*.md")
+    assert "## IDE configs" in report.read_text() and '"--transport", "dual"' in report.read_text()
+    again = cli(*args, "--yes")  # nothing left to do: still said, and no upgrade for it
+    assert again.returncode == 0, again.stderr
+    assert "IDE config:" in again.stderr and "is a symlink" in again.stderr
+    assert len(SessionStore(target.praxis).all()) == 1

@@ -126,10 +126,12 @@ def _nothing_to_do(ctx: Context, base: Baseline, plan: Plan) -> bool:
     if gitignore.needs_update(ctx.project, gitignore.required_entries(ctx.target)):
         return False
     transport = lifecycle.knows_transport(ctx.target / "mcp_server")
-    if any(
-        c.changed for c in fix_ide_configs(ctx.project, requires_transport=transport, write=False)
-    ):
+    ide = fix_ide_configs(ctx.project, requires_transport=transport, write=False)
+    if any(c.changed for c in ide):
         return False
+    for change in ide:  # what no upgrade can do for the user: said on every run that ends here
+        if change.problem:
+            ctx.emit("warning", message=f"IDE config: {change.problem}")
     try:
         return not venv.needs_install(ctx.target, base.environment)
     except PraxisError:  # no usable venv: pre-flight says so, the upgrade rebuilds it

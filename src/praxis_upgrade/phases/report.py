@@ -116,6 +116,16 @@ def summary_markdown(session: Session) -> str:
         lines += [f"- could not restore: {u}" for u in rollback.get("unrestorable", [])]
         if rollback.get("venv"):
             lines.append(f"- venv: {rollback['venv']}")
+    ide = [
+        c
+        for c in (session.results.get("server.code") or {}).get("ide_configs", [])
+        if c.get("changed") or c.get("problem")
+    ]
+    if ide:
+        lines += ["", "## IDE configs", ""]
+        lines += [
+            f"- `{c.get('path')}`: {c.get('problem') or '`--transport dual` added'}" for c in ide
+        ]
     env = venv_lines(session)
     if env:
         lines += ["", "## Server venv", ""] + [f"- {line}" for line in env]

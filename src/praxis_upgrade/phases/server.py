@@ -49,6 +49,9 @@ def praxis_server_code(ctx: Context) -> ApplyResult:
         ctx.project, requires_transport=lifecycle.knows_transport(ctx.target / "mcp_server")
     )
     result.ide_configs = [c.to_json() for c in changes]
+    for change in changes:
+        if change.problem:  # left for the user to edit: said now, and in the report
+            ctx.emit("warning", message=f"IDE config: {change.problem}")
     for path in {
         ctx.project / c.path for c in changes if c.changed
     }:  # absolute paths stay absolute
