@@ -109,3 +109,32 @@ def test_the_written_entries_really_ignore_the_runtime_paths(tmp_path: Path) -> 
         ]
     )
     assert check.returncode == 1
+
+
+def test_a_symlinked_gitignore_keeps_its_link_and_says_which_lines_to_add(tmp_path: Path) -> None:
+    target = _target(tmp_path)
+    project = target.parent
+    shared = tmp_path / "dotfiles" / "gitignore"
+    shared.parent.mkdir()
+    shared.write_text("__pycache__/\n.praxis-os/venv/\n")
+    (project / ".gitignore").symlink_to(shared)
+    entries = gitignore.required_entries(target)
+    assert gitignore.update_gitignore(project, entries) is False
+    assert not gitignore.needs_update(project, entries)  # a no-op run stays one
+    assert (project / ".gitignore").is_symlink()
+    assert shared.read_text() == "__pycache__/\n.praxis-os/venv/\n"
+    said = gitignore.left_alone(project, entries)
+    assert said and "is a symlink" in said and ".praxis-os/.backups/" in said
+    assert ".praxis-os/venv/" not in said.split("by hand:")[1]  # already there: not asked for
+    shared.write_text("\n".join(entries) + "\n")  # the user added them: nothing more to say
+    assert gitignore.left_alone(project, entries) is None
+
+
+def test_a_gitignore_that_needs_nothing_or_can_be_written_is_not_left_alone(
+    tmp_path: Path,
+) -> None:
+    target = _target(tmp_path)
+    entries = gitignore.required_entries(target)
+    assert gitignore.left_alone(target.parent, entries) is None  # absent: it is written
+    gitignore.update_gitignore(target.parent, entries)
+    assert gitignore.left_alone(target.parent, entries) is None

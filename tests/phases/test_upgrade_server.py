@@ -138,27 +138,33 @@ def test_after_a_failed_upgrade_the_old_server_runs_and_validates_again(prepared
             os.kill(json.loads(state_file.read_text())["pid"], signal.SIGTERM)
 
 
-def test_a_symlinked_ide_config_keeps_its_link_and_the_user_is_told_what_to_add(
+def test_symlinked_ide_config_and_gitignore_keep_their_links_and_the_user_is_told_what_to_add(
     prepared: Prepared, tmp_path: Path
 ) -> None:
     target = prepared.target(tmp_path / "project")
-    cursor = target.project / ".cursor" / "mcp.json"
-    shared = tmp_path / "dotfiles" / "mcp.json"  # kept in the user's dotfiles, linked here
-    shared.parent.mkdir()
-    shared.write_bytes(cursor.read_bytes())
-    cursor.unlink()
-    cursor.symlink_to(shared)
-    before = shared.read_bytes()
-    assert b"--transport" not in before  # v1.5.0's entry; v1.6.0's server requires it
+    dotfiles = tmp_path / "dotfiles"  # kept in the user's dotfiles, linked into the project
+    dotfiles.mkdir()
+    linked = {}
+    for name in (".cursor/mcp.json", ".gitignore"):
+        here, there = target.project / name, dotfiles / name.replace("/", "-")
+        there.write_bytes(here.read_bytes() if here.exists() else b"node_modules/\n")
+        here.unlink(missing_ok=True)
+        here.symlink_to(there)
+        linked[here] = (there, there.read_bytes())
+    assert b"--transport" not in (dotfiles / ".cursor-mcp.json").read_bytes()  # 1.6 needs it
     args = ("run", "--target", str(target.project), "--source", str(prepared.source.path))
     done = cli(*args, "--yes", "--conflicts", "keep-local")
     assert done.returncode == 0, done.stderr
-    assert cursor.is_symlink() and cursor.readlink() == shared
-    assert shared.read_bytes() == before
-    assert "IDE config:" in done.stderr and "is a symlink" in done.stderr
+    for here, (there, before) in linked.items():
+        assert here.is_symlink() and here.readlink() == there
+        assert there.read_bytes() == before
+    for said in ("IDE config:", ".gitignore:"):
+        assert said in done.stderr and "is a symlink" in done.stderr
     (report,) = (target.praxis / ".cache").glob("upgrade-summary-*.md")
-    assert "## IDE configs" in report.read_text() and '"--transport", "dual"' in report.read_text()
+    text = report.read_text()
+    assert "## IDE configs" in text and '"--transport", "dual"' in text
+    assert "## .gitignore" in text and ".praxis-os/.backups/" in text
     again = cli(*args, "--yes")  # nothing left to do: still said, and no upgrade for it
     assert again.returncode == 0, again.stderr
-    assert "IDE config:" in again.stderr and "is a symlink" in again.stderr
+    assert "IDE config:" in again.stderr and ".gitignore:" in again.stderr
     assert len(SessionStore(target.praxis).all()) == 1

@@ -67,6 +67,7 @@ class ApplyResult:
     changed_since_plan: list[str] = dataclasses.field(default_factory=list)
     unresolved: list[str] = dataclasses.field(default_factory=list)  # conflicts left for the user
     gitignore_changed: bool = False  # step content: the project's .gitignore block was written
+    gitignore_problem: str | None = None  # step content: why the block was left for the user
     ide_configs: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # step server.code
 
     def to_json(self) -> dict[str, Any]:

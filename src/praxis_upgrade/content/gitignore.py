@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -92,31 +93,53 @@ def _current(project: Path) -> str:
         return ""
 
 
+def _blocked(project: Path) -> str | None:
+    """Why `<project>/.gitignore` is never rewritten: it is a symlink (a rewrite would replace
+    the link by a file), or its folder may not be written; None when it may be."""
+    path = project / ".gitignore"
+    if path.is_symlink():
+        return f"{path} is a symlink (to {os.readlink(path)}); left untouched so the link stays"
+    if not os.access(project, os.W_OK | os.X_OK):
+        return f"{project} is not writable; .gitignore left untouched"
+    return None
+
+
+def left_alone(project: Path, entries: list[str]) -> str | None:
+    """What the user must add to a `.gitignore` we may not rewrite (see `_blocked`), and why;
+    None when it can be written or already holds every entry."""
+    text = _current(project)
+    if render(text, entries) == text:
+        return None
+    why = _blocked(project)
+    have = {line.strip() for line in text.splitlines()}
+    missing = [e for e in entries if e not in have]
+    if why is None or not missing:
+        return None
+    return f"{why}: add these lines to it by hand: {', '.join(missing)}"
+
+
 def intended(project: Path, entries: list[str]) -> bytes | None:
     """The bytes `update_gitignore` would write into `<project>/.gitignore`, or None when it
-    would change nothing."""
+    would change nothing (or may not rewrite it: `left_alone`)."""
     text = _current(project)
     new = render(text, entries)
-    return None if new == text else new.encode("utf-8", "surrogateescape")
+    if new == text or _blocked(project):
+        return None
+    return new.encode("utf-8", "surrogateescape")
 
 
 def needs_update(project: Path, entries: list[str]) -> bool:
     """Whether `update_gitignore` would change `<project>/.gitignore`."""
-    text = _current(project)
-    return render(text, entries) != text
+    return intended(project, entries) is not None
 
 
 def update_gitignore(project: Path, entries: list[str]) -> bool:
-    """Write the managed block into `<project>/.gitignore`; False when nothing had to change."""
+    """Write the managed block into `<project>/.gitignore`; False when nothing had to change or
+    it is left alone (`left_alone` says why)."""
     path = project / ".gitignore"
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raw = b""
-    text = raw.decode("utf-8", "surrogateescape")
-    new = render(text, entries)
-    if new == text:
+    new = intended(project, entries)
+    if new is None:
         return False
     mode = path.stat().st_mode & 0o7777 if path.exists() else None
-    fs.atomic_write_bytes(path, new.encode("utf-8", "surrogateescape"), mode=mode)
+    fs.atomic_write_bytes(path, new, mode=mode)
     return True

@@ -61,4 +61,7 @@ def praxis_content(ctx: Context) -> ApplyResult:
         ctx.record("content", result)
         journal.save_journal(ctx)
     result.gitignore_changed = gitignore.update_gitignore(ctx.project, entries)
+    result.gitignore_problem = gitignore.left_alone(ctx.project, entries)
+    if result.gitignore_problem:  # said now, and in the report
+        ctx.emit("warning", message=f".gitignore: {result.gitignore_problem}")
     return result

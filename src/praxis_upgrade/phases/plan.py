@@ -123,8 +123,12 @@ def _nothing_to_do(ctx: Context, base: Baseline, plan: Plan) -> bool:
     `.gitignore` block nor an IDE config would change. Such a run ends before the backup."""
     if plan.changes() or base.commit != plan.upstream_commit:
         return False
-    if gitignore.needs_update(ctx.project, gitignore.required_entries(ctx.target)):
+    entries = gitignore.required_entries(ctx.target)
+    if gitignore.needs_update(ctx.project, entries):
         return False
+    by_hand = gitignore.left_alone(ctx.project, entries)
+    if by_hand:  # what no upgrade can do for the user: said on every run that ends here
+        ctx.emit("warning", message=f".gitignore: {by_hand}")
     transport = lifecycle.knows_transport(ctx.target / "mcp_server")
     ide = fix_ide_configs(ctx.project, requires_transport=transport, write=False)
     if any(c.changed for c in ide):
