@@ -19,7 +19,7 @@ from praxis_upgrade.backups.catalog import (
     prune_backups,
 )
 from praxis_upgrade.backups.create import create_backup
-from praxis_upgrade.backups.manifest import Backup, read_manifest_summary
+from praxis_upgrade.backups.manifest import Backup, read_manifest, read_manifest_summary
 from praxis_upgrade.errors import BackupError
 from praxis_upgrade.util import fs
 
@@ -255,6 +255,15 @@ def test_a_listed_backup_has_the_size_and_meta_of_its_whole_manifest(target: Pat
             4 + 5000,
         )
     )
+
+
+def test_a_manifest_part_given_twice_counts_once_as_a_whole_read_takes_it(target: Path) -> None:
+    made = create_backup(target, ["standards/universal/a.md"], meta={"session": "s"})
+    text = (made.path / "MANIFEST.json").read_text()
+    doubled = text.replace('"files": {', '"files": {"x": {"kind": "file", "stored": "files/x", '
+                           '"sha256": "0", "mode": 420, "size": 999}}, "files": {', 1)  # fmt: skip
+    (made.path / "MANIFEST.json").write_text(doubled)
+    assert read_manifest_summary(made.path)[1] == read_manifest(made.path).size == 4
 
 
 @pytest.mark.parametrize("missing", ["meta", "files", "absent", "outside", "outside_absent"])

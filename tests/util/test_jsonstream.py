@@ -48,6 +48,13 @@ def test_a_number_cut_by_a_chunk_boundary_is_read_whole() -> None:
     assert [(k, reader.value()) for k in reader.members()] == [("n", 123456789)]
 
 
+def test_numbers_of_every_form_are_read_whole_wherever_a_read_ends() -> None:
+    text = '{"a": 1.5, "b": 1e5, "c": -2.25E+10, "d": 0.5, "e": 10, "f": 1.5e-3, "g": true}'
+    for chunk in range(1, len(text) + 1):
+        reader = JsonReader(io.StringIO(text), chunk)
+        assert {k: reader.value() for k in reader.members()} == json.loads(text), chunk
+
+
 @pytest.mark.parametrize(
     "text", ['{"a": 1', '{"a" 1}', '{"a": 1,}', '{"a": 1} x', "{1: 2}", '{"a": tru}', ""]
 )

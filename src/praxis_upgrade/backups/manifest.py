@@ -110,15 +110,18 @@ def _summary(reader: JsonReader) -> tuple[dict[str, Any], int]:
     """(meta, size) of a manifest, checked as ``Manifest.from_json`` checks it, but read an
     entry at a time: listing backups never holds a big backup's manifest."""
     data: dict[str, Any] = {}
-    size = 0
+    # bytes per part: a part given twice counts once, the last, as json.loads keeps it (a label
+    # given twice within a part, which this tool never writes, counts each time: no label set
+    # is held)
+    sizes: dict[str, int] = {}
     for key in reader.members():
         if key in ("files", "outside"):
-            for label in reader.members():
-                size += _entry(reader.value(), key, label).size
+            sizes[key] = sum(_entry(reader.value(), key, label).size for label in reader.members())
             data[key] = True
         else:
             data[key] = reader.value()
     reader.end()
+    size = sum(sizes.values())
     for key in ("meta", "files", "absent", "outside", "outside_absent"):
         if key not in data:
             raise KeyError(key)  # as from_json

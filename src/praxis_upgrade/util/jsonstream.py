@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 CHUNK = 1 << 16  # characters read at a time (more while one value is longer than that)
 _SPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER_PART = re.compile(r"[0-9.eE+-]*")
 _DECODER = json.JSONDecoder()
 
 
@@ -57,10 +58,18 @@ class JsonReader:
                 if self._more():  # cut by the end of what was read so far
                     continue
                 raise
-            if end == len(self._buf) and self._more():  # a number may go on
+            if self._may_go_on(value, end) and self._more():  # cut by the end of the read
                 continue
             self._pos = end
             return value
+
+    def _may_go_on(self, value: Any, end: int) -> bool:
+        """Whether the value decoded up to `end` may be longer in the text not read yet: it
+        reaches the end of what was read, or it is a number followed only by what could
+        still be part of it (``1.`` then ``5``, ``1e`` then ``3``)."""
+        if end == len(self._buf):
+            return True
+        return type(value) in (int, float) and _NUMBER_PART.fullmatch(self._buf, end) is not None
 
     def members(self) -> Iterator[str]:
         """The keys of the object that comes next; the caller reads each key's value (with
