@@ -138,3 +138,15 @@ def test_a_gitignore_that_needs_nothing_or_can_be_written_is_not_left_alone(
     assert gitignore.left_alone(target.parent, entries) is None  # absent: it is written
     gitignore.update_gitignore(target.parent, entries)
     assert gitignore.left_alone(target.parent, entries) is None
+
+
+def test_a_read_only_gitignore_is_left_as_it_is_with_the_lines_to_add(tmp_path: Path) -> None:
+    target = _target(tmp_path)
+    path = target.parent / ".gitignore"
+    path.write_text("node_modules/\n")
+    path.chmod(0o444)
+    entries = gitignore.required_entries(target)
+    assert gitignore.update_gitignore(target.parent, entries) is False
+    assert path.read_text() == "node_modules/\n"
+    said = gitignore.left_alone(target.parent, entries)
+    assert said and "read-only" in said and ".praxis-os/.cache/" in said

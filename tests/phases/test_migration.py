@@ -76,3 +76,24 @@ def test_a_failure_after_the_move_rolls_back_to_the_agent_os_folder(legacy, sand
     assert not (project / ".praxis-os").exists()
     assert tree_hash(project / ".agent-os", skip=("venv",)) == before_tree
     assert outside_files(project) == before_outside
+
+
+def test_a_symlinked_ide_config_keeps_its_link_through_the_move_and_the_user_is_told(
+    legacy, sandbox, tmp_path
+):  # type: ignore[no-untyped-def]
+    project = legacy.project
+    cursor = project / ".cursor/mcp.json"
+    shared = tmp_path / "dotfiles-mcp.json"  # the user's own, linked into the project
+    shared.write_bytes(cursor.read_bytes())
+    cursor.unlink()
+    cursor.symlink_to(shared)
+    before = shared.read_bytes()
+    assert b".agent-os" in before
+    out = cli("run", "--target", str(project), "--source", str(sandbox.source.path), "--yes")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert cursor.is_symlink() and cursor.readlink() == shared
+    assert shared.read_bytes() == before  # never written through the link
+    assert "is a symlink" in out.stderr and "replace .agent-os with .praxis-os" in out.stderr
+    (report,) = (project / ".praxis-os/.cache").glob("upgrade-summary-*.md")
+    assert "## Left for you after the move" in report.read_text()
+    assert ".praxis-os/.cache/" in (project / ".gitignore").read_text()  # the rest was done

@@ -197,3 +197,13 @@ def test_a_config_in_a_folder_we_may_not_write_is_reported_not_counted_as_a_chan
         path.parent.chmod(0o755)
     assert not change.changed and change.problem and "not writable" in change.problem
     assert path.read_text() == CURSOR
+
+
+@pytest.mark.parametrize("write", [True, False])
+def test_a_read_only_config_is_left_as_it_is_and_reported(project: Path, write: bool) -> None:
+    path = project / ".cursor" / "mcp.json"
+    path.write_text(CURSOR)
+    path.chmod(0o444)  # the user's way of saying "do not touch" (root may write it anyway)
+    (change,) = _fix(project, write=write)
+    assert not change.changed and change.problem and "read-only" in change.problem
+    assert path.read_text() == CURSOR and path.stat().st_mode & 0o777 == 0o444

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -93,24 +92,13 @@ def _current(project: Path) -> str:
         return ""
 
 
-def _blocked(project: Path) -> str | None:
-    """Why `<project>/.gitignore` is never rewritten: it is a symlink (a rewrite would replace
-    the link by a file), or its folder may not be written; None when it may be."""
-    path = project / ".gitignore"
-    if path.is_symlink():
-        return f"{path} is a symlink (to {os.readlink(path)}); left untouched so the link stays"
-    if not os.access(project, os.W_OK | os.X_OK):
-        return f"{project} is not writable; .gitignore left untouched"
-    return None
-
-
 def left_alone(project: Path, entries: list[str]) -> str | None:
-    """What the user must add to a `.gitignore` we may not rewrite (see `_blocked`), and why;
+    """What the user must add to a `.gitignore` we may not rewrite (`fs.kept_as_is`), and why;
     None when it can be written or already holds every entry."""
     text = _current(project)
     if render(text, entries) == text:
         return None
-    why = _blocked(project)
+    why = fs.kept_as_is(project / ".gitignore")
     have = {line.strip() for line in text.splitlines()}
     missing = [e for e in entries if e not in have]
     if why is None or not missing:
@@ -123,7 +111,7 @@ def intended(project: Path, entries: list[str]) -> bytes | None:
     would change nothing (or may not rewrite it: `left_alone`)."""
     text = _current(project)
     new = render(text, entries)
-    if new == text or _blocked(project):
+    if new == text or fs.kept_as_is(project / ".gitignore"):
         return None
     return new.encode("utf-8", "surrogateescape")
 

@@ -88,6 +88,7 @@ class MigrateResult(StepResult):
     source: str | None = None  # the old folder
     target: str | None = None  # the new folder
     written: dict[str, str] = dataclasses.field(default_factory=dict)  # abs path -> sha256
+    left: list[str] = dataclasses.field(default_factory=list)  # files the user must edit, and why
     message: str = ""
 
 

@@ -32,7 +32,10 @@ def praxis_migrate(ctx: Context) -> MigrateResult | None:
         os.rename(old, new)
         durable.fsync_folder(new.parent)
     ctx.target = new
-    written = rewrite_references(ctx.project, LEGACY_DOT_DIR, DOT_DIR)
+    left: list[str] = []
+    written = rewrite_references(ctx.project, LEGACY_DOT_DIR, DOT_DIR, left=left)
+    for problem in left:  # the IDE would still start the server from the old folder
+        ctx.emit("warning", message=problem)
     # the server reads its folders from the install's config.json: the move must reach it too
     config = rewrite_references(new, LEGACY_DOT_DIR, DOT_DIR, files=[new / CONFIG])
     if config:
@@ -42,15 +45,24 @@ def praxis_migrate(ctx: Context) -> MigrateResult | None:
         source=str(old),
         target=str(new),
         written=written,
+        left=left,
         message=f"moved {old.name}/ to {new.name}/ and rewrote {len(written)} file(s) naming it",
     )
 
 
 def rewrite_references(
-    project: Path, old: str, new: str, *, files: list[Path] | None = None
+    project: Path,
+    old: str,
+    new: str,
+    *,
+    files: list[Path] | None = None,
+    left: list[str] | None = None,
 ) -> dict[str, str]:
     """Point the project's IDE configs and `.gitignore` lines (or `files`) from `old` to `new`
-    (text edits: formatting, comments and the user's server key stay). Returns path -> sha256."""
+    (text edits: formatting, comments and the user's server key stay). Returns path -> sha256.
+
+    A file that needs the edit but is a symlink, read-only or in a folder we may not write is
+    left as it is (`fs.kept_as_is`); what the user must change in it is added to `left`."""
     # `old` as a path segment: not part of a longer name, not a key like "agent-os-rag"
     pattern = re.compile(rf"(?<![\w.-]){re.escape(old)}(?![\w-])")
     written = {}
@@ -62,7 +74,11 @@ def rewrite_references(
         except FileNotFoundError:
             continue
         changed = pattern.sub(new, text)
-        if changed != text:
+        why = fs.kept_as_is(path) if changed != text else None
+        if why is not None:
+            if left is not None:
+                left.append(f"{why}: replace {old} with {new} in it by hand")
+        elif changed != text:
             data = changed.encode("utf-8", "surrogateescape")
             fs.atomic_write_bytes(path, data, mode=path.stat().st_mode & 0o7777)
             written[str(path)] = fs.sha256_bytes(data)

@@ -121,6 +121,9 @@ def summary_markdown(session: Session) -> str:
         for c in (session.results.get("server.code") or {}).get("ide_configs", [])
         if c.get("changed") or c.get("problem")
     ]
+    moved = (session.results.get("migrate") or {}).get("left") or []
+    if moved:
+        lines += ["", "## Left for you after the move", ""] + [f"- {p}" for p in moved]
     gitignore = (session.results.get("content") or {}).get("gitignore_problem")
     if gitignore:
         lines += ["", "## .gitignore", "", f"- {gitignore}"]

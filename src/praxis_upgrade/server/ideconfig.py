@@ -3,8 +3,9 @@ project's server.
 
 Only entries that launch ``mcp_server`` from *this* project's ``.praxis-os`` are edited; the server
 key, the other servers, key order, indentation and the trailing newline are kept. A file that is
-not valid JSON, a symlink (its link is kept, never replaced by a file) and one in a folder we may
-not write are left untouched and reported. Callers back up ``ide_config_paths`` first.
+not valid JSON, a symlink (its link is kept, never replaced by a file), a read-only one and one in
+a folder we may not write are left untouched and reported. Callers back up ``ide_config_paths``
+first.
 """
 
 from __future__ import annotations
@@ -89,16 +90,6 @@ def _indent(text: str) -> int | str | None:
     return "\t" if ws.startswith("\t") else len(ws)
 
 
-def _unwritable(path: Path) -> str | None:
-    """Why `path` is not to be rewritten (a symlink, whose link would be replaced by a file; a
-    folder we may not write), or None."""
-    if path.is_symlink():
-        return f"{path} is a symlink (to {os.readlink(path)}); left untouched so the link stays"
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        return f"{path.parent} is not writable; {path.name} left untouched"
-    return None
-
-
 def _fix_file(path: Path, project: Path, write: bool) -> list[IdeChange]:
     text = path.read_text(encoding="utf-8")
     try:
@@ -125,7 +116,7 @@ def _fix_file(path: Path, project: Path, write: bool) -> list[IdeChange]:
             changes.append(IdeChange(str(path), key, after != before, before, after))
     if not any(c.changed for c in changes):
         return changes
-    why = _unwritable(path)
+    why = fs.kept_as_is(path)
     if why:  # said the same way by the check and the run: a no-op stays a no-op
         return [IdeChange(str(path), None, False, problem=f"{why}; {_BY_HAND}")]
     if write:

@@ -201,6 +201,19 @@ def read_json(path: Path) -> Any:
         return json.load(f)
 
 
+def kept_as_is(path: Path) -> str | None:
+    """Why the tool leaves `path`, a file of the user's beside the install, as it is: it is a
+    symlink (a rewrite would replace the link with a file), it is read-only, or its folder may
+    not be written; None when it may be rewritten."""
+    if path.is_symlink():
+        return f"{path} is a symlink (to {os.readlink(path)}); left untouched so the link stays"
+    if path.exists() and (not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222):
+        return f"{path} is read-only; left untouched"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"{path.parent} is not writable; {path.name} left untouched"
+    return None
+
+
 def inside(root: Path, relpath: str, *, follow_last: bool = True) -> Path:
     """Return `root/relpath`, refusing absolute paths, `..` and symlinks that lead outside `root`.
 
