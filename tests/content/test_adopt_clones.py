@@ -68,6 +68,16 @@ def test_fetch_history_completes_a_shallow_clone_and_the_upgrade_starts_from_the
     assert baseline.load(target.praxis).version == "v1.6.0"
 
 
+def test_a_clone_deepened_by_fetch_history_is_read_whole_by_the_same_repo_object(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    shallow = clone_source(sandbox.source, tmp_path / "shallow", depth=1)
+    repo = SourceRepo(shallow.path)  # one object for the whole run, shared by its steps
+    assert repo.has_commit("HEAD") and not repo.has_commit("HEAD~1")  # its reader is running
+    repo.fetch_history()
+    assert repo.has_commit("HEAD~1") and repo.version("v1.5.0") == "v1.5.0"
+
+
 def test_a_recorded_install_upgrades_from_a_later_shallow_clone_as_from_a_full_one(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:

@@ -52,6 +52,14 @@ def test_reader_names_the_object_a_revision_points_at_as_rev_parse_does(tmp_path
         )
 
 
+def test_a_revision_git_dies_on_is_said_not_to_exist_like_any_other(tmp_path: Path) -> None:
+    repo = SourceRepo(make_source(tmp_path).path)
+    for rev in ("HEAD@{99}", "HEAD@{upstream}", "no-such-tag"):  # the reader dies on the first two
+        with pytest.raises(SourceError, match="does not exist"):
+            repo.resolve(rev)
+    assert repo.resolve("HEAD") == run(["rev-parse", "HEAD"], cwd=repo.path).decode().strip()
+
+
 def test_reader_starts_again_after_close_and_ends_its_process(tmp_path: Path) -> None:
     with _reader(make_source(tmp_path)) as reader:
         assert reader.read("HEAD") is not None

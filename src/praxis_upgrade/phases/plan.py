@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 from praxis_upgrade.backups import catalog
@@ -148,12 +149,13 @@ def _adopted_from_partial_history(base: Baseline) -> bool:
 
 
 def _json_bytes(plan_json: dict[str, Any]) -> int:
-    """About the size of the plan's JSON: its head, and its entries from an even sample of at
-    most `SAMPLE` (encoding every entry only to size it took a third of a second at scale 100;
-    the entries differ little in size, and the space check allows three times this)."""
+    """About the size of the plan's JSON: its head, and its entries from a random sample of at
+    most `SAMPLE` (random, so that no pattern in the entries' order can skew it; encoding every
+    entry only to size it took a third of a second at scale 100; the entries differ little in
+    size, and the space check allows three times this)."""
     entries = plan_json.get("entries") or []
     head = {k: v for k, v in plan_json.items() if k != "entries"}
-    sample = entries[:: max(1, len(entries) // SAMPLE)]
+    sample = random.Random(len(entries)).sample(entries, min(SAMPLE, len(entries)))
     each = len(json.dumps(sample)) / len(sample) if sample else 0
     return len(json.dumps(head)) + round(each * len(entries))
 

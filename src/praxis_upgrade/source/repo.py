@@ -135,7 +135,10 @@ class SourceRepo:
         """The full commit sha of `rev` (branch, tag, sha, HEAD~n)."""
         if rev in self._commits:  # a commit id once found stays one; names (HEAD) are asked
             return rev
-        sha = self._objects.object_id(f"{rev}^{{commit}}")
+        try:
+            sha = self._objects.object_id(f"{rev}^{{commit}}")
+        except SourceError:  # git's reader dies on some names (`main@{99}`, `@{upstream}`)
+            sha = self._git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") or None
         if sha is None:
             raise SourceError(
                 f"revision {rev!r} does not exist in {self.path}",
@@ -237,6 +240,9 @@ class SourceRepo:
                 ) from e
             done.append(f"git {' '.join(args)} {remote}")
             gaps = [g for g in gaps if g != "shallow"]
+        # a running reader keeps the shallow boundary it read at its start: begin anew
+        self._objects.close()
+        self._commits.clear()
         return done
 
     def _git(self, *args: str) -> str:
