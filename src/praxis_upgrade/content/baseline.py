@@ -145,7 +145,8 @@ def load(target: Path, *, files: Callable[[str], bool] | None = None) -> Baselin
 
     With `files`, only the records of the paths it accepts are kept: the file is then read a
     record at a time, so the others (and the whole text) are never held (``lambda _: False``
-    reads version, commit and environment of a big baseline for the cost of a small one).
+    reads version, commit and environment of a big baseline for the cost of a small one). Such
+    a record is partial: never `save` it, which would drop the records it left out.
     """
     path = Store(target).baseline
     if not path.exists():
