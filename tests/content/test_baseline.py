@@ -8,6 +8,7 @@ import pytest
 
 from praxis_upgrade.content import baseline as bl
 from praxis_upgrade.errors import BaselineError
+from praxis_upgrade.store import Store
 
 
 def _record() -> bl.Baseline:
@@ -95,6 +96,18 @@ def test_a_filtered_load_keeps_only_the_records_asked_for(tmp_path: Path) -> Non
     head = bl.load(tmp_path, files=lambda _rel: False)
     assert head is not None and head.files == {}
     assert head == bl.Baseline(**{**record.__dict__, "files": {}})  # version, commit, ... all there
+
+
+def test_a_record_read_with_a_filter_is_never_saved_over_the_whole_one(tmp_path: Path) -> None:
+    bl.save(tmp_path, _record())
+    before = Store(tmp_path).baseline.read_bytes()
+    head = bl.load(tmp_path, files=lambda _rel: False)
+    assert head is not None
+    with pytest.raises(ValueError, match="read with a filter"):
+        bl.save(tmp_path, head)
+    assert Store(tmp_path).baseline.read_bytes() == before  # every record still there
+    whole = bl.Baseline(**{**head.__dict__, "files": dict(head.files)})  # built anew: allowed
+    bl.save(tmp_path, whole)
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,8 @@ def load(target: Path, *, files: Callable[[str], bool] | None = None) -> Baselin
     With `files`, only the records of the paths it accepts are kept: the file is then read a
     record at a time, so the others (and the whole text) are never held (``lambda _: False``
     reads version, commit and environment of a big baseline for the cost of a small one). Such
-    a record is partial: never `save` it, which would drop the records it left out.
+    a record is partial: `save` refuses it, as it would drop the records it left out (copy the
+    records into a new dict to build a whole one from it).
     """
     path = Store(target).baseline
     if not path.exists():
@@ -159,9 +160,16 @@ def load(target: Path, *, files: Callable[[str], bool] | None = None) -> Baselin
                 data = _read_some(JsonReader(stream), files)
         if not isinstance(data, dict) or data.get("format", FORMAT) > FORMAT:
             raise ValueError("not a baseline of a format this version understands")
-        return Baseline.from_json(data)
+        record = Baseline.from_json(data)
     except (OSError, ValueError, TypeError, KeyError) as e:
         raise BaselineError(f"the baseline {path} is corrupt: {e}", hint=READOPT_HINT) from e
+    if files is not None:
+        record.files = _Partial(record.files)
+    return record
+
+
+class _Partial(dict[str, FileRecord]):
+    """The records a filtered `load` kept: not all of the install's (`save` refuses them)."""
 
 
 def _read_some(reader: JsonReader, keep: Callable[[str], bool]) -> dict[str, Any]:
@@ -182,7 +190,13 @@ def _read_some(reader: JsonReader, keep: Callable[[str], bool]) -> dict[str, Any
 
 
 def save(target: Path, baseline: Baseline, *, repo: SourceRepo | None = None) -> None:
-    """Write the baseline atomically; with `repo`, first cache every base blob not cached yet."""
+    """Write the baseline atomically; with `repo`, first cache every base blob not cached yet.
+
+    Raises:
+        ValueError: `baseline` was loaded with a filter and holds only some records (a bug).
+    """
+    if isinstance(baseline.files, _Partial):
+        raise ValueError("refusing to save a baseline read with a filter: it lacks records")
     if repo is not None:
         cache_blobs(target, baseline, repo)
     # the same bytes as fs.atomic_write_json(path, baseline.to_json()), written as they are made
