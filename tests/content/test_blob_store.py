@@ -20,6 +20,7 @@ from praxis_upgrade.content.plan import make_plan
 from praxis_upgrade.demo import clone_source
 from praxis_upgrade.engine import run as engine
 from praxis_upgrade.errors import SourceError
+from praxis_upgrade.source import repo as repo_mod
 from praxis_upgrade.source.repo import SourceRepo
 from praxis_upgrade.store import Store
 
@@ -302,7 +303,7 @@ def test_a_git_failure_while_filling_never_empties_the_store(
 def test_a_fill_asked_in_small_batches_caches_every_version_and_keeps_the_index_sorted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bl, "ASK_BATCH", 2)  # git is asked two ids at a time
+    monkeypatch.setattr(repo_mod, "ASK_BATCH", 2)  # git is asked two ids at a time
     monkeypatch.setattr(bl, "_PIECE", 100)  # and the index written a line or so at a time
     src = make_source(tmp_path, {**BASE_FILES, DOC: TEXT})
     target = install(tmp_path / "project", src.path)

@@ -26,7 +26,6 @@ FORMAT = 1
 READOPT_HINT = "rebuild it from the source's history with `praxis-upgrade adopt`"
 STORE_NAME = "store.git"  # the blob cache's object store, beside the versions stored alone
 MAX_PACKS = 8  # one pack per upgrade that added versions; more are merged into one
-ASK_BATCH = 8192  # object ids asked of git at a time, whether the store holds them
 _PACKS = "objects/pack"
 _INDEX = "sha256-index"  # "<sha256> <git blob id>" lines, sorted
 _indexes: dict[Path, tuple[tuple[int, int, int], dict[str, str]]] = {}
@@ -239,17 +238,13 @@ def _pack_blobs(
     damaged index mends itself here."""
     store = _store(target)
     repo_mod.init_object_store(store)  # repaired in place, never deleted: it holds the bases
-    held: set[str] = set()
-    try:  # asked in batches: git's answer for tens of thousands of ids is megabytes of lines
-        for ids in _batches(lacking, ASK_BATCH):
-            held |= repo_mod.present_objects(store, ids)
+    try:
+        held = repo_mod.present_objects(store, lacking)
     except SourceError:  # cannot tell this time: pack them again (a copy twice is harmless)
         held = set()
     wanted = [b for b in lacking if b not in held]
     left = {b: lacking[b] for b in wanted if not repo_mod.is_object_id(b)}
-    found: set[str] = set()  # a shallow clone lacks some
-    for ids in _batches((b for b in wanted if b not in left), ASK_BATCH):
-        found |= repo.present_blobs(ids)
+    found = repo.present_blobs(b for b in wanted if b not in left)  # a shallow clone lacks some
     if found:
         repo.pack_blobs(((b, lacking[b][1]) for b in wanted if b in found), store / _PACKS / "pack")
     index = _index(target)
@@ -274,17 +269,6 @@ def _index_text(shas: list[str], index: dict[str, str], new: dict[str, str]) -> 
             yield bytes(lines)
             lines.clear()
     yield bytes(lines)
-
-
-def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _cache_loose(target: Path, blob: str, sha256: str, repo: SourceRepo) -> int:

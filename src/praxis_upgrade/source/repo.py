@@ -296,8 +296,8 @@ class SourceRepo:
 
     # -- copying blobs out (the install's blob cache) -------------------------------------
     def present_blobs(self, ids: Iterable[str]) -> set[str]:
-        """The blob ids among `ids` this clone holds (a shallow or rewritten one lacks some), in
-        one `git cat-file --batch-check`; SourceError when git fails."""
+        """The blob ids among `ids` this clone holds (a shallow or rewritten one lacks some), as
+        `present_objects` asks; SourceError when git fails."""
         return present_objects(self.git_dir, ids)
 
     def pack_blobs(self, blobs: Iterable[tuple[str, str]], pack_base: Path) -> str:
@@ -427,6 +427,7 @@ class SourceRepo:
 
 # -- a private object store (the install's blob cache) -------------------------------------------
 _OBJECT_ID = re.compile(r"^[0-9a-f]{40}$")
+ASK_BATCH = 8192  # object ids asked of one `git cat-file --batch-check` at a time
 _PACK_LITTER = re.compile(r"^tmp_(?:pack|idx|rev|bitmap|mtimes)_")
 
 
@@ -471,17 +472,24 @@ def init_object_store(git_dir: Path) -> None:
 
 
 def present_objects(git_dir: Path, ids: Iterable[str]) -> set[str]:
-    """The object ids among `ids` the repository `git_dir` holds (one `git cat-file
-    --batch-check`, which reads only the pack indexes); SourceError when git fails."""
+    """The object ids among `ids` the repository `git_dir` holds (`git cat-file --batch-check`,
+    which reads only the pack indexes, asked `ASK_BATCH` ids at a time: its answer for tens of
+    thousands is megabytes of lines); SourceError when git fails."""
     wanted = sorted({i for i in ids if _OBJECT_ID.match(i)})
-    if not wanted:
-        return set()
-    out = _git(git_dir, "cat-file", "--batch-check=%(objectname)", stdin="\n".join(wanted).encode())
-    answers = out.splitlines()  # one per id, in order: "<id>" or "<id> missing"
-    if len(answers) != len(wanted):
-        raise SourceError(f"`git cat-file --batch-check` answered {len(answers)} of {len(wanted)}")
-    # the ids asked, not copies of git's answers: at tens of thousands the strings add up
-    return {i for i, answer in zip(wanted, answers, strict=True) if answer == i.encode("ascii")}
+    held: set[str] = set()
+    for start in range(0, len(wanted), ASK_BATCH):
+        asked = wanted[start : start + ASK_BATCH]
+        out = _git(
+            git_dir, "cat-file", "--batch-check=%(objectname)", stdin="\n".join(asked).encode()
+        )
+        answers = out.splitlines()  # one per id, in order: "<id>" or "<id> missing"
+        if len(answers) != len(asked):
+            raise SourceError(
+                f"`git cat-file --batch-check` answered {len(answers)} of {len(asked)}"
+            )
+        # the ids asked, not copies of git's answers: at tens of thousands the strings add up
+        held.update(i for i, answer in zip(asked, answers, strict=True) if answer == i.encode())
+    return held
 
 
 def pack_objects(git_dir: Path, objects: Iterable[tuple[str, str]], pack_base: Path) -> str:
